@@ -1,0 +1,73 @@
+# Pump control modes: RPM (the operator sets speed) and FLOW (PID sets speed to hold a flow).
+# Switching between them is bumpless, setpoints move at a slew limit, and an invalid flow
+# reading freezes the flow loop at its last output (RPM hold) instead of chasing garbage.
+from micropython import const
+from ecmo.control.pid import PID
+
+RPM = const(0)
+FLOW = const(1)
+MODE_NAMES = ("rpm", "flow")
+
+
+def _slew(cur, target, step):
+    if target > cur + step:
+        return cur + step
+    if target < cur - step:
+        return cur - step
+    return target
+
+
+class PumpControl:
+    def __init__(self, kp, ki, kd, rpm_max, flow_ramp_mlpm_s=1000, rpm_ramp_s=1000):
+        self.pid = PID(kp, ki, kd, 0, rpm_max)
+        self.rpm_max = rpm_max
+        self.mode = RPM
+        self.rpm_target = 0
+        self.flow_target_mlpm = 0
+        self.flow_sp_mlpm = 0          # the ramped setpoint the PID sees
+        self.flow_ramp_mlpm_s = flow_ramp_mlpm_s
+        self.rpm_ramp_s = rpm_ramp_s   # RPM per second in RPM mode
+        self.out_rpm = 0               # what we asked for last
+        self.holding = False
+
+    def set_mode(self, mode, flow_mlpm, applied_rpm):
+        # Bumpless: RPM -> FLOW starts the PID from the speed now applied, with the ramped
+        # setpoint starting at the flow now measured; FLOW -> RPM keeps the speed now applied.
+        if mode == self.mode:
+            return
+        if mode == FLOW:
+            self.flow_sp_mlpm = flow_mlpm
+            self.pid.reset(applied_rpm, flow_mlpm)
+        else:
+            self.rpm_target = applied_rpm
+        self.out_rpm = applied_rpm
+        self.mode = mode
+
+    def restart(self, flow_mlpm):
+        # after a stop: ramp up from zero speed and from the flow now measured
+        self.out_rpm = 0
+        self.flow_sp_mlpm = flow_mlpm if flow_mlpm > 0 else 0
+        self.pid.reset(0, flow_mlpm)
+
+    def update(self, flow_mlpm, flow_ok, dt_ms):
+        if self.mode == RPM:
+            self.holding = False
+            self.out_rpm = _slew(self.out_rpm, self.rpm_target, self.rpm_ramp_s * dt_ms // 1000)
+            return self.out_rpm
+        if not flow_ok:
+            self.holding = True   # RPM hold at the last output; the PID resumes from it
+            return self.out_rpm
+        if self.holding:
+            self.holding = False
+            self.pid.reset(self.out_rpm, flow_mlpm)
+        self.flow_sp_mlpm = _slew(self.flow_sp_mlpm, self.flow_target_mlpm,
+                                  self.flow_ramp_mlpm_s * dt_ms // 1000)
+        self.out_rpm = self.pid.update(self.flow_sp_mlpm, flow_mlpm, dt_ms)
+        return self.out_rpm
+
+    def track(self, applied_rpm):
+        # the supervisor applied something else (limit, hold, stop): follow it without windup
+        if applied_rpm != self.out_rpm:
+            self.out_rpm = applied_rpm
+            if self.mode == FLOW:
+                self.pid.track(applied_rpm)

@@ -1,0 +1,69 @@
+# Analog input channel: ADC read, rail/garbage/stuck detection, two-point linear calibration.
+# Every analog sensor (pressure, flow, bubble, FiO2, ...) is one of these with its own units.
+from ecmo.drivers.status import OK, OPEN, SHORT, RANGE, STUCK, NAN, BUS
+
+
+class AnalogSensor:
+    # cal = (raw_a, value_a, raw_b, value_b): two calibration points, raw in ADC counts (read_u16)
+    # or in mV when use_mv (ESP32: read_uv is the calibrated reading, its read_u16 is not linear).
+    # rails = (raw_open, raw_short): at or beyond them the wire is open / shorted.
+    # limits = (value_min, value_max): outside them the reading is physically impossible.
+    # stuck_ticks: identical raw values for this many reads means a frozen sensor (0 = off).
+    def __init__(self, adc, cal, rails, limits, stuck_ticks=0, use_mv=False):
+        self._adc = adc
+        self._mv = use_mv
+        self.set_cal(cal)
+        self._open = rails[0]
+        self._short = rails[1]
+        self._vmin = limits[0]
+        self._vmax = limits[1]
+        self._stuck_ticks = stuck_ticks
+        self._same = 0
+        self.raw = -1
+        self.value = 0
+        self.status = OK
+        self.faults = 0   # count of reads that failed, for the REPL and the benchmarks
+
+    def set_cal(self, cal):
+        if cal[2] == cal[0]:
+            raise ValueError("calibration points need different raw values")
+        self._raw_a = cal[0]
+        self._val_a = cal[1]
+        self._num = cal[3] - cal[1]
+        self._den = cal[2] - cal[0]
+
+    def read(self):
+        try:
+            if self._mv:
+                raw = self._adc.read_uv() // 1000
+            else:
+                raw = self._adc.read_u16()
+        except OSError:
+            return self._fail(BUS)
+        except Exception:  # a driver must never raise into the tick
+            return self._fail(NAN)
+        if not isinstance(raw, int):
+            return self._fail(NAN)
+        if raw == self.raw:
+            self._same += 1
+        else:
+            self._same = 0
+        self.raw = raw
+        if raw <= self._open:
+            return self._fail(OPEN)
+        if raw >= self._short:
+            return self._fail(SHORT)
+        if self._stuck_ticks and self._same >= self._stuck_ticks:
+            return self._fail(STUCK)
+        v = self._val_a + (raw - self._raw_a) * self._num // self._den
+        if v < self._vmin or v > self._vmax:
+            return self._fail(RANGE)
+        self.value = v
+        self.status = OK
+        return OK
+
+    def _fail(self, code):
+        # keep the last good value: the supervisor decides what a fault means
+        self.status = code
+        self.faults += 1
+        return code

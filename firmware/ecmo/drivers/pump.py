@@ -1,0 +1,74 @@
+# Centrifugal pump motor: PWM speed command (duty_u16), enable pin, tachometer pulses (pin IRQ).
+# The BLDC controller closes its own speed loop; duty maps linearly to 0..rpm_max.
+from micropython import const
+from machine import Pin, PWM, disable_irq, enable_irq
+from time import ticks_us, ticks_diff
+
+_TACH_TIMEOUT_US = const(300000)  # no pulse for 0.3 s: below ~100 RPM at 2 pulses/rev, call it stopped
+_US_PER_MIN = const(60000000)
+
+
+class Pump:
+    def __init__(self, pwm_pin, enable_pin, tach_pin, freq_hz=20000, rpm_max=5000,
+                 pulses_per_rev=2, enable_level=1):
+        self._rpm_max = rpm_max
+        self._ppr = pulses_per_rev
+        self._on = enable_level
+        self._off = 1 - enable_level
+        # enable off and duty 0 before anything else: a reset must never start the pump by itself
+        self._en = Pin(enable_pin, Pin.OUT, value=self._off)
+        self._pwm = PWM(Pin(pwm_pin), freq=freq_hz, duty_u16=0)
+        self.duty_u16 = 0
+        self.enabled = False
+        self.rpm_cmd = 0
+        self.rpm = 0          # measured by the tachometer
+        self._acc_us = 0
+        self._n = 0
+        self._t_last = ticks_us()
+        self._tach = Pin(tach_pin, Pin.IN, Pin.PULL_UP)
+        self._tach.irq(handler=self._irq, trigger=Pin.IRQ_FALLING, hard=True)
+
+    def _irq(self, _pin):
+        t = ticks_us()
+        self._acc_us += ticks_diff(t, self._t_last)
+        self._t_last = t
+        self._n += 1
+
+    def drive(self, rpm, enable):
+        if rpm < 0:
+            rpm = 0
+        elif rpm > self._rpm_max:
+            rpm = self._rpm_max
+        if not enable:
+            rpm = 0
+        d = rpm * 65535 // self._rpm_max
+        self._pwm.duty_u16(d)
+        self._en.value(self._on if enable else self._off)
+        self.duty_u16 = d
+        self.enabled = enable
+        self.rpm_cmd = rpm
+
+    def stop(self):
+        # called from the air/e-stop hard IRQ: two pin writes, nothing else
+        self._pwm.duty_u16(0)
+        self._en.value(self._off)
+        self.duty_u16 = 0
+        self.enabled = False
+        self.rpm_cmd = 0
+
+    def read(self):
+        st = disable_irq()
+        acc = self._acc_us
+        n = self._n
+        t_last = self._t_last
+        self._acc_us = 0
+        self._n = 0
+        enable_irq(st)
+        if n:
+            # first pulse after a stop carries the long idle gap: only trust it if short
+            period = acc // n
+            if period > 0 and period < _TACH_TIMEOUT_US:
+                self.rpm = _US_PER_MIN // (period * self._ppr)
+        elif ticks_diff(ticks_us(), t_last) > _TACH_TIMEOUT_US:
+            self.rpm = 0
+        return 0

@@ -1,0 +1,21 @@
+# Validity codes every driver reports beside its value. OK is 0 so `if status:` means "fault".
+from micropython import const
+
+OK = const(0)
+OPEN = const(1)     # input at the low rail: broken wire, sensor unpowered
+SHORT = const(2)    # input at the high rail: short to supply
+RANGE = const(3)    # converted value outside the sensor's physical range
+BUS = const(4)      # I2C error (no ACK, timeout)
+CRC = const(5)      # checksum mismatch on a data word
+STALE = const(6)    # sensor says the data was already read (no new conversion)
+STUCK = const(7)    # raw value identical for too long: frozen sensor or ADC
+DIAG = const(8)     # the sensor's own diagnostic bit is set
+NAN = const(9)      # the bus gave something that is not a number
+
+NAMES = ("ok", "open", "short", "range", "bus", "crc", "stale", "stuck", "diag", "nan")
+
+
+def name(code):
+    if 0 <= code < len(NAMES):
+        return NAMES[code]
+    return "?"

@@ -1,0 +1,100 @@
+# The fixed-rate tick: read -> supervise -> control -> actuate -> annunciate, every period.
+# On a board machine.Timer calls tick(); on the host the fake machine's virtual clock does.
+# Nothing here allocates in the steady state; an exception never leaves the pump undefined.
+from micropython import const
+from time import ticks_us, ticks_ms, ticks_diff
+from ecmo.safety import alarms as A
+from ecmo.safety.supervisor import STOP, RUN
+
+_OVERRUN_HOLD_TICKS = const(100)   # keep the overrun alarm up for 1 s after the last overrun
+
+
+class Loop:
+    def __init__(self, sensors, pump, control, supervisor, alarms, annunciator, period_ms,
+                 wdt=None, aux=()):
+        self.sensors = sensors          # tuple of drivers, each with read()
+        self.pump = pump
+        self.control = control
+        self.sup = supervisor
+        self.alarms = alarms
+        self.ann = annunciator
+        self.period_ms = period_ms
+        self._period_us = period_ms * 1000
+        self.wdt = wdt
+        self.aux = aux                  # further loops (gas side), each with tick(now_ms, n)
+        self.n = 0                      # ticks run
+        self.overruns = 0               # ticks that took longer than the period
+        self.late = 0                   # ticks that started more than half a period late
+        self.errors = 0                 # ticks that raised
+        self.last_error = None
+        self.tick_us = 0
+        self.max_tick_us = 0
+        self.now_ms = ticks_ms()
+        self._start_us = ticks_us()
+        self._ovr_hold = 0
+        self.flow_ok = False
+        self.cb = self.tick             # bound once, for machine.Timer
+
+    def tick(self, _timer=None):
+        t0 = ticks_us()
+        if self.n and ticks_diff(t0, self._start_us) > self._period_us + (self._period_us >> 1):
+            self.late += 1
+        self._start_us = t0
+        now = ticks_ms()
+        self.now_ms = now
+        dt = self.period_ms
+        ok = True
+        try:
+            for s in self.sensors:
+                s.read()
+            self.pump.read()
+            flow = self.sup.flow
+            self.flow_ok = flow.status == 0
+            req = self.control.update(flow.value, self.flow_ok, dt)
+            applied = self.sup.update(now, req, dt)
+            self.control.track(applied)
+            for a in self.aux:
+                a.tick(now, self.n)
+            self.alarms.set(A.TICK_ERROR, False, now)
+        except Exception as e:
+            ok = False
+            self.errors += 1
+            self.last_error = e
+            self._fail_safe(now)
+        try:
+            self.alarms.set(A.OVERRUN, self._ovr_hold > 0, now)
+            if self._ovr_hold:
+                self._ovr_hold -= 1
+            top = self.alarms.update(now)
+            self.ann.show(top, self.alarms.audible(), now)
+            self.ann.update(now)
+        except Exception as e:
+            ok = False
+            self.errors += 1
+            self.last_error = e
+        self.n += 1
+        us = ticks_diff(ticks_us(), t0)
+        self.tick_us = us
+        if us > self.max_tick_us:
+            self.max_tick_us = us
+        if us > self._period_us:
+            self.overruns += 1
+            self._ovr_hold = _OVERRUN_HOLD_TICKS
+        # the watchdog is fed only by a healthy tick: a loop that keeps failing gets reset
+        if ok and self.wdt is not None:
+            self.wdt.feed()
+
+    def _fail_safe(self, now):
+        # a defined state whatever raised: a latched stop stays stopped, otherwise hold the last
+        # speed the supervisor applied (fail operational), and raise the alarm
+        sup = self.sup
+        try:
+            if sup.state == STOP or sup.tripped:
+                sup.trip()
+            elif sup.state == RUN:
+                self.pump.drive(sup.rpm_applied, True)
+            else:
+                self.pump.drive(0, False)
+            self.alarms.set(A.TICK_ERROR, True, now)
+        except Exception:
+            self.pump.stop()

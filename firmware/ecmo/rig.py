@@ -1,0 +1,295 @@
+# The REPL's face: one object, `rig`, that builds the rig from the board file and the saved
+# settings, runs the loop on a machine.Timer, and offers validated setters to the operator.
+# Every setter checks its input first and changes nothing on error; changes that the tick
+# reads together are applied with interrupts off, so the tick never sees half an update.
+import machine
+from machine import Pin, ADC, I2C, Timer, WDT
+from time import ticks_ms
+from ecmo import VERSION, settings as S
+from ecmo.drivers.analog import AnalogSensor
+from ecmo.drivers.pressure import HoneywellABP
+from ecmo.drivers.flow import PulseFlow
+from ecmo.drivers.bubble import DigitalBubble, AnalogBubble
+from ecmo.drivers.pump import Pump
+from ecmo.drivers.clamp import Clamp
+from ecmo.drivers.estop import EStop
+from ecmo.drivers.annunciator import Annunciator
+from ecmo.drivers.status import name as status_name
+from ecmo.control.pump_control import PumpControl, RPM, FLOW, MODE_NAMES
+from ecmo.control import pid as P
+from ecmo.safety import alarms as A
+from ecmo.safety.alarms import Alarms
+from ecmo.safety.supervisor import Supervisor, STATE_NAMES, RUN, STOP, STANDBY
+from ecmo.safety import profiles
+from ecmo.loop import Loop
+
+_FLOW_MAX_LPM = 8.0
+_BOOT_REASONS = {machine.PWRON_RESET: "power-on", machine.WDT_RESET: "watchdog",
+                 machine.HARD_RESET: "hard reset"}
+
+
+class _Critical:
+    # `with _CRIT:` keeps the timer callback out while a group of fields changes
+    def __enter__(self):
+        self._s = machine.disable_irq()
+
+    def __exit__(self, *a):
+        machine.enable_irq(self._s)
+        return False
+
+
+_CRIT = _Critical()
+
+
+def _number(name, v, lo, hi):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v < lo or v > hi:
+        raise ValueError("%s must be a number in [%s, %s], got %r" % (name, lo, hi, v))
+    return v
+
+
+class Rig:
+    def __init__(self, board, settings_path=None):
+        self.board = board
+        self.path = settings_path or getattr(board, "SETTINGS_PATH", "settings.json")
+        self.settings, problem = S.load(self.path)
+        self.boot_cause = machine.reset_cause()
+        self._i2c = {}
+        self.al = Alarms()
+        self._build(board)
+        self._apply_settings(self.settings)
+        self.timer = None
+        self.wdt = None
+        now = ticks_ms()
+        if problem and problem != "no settings file":
+            self.al.set(A.SETTINGS, True, now)
+        self.settings_problem = problem
+        self._resume(now)
+
+    # ---- construction ----
+    def _bus(self, n):
+        if n not in self._i2c:
+            c = self.board.I2C[n]
+            self._i2c[n] = I2C(n, scl=Pin(c["scl"]), sda=Pin(c["sda"]), freq=c["freq"])
+        return self._i2c[n]
+
+    def _adc(self, pin):
+        adc = ADC(Pin(pin))
+        att = getattr(self.board, "ADC_ATTEN", None)
+        if att is not None:
+            adc.atten(att)
+        return adc
+
+    def _sensor(self, spec):
+        k = spec["kind"]
+        if k == "analog":
+            return AnalogSensor(self._adc(spec["adc"]), spec["cal"], spec["rails"], spec["limits"],
+                                spec.get("stuck_ticks", 0), getattr(self.board, "ADC_MV", False))
+        if k == "abp":
+            return HoneywellABP(self._bus(spec["bus"]), spec["addr"], spec["pmin_dmmhg"],
+                                spec["pmax_dmmhg"])
+        if k == "pulse":
+            return PulseFlow(spec["pin"], spec.get("pulses_per_l", 450),
+                             tick_ms=1000 // self.board.TICK_HZ)
+        raise ValueError("unknown sensor kind %r" % k)
+
+    def _build(self, b):
+        period_ms = 1000 // b.TICK_HZ
+        pc = b.PUMP
+        self.pump = Pump(pc["pwm"], pc["enable"], pc["tach"], pc["freq_hz"], b.RPM_MAX,
+                         pc["pulses_per_rev"], pc.get("enable_level", 1))
+        self.clamp_out = Clamp(b.CLAMP["pin"], b.CLAMP.get("closed_level", 1))
+        s = b.SENSORS
+        self.p1 = self._sensor(s["p1"])
+        self.p2 = self._sensor(s["p2"])
+        self.p3 = self._sensor(s["p3"])
+        self.flow = self._sensor(s["flow"])
+        self.control = PumpControl(400, 800, 0, b.RPM_MAX)
+        # the supervisor exists before the IRQ inputs so they can call its trip at once
+        self.sup = Supervisor(self.pump, self.clamp_out, None, None, self.p1, self.p2, self.p3,
+                              self.flow, self.al, "VA", b.RPM_MAX)
+        bc = b.BUBBLE
+        if bc["kind"] == "digital":
+            self.bubble = DigitalBubble(bc["pin"], bc.get("active_level", 1), self.sup.trip_cb)
+        else:
+            self.bubble = AnalogBubble(self._sensor(bc["sensor"]), bc["threshold"],
+                                       bc.get("air_above", True), self.sup.trip_cb)
+        self.estop = EStop(b.ESTOP["pin"], b.ESTOP.get("active_level", 1), self.sup.trip_cb)
+        self.sup.bubble = self.bubble
+        self.sup.estop = self.estop
+        self.ann = Annunciator(b.BUZZER, b.LED)
+        sensors = (self.p1, self.p2, self.p3, self.flow, self.bubble, self.estop)
+        self.loop = Loop(sensors, self.pump, self.control, self.sup, self.al, self.ann, period_ms)
+
+    def _apply_settings(self, d):
+        # d was validated (load) or built by a setter; apply as one change
+        with _CRIT:
+            self.sup.set_profile(d["profile"], d["limits"])
+            g = d["gains"]
+            self.control.pid.set_gains(g[0], g[1], g[2])
+            self.control.flow_target_mlpm = int(d["flow_lpm"] * 1000)
+            self.control.rpm_target = int(d["rpm"])
+            m = FLOW if d["control"] == "flow" else RPM
+            self.control.set_mode(m, self.flow.value, self.sup.rpm_applied)
+
+    def _resume(self, now):
+        # Resume policy after an unexpected reset while the pump was running (docs/hazards.md):
+        # VA restarts at once (a stopped pump in VA means retrograde flow and no support);
+        # VV stays in standby with a high alarm (no retrograde hazard; the operator checks first).
+        if self.boot_cause == machine.WDT_RESET:
+            self.al.set(A.WDT_RESET, True, now)
+            self.al.set(A.WDT_RESET, False, now)   # latched: shown until acknowledged
+            if self.settings.get("running") and self.settings["profile"] == "VA":
+                self.sup.start(now)
+
+    def start(self):
+        # start the periodic tick and the watchdog; the REPL stays free
+        b = self.board
+        self.timer = Timer(b.TIMER_ID)
+        self.timer.init(mode=Timer.PERIODIC, freq=b.TICK_HZ, callback=self.loop.cb)
+        if getattr(b, "WDT_TIMEOUT_MS", 0):
+            self.wdt = WDT(timeout=b.WDT_TIMEOUT_MS)
+            self.loop.wdt = self.wdt
+
+    def halt(self):
+        # stop the loop timer (bench use only): the pump is stopped first
+        if self.timer is not None:
+            self.timer.deinit()
+        self.sup.trip()
+
+    # ---- operator commands ----
+    def help(self):
+        print("""ecmo-rig %s -- commands (rig.<name>):
+  status()                 one line: state, profile, mode, setpoint, flow, RPM, P1/P2/P3, dP, alarms
+  run() / standby()        start the pump / operator stop (VA closes the return line)
+  mode('flow'|'rpm')       control mode; switching is bumpless
+  set_flow(lpm)            flow setpoint in L/min (flow mode)
+  set_rpm(rpm)             speed setpoint (rpm mode)
+  gains(kp, ki, kd)        flow PID gains: RPM/(L/min), RPM/(L/min*s), RPM/(L/min/s)
+  limit(name, value, confirm=False)  set a safety limit (rig.limits() lists them)
+  profile('VA'|'VV')       switch profile: limits go to that profile's defaults
+  clamp(closed)            operator clamp of the return line
+  ack()                    acknowledge alarms: audio paused, alarms stay visible
+  restart()                release a latched air / e-stop stop once clear and acknowledged
+  alarms() / log(n)        alarms shown now / last n alarm events
+  blind()                  interlocks that cannot see because a sensor is invalid
+  save() / load()          settings to / from flash""" % VERSION)
+
+    def status(self):
+        line = self.status_line()
+        print(line)
+        return line
+
+    def status_line(self):
+        c = self.control
+        flow_sp = c.flow_target_mlpm / 1000 if c.mode == FLOW else None
+        sp = ("%.2f L/min" % flow_sp) if flow_sp is not None else ("%d rpm" % c.rpm_target)
+        def p(s):
+            return ("%.0f" % (s.value / 10)) if not s.status else status_name(s.status).upper()
+        dp = "%.0f" % ((self.p2.value - self.p3.value) / 10) if not (self.p2.status or self.p3.status) else "?"
+        al = ",".join(self.al.codes()) or "-"
+        return ("%s %s %s sp=%s flow=%s rpm=%d P1=%s P2=%s P3=%s dP=%s alarms=%s" % (
+            STATE_NAMES[self.sup.state], self.sup.profile, MODE_NAMES[c.mode], sp,
+            ("%.2f" % (self.flow.value / 1000)) if not self.flow.status else status_name(self.flow.status).upper(),
+            self.pump.rpm, p(self.p1), p(self.p2), p(self.p3), dp, al))
+
+    def run(self):
+        with _CRIT:
+            self.sup.start(self.loop.now_ms)
+            self.control.restart(self.flow.value)
+        self.settings["running"] = True
+
+    def standby(self):
+        with _CRIT:
+            self.sup.standby()
+        self.settings["running"] = False
+
+    def mode(self, name):
+        if name not in ("flow", "rpm"):
+            raise ValueError("mode must be 'flow' or 'rpm', got %r" % (name,))
+        with _CRIT:
+            self.control.set_mode(FLOW if name == "flow" else RPM, self.flow.value, self.sup.rpm_applied)
+        self.settings["control"] = name
+
+    def set_flow(self, lpm):
+        lpm = _number("flow_lpm", lpm, 0, _FLOW_MAX_LPM)
+        self.control.flow_target_mlpm = int(lpm * 1000)   # one store: atomic for the tick
+        self.settings["flow_lpm"] = float(lpm)
+
+    def set_rpm(self, rpm):
+        rpm = _number("rpm", rpm, 0, self.board.RPM_MAX)
+        self.control.rpm_target = int(rpm)
+        self.settings["rpm"] = int(rpm)
+
+    def gains(self, kp=None, ki=None, kd=None):
+        g = list(self.settings["gains"])
+        if kp is None and ki is None and kd is None:
+            return tuple(g)
+        if kp is not None:
+            g[0] = int(_number("kp", kp, 0, P.KP_MAX))
+        if ki is not None:
+            g[1] = int(_number("ki", ki, 0, P.KI_MAX))
+        if kd is not None:
+            g[2] = int(_number("kd", kd, 0, P.KD_MAX))
+        with _CRIT:
+            self.control.pid.set_gains(g[0], g[1], g[2])
+        self.settings["gains"] = g
+        return tuple(g)
+
+    def limits(self):
+        return dict(self.settings["limits"])
+
+    def limit(self, name, value, confirm=False):
+        prof = self.settings["profile"]
+        v = profiles.check(name, value, prof, confirm)
+        new = dict(self.settings["limits"])
+        new[name] = v
+        if new["p1_crit_dmmhg"] > new["p1_warn_dmmhg"]:
+            raise ValueError("p1_crit_dmmhg must be at or below p1_warn_dmmhg")
+        if new["p3_crit_dmmhg"] < new["p3_warn_dmmhg"]:
+            raise ValueError("p3_crit_dmmhg must be at or above p3_warn_dmmhg")
+        with _CRIT:
+            setattr(self.sup, name, v)
+        self.settings["limits"] = new
+        return v
+
+    def profile(self, name):
+        if name not in profiles.PROFILES:
+            raise ValueError("profile must be 'VA' or 'VV', got %r" % (name,))
+        lim = profiles.defaults(name)
+        with _CRIT:
+            self.sup.set_profile(name, lim)
+        self.settings["profile"] = name
+        self.settings["limits"] = lim
+
+    def clamp(self, closed):
+        if not isinstance(closed, bool):
+            raise ValueError("clamp takes True (closed) or False (open)")
+        self.sup.clamp_request = closed
+
+    def ack(self):
+        with _CRIT:
+            self.al.ack(self.loop.now_ms)
+
+    def restart(self):
+        with _CRIT:
+            self.sup.restart(self.loop.now_ms)
+            self.control.restart(self.flow.value)
+
+    def alarms(self):
+        return self.al.codes()
+
+    def log(self, n=20):
+        return self.al.log(n)
+
+    def blind(self):
+        return self.sup.blind()
+
+    def save(self):
+        S.save(self.path, self.settings)
+
+    def load(self):
+        d, problem = S.load(self.path)
+        if problem:
+            raise ValueError("settings not loaded: " + problem)
+        self._apply_settings(d)
+        self.settings = d

@@ -1,0 +1,259 @@
+# The safety supervisor: sees every reading with its validity and the controller's request, and
+# has the last word on the pump, its enable and the line clamp. Only air and the e-stop stop the
+# pump (in their IRQ, before the next tick); every other hazard limits, holds or alarms, because
+# a stopped pump is itself a hazard (VA: retrograde flow through the circuit, no circulation).
+from micropython import const
+from array import array
+from time import ticks_diff
+from ecmo.safety import alarms as A
+from ecmo.safety.profiles import defaults
+
+STANDBY = const(0)
+RUN = const(1)
+STOP = const(2)
+STATE_NAMES = ("standby", "run", "stop")
+
+_CLAMP_OPEN_TIMEOUT_MS = const(3000)   # VA start: open the return line once the pump is up to speed
+_RELEASE_HYST_DMMHG = const(100)       # 10 mmHg inside the warning limit before speed is given back
+_R_SAMPLES = const(60)                 # one membrane-resistance sample a second, one minute kept
+_R_MIN_FLOW_MLPM = const(500)          # below this, delta-P / flow is noise
+_TACH_TOL_RPM = const(300)
+_TACH_TICKS = const(200)
+
+
+class Supervisor:
+    def __init__(self, pump, clamp, bubble, estop, p1, p2, p3, flow, alarms, profile, rpm_max):
+        self.pump = pump
+        self.clamp = clamp
+        self.bubble = bubble
+        self.estop = estop
+        self.p1 = p1
+        self.p2 = p2
+        self.p3 = p3
+        self.flow = flow
+        self.alarms = alarms
+        self.rpm_max = rpm_max
+        self.state = STANDBY
+        self.tripped = False
+        self.rpm_applied = 0
+        self.cap_rpm = rpm_max      # speed ceiling from suction / over-pressure back-off
+        self.holding = False        # RPM hold: a sensor an interlock needs is invalid
+        self.clamp_request = False  # operator asked for the clamp closed (VA weaning, tests)
+        self._run_t = 0
+        self._cnt = bytearray(9)    # debounce counters, see _deb()
+        self._low_flow_n = 0
+        self._tach_n = 0
+        self._r = array("i", [0] * _R_SAMPLES)
+        self._r_n = 0
+        self._r_t = 0
+        self.r_mem = 0              # membrane resistance now, 0.1 mmHg per L/min
+        self.set_profile(profile)
+        # made once: the IRQ handlers call this bound method without allocating
+        self.trip_cb = self.trip
+
+    def set_profile(self, profile, limits=None):
+        self.profile = profile
+        lim = limits if limits is not None else defaults(profile)
+        for k in lim:
+            setattr(self, k, lim[k])
+
+    # ---- called from the air and e-stop hard IRQs: pin writes and a flag, nothing else ----
+    def trip(self):
+        self.pump.stop()
+        self.clamp.close()
+        self.tripped = True
+
+    # ---- operator actions (REPL side) ----
+    def start(self, now_ms):
+        if self.state == STOP:
+            raise ValueError("latched stop: acknowledge, clear the cause, then restart()")
+        if self.state == STANDBY:
+            self.state = RUN
+            self._run_t = now_ms
+            self.cap_rpm = self.rpm_max
+
+    def standby(self):
+        # operator stop (not a safety stop): pump off; VA closes the return line
+        self.state = STANDBY
+
+    def restart_blockers(self):
+        # why a latched stop may not be released yet; empty when it may
+        why = []
+        if self.bubble.air:
+            why.append("air still at the detector")
+        if self.estop.active:
+            why.append("e-stop still pressed")
+        if (self.alarms.present(A.AIR) and not self.alarms.acked[A.AIR]) or \
+                (self.alarms.present(A.ESTOP) and not self.alarms.acked[A.ESTOP]):
+            why.append("alarm not acknowledged")
+        return why
+
+    def restart(self, now_ms):
+        if self.state != STOP:
+            raise ValueError("nothing to restart: state is %s" % STATE_NAMES[self.state])
+        why = self.restart_blockers()
+        if why:
+            raise ValueError("cannot restart: " + ", ".join(why))
+        self.bubble.clear()
+        self.estop.clear()
+        self.tripped = False
+        self.state = RUN
+        self._run_t = now_ms
+        self.cap_rpm = self.rpm_max
+
+    def blind(self):
+        # which interlocks cannot see right now (REPL side)
+        out = []
+        if self.p1.status:
+            out.append("suction")
+        if self.p3.status:
+            out.append("over-pressure")
+        if self.p2.status or self.p3.status:
+            out.append("clot")
+        if self.flow.status:
+            out.append("low/retrograde flow")
+        if self.bubble.status:
+            out.append("air")
+        return out
+
+    # ---- the tick ----
+    def _deb(self, i, cond):
+        # consecutive-tick debounce; True once cond held debounce_ticks in a row
+        n = self._cnt[i]
+        if cond:
+            if n < 255:
+                n += 1
+        else:
+            n = 0
+        self._cnt[i] = n
+        return n >= self.debounce_ticks
+
+    def update(self, now_ms, req_rpm, dt_ms):
+        al = self.alarms
+        b = self.bubble
+        e = self.estop
+        if b.latched or e.latched or self.tripped:
+            if self.state != STOP:
+                self.state = STOP
+        al.set(A.AIR, self.state == STOP and b.latched, now_ms)
+        al.set(A.ESTOP, self.state == STOP and e.latched, now_ms)
+        al.set(A.SENSOR_BUBBLE, self._deb(0, b.status != 0), now_ms)
+
+        p1_bad = self.p1.status != 0
+        p3_bad = self.p3.status != 0
+        flow_bad = self.flow.status != 0
+        al.set(A.SENSOR_P1, self._deb(1, p1_bad), now_ms)
+        al.set(A.SENSOR_P2, self._deb(2, self.p2.status != 0), now_ms)
+        al.set(A.SENSOR_P3, self._deb(3, p3_bad), now_ms)
+        al.set(A.SENSOR_FLOW, self._deb(4, flow_bad), now_ms)
+        # fail operational: any sensor a pump interlock needs is blind -> hold the speed
+        self.holding = p1_bad or p3_bad or flow_bad
+
+        running = self.state == RUN
+        p1 = self.p1.value
+        p3 = self.p3.value
+        q = self.flow.value
+
+        # suction and over-pressure: warning freezes the speed, critical backs it off
+        suction_crit = self._deb(5, running and not p1_bad and p1 < self.p1_crit_dmmhg)
+        press_crit = self._deb(6, running and not p3_bad and p3 > self.p3_crit_dmmhg)
+        suction_warn = not p1_bad and p1 < self.p1_warn_dmmhg
+        press_warn = not p3_bad and p3 > self.p3_warn_dmmhg
+        al.set(A.SUCTION_WARN, running and suction_warn, now_ms)
+        al.set(A.SUCTION_CRIT, suction_crit, now_ms)
+        al.set(A.PRESSURE_WARN, running and press_warn, now_ms)
+        al.set(A.PRESSURE_CRIT, press_crit, now_ms)
+        if suction_crit or press_crit:
+            c = self.rpm_applied - self.backoff_rpm_s * dt_ms // 1000
+            self.cap_rpm = c if c < self.cap_rpm else self.cap_rpm
+        elif suction_warn or press_warn:
+            if self.rpm_applied < self.cap_rpm:
+                self.cap_rpm = self.rpm_applied
+        elif (p1_bad or p1 > self.p1_warn_dmmhg + _RELEASE_HYST_DMMHG) and \
+                (p3_bad or p3 < self.p3_warn_dmmhg - _RELEASE_HYST_DMMHG):
+            if self.cap_rpm < self.rpm_max:
+                self.cap_rpm += self.release_rpm_s * dt_ms // 1000
+                if self.cap_rpm > self.rpm_max:
+                    self.cap_rpm = self.rpm_max
+
+        # flow: low (slow debounce) and retrograde
+        low = running and not flow_bad and q < self.flow_low_mlpm
+        self._low_flow_n = self._low_flow_n + 1 if low else 0
+        al.set(A.LOW_FLOW, self._low_flow_n >= self.low_flow_ticks, now_ms)
+        al.set(A.RETROGRADE, self._deb(7, not flow_bad and q < self.flow_retro_mlpm), now_ms)
+
+        self._clot(now_ms, q, flow_bad)
+
+        # ---- decide the actuators ----
+        va = self.profile == "VA"
+        if self.state == STOP:
+            self.pump.stop()
+            self.clamp.close()
+            self.rpm_applied = 0
+            return 0
+        if self.state == STANDBY:
+            self.pump.drive(0, False)
+            if va or self.clamp_request:
+                self.clamp.close()
+            else:
+                self.clamp.open()
+            self.rpm_applied = 0
+            return 0
+        rpm = req_rpm
+        if self.holding and self.rpm_applied > 0:
+            rpm = self.rpm_applied
+        if rpm > self.cap_rpm:
+            rpm = self.cap_rpm
+        closed = self.clamp_request
+        if va and not closed and rpm < self.rpm_min:
+            rpm = self.rpm_min       # the retrograde floor wins over every back-off
+        if rpm < 0:
+            rpm = 0
+        elif rpm > self.rpm_max:
+            rpm = self.rpm_max
+        self.pump.drive(rpm, True)
+        self.rpm_applied = rpm
+        if not closed and va and self.clamp.closed:
+            # open the return line only once the pump can hold off the arterial pressure
+            up = self.pump.rpm * 10 >= self.rpm_min * 9
+            late = ticks_diff(now_ms, self._run_t) >= _CLAMP_OPEN_TIMEOUT_MS
+            if not (up or late):
+                closed = True
+        if closed:
+            self.clamp.close()
+        else:
+            self.clamp.open()
+        self._tach(rpm, now_ms)
+        return rpm
+
+    def _tach(self, rpm, now_ms):
+        # the motor does not follow its command: driver fault, stalled or unplugged tach
+        off = self.pump.rpm - rpm
+        bad = off > _TACH_TOL_RPM + rpm // 5 or -off > _TACH_TOL_RPM + rpm // 5
+        self._tach_n = self._tach_n + 1 if bad else 0
+        self.alarms.set(A.TACH, self._tach_n >= _TACH_TICKS, now_ms)
+
+    def _clot(self, now_ms, q, flow_bad):
+        # delta-P above its limit, or membrane resistance up by dp_rise_pct within a minute
+        p2b = self.p2.status != 0 or self.p3.status != 0
+        dp = self.p2.value - self.p3.value
+        al = self.alarms
+        if p2b:
+            return
+        high = dp > self.dp_max_dmmhg
+        rising = False
+        if not flow_bad and q > _R_MIN_FLOW_MLPM:
+            r = dp * 1000 // q
+            self.r_mem = r
+            if ticks_diff(now_ms, self._r_t) >= 1000:
+                self._r_t = now_ms
+                self._r[self._r_n % _R_SAMPLES] = r
+                self._r_n += 1
+            if self._r_n >= 5:
+                n = self._r_n if self._r_n < _R_SAMPLES else _R_SAMPLES
+                base = self._r[0]
+                for i in range(1, n):
+                    if self._r[i] < base:
+                        base = self._r[i]
+                rising = base > 0 and r * 100 > base * (100 + self.dp_rise_pct) and r - base > 20
+        al.set(A.CLOT, self._deb(8, high or rising), now_ms)

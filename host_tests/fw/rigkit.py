@@ -1,0 +1,88 @@
+# A bench around a Rig for firmware tests: healthy sensors on the Pico pin map, an ideal motor
+# that follows its command and pulses the tach, and helpers to set pressures and flow.
+# No hydraulics: tests set the readings they need (the simulator in tools/sim has the plant).
+import machine
+import board_pico as board
+from devices import HoneywellABP
+from ecmo.rig import Rig
+
+SUB_US = 1000          # the world moves in 1 ms steps between ticks
+
+
+def u16_for(spec, value):
+    # invert the board's two-point calibration: engineering value -> ADC counts
+    ra, va, rb, vb = spec["cal"]
+    return ra + (value - va) * (rb - ra) // (vb - va)
+
+
+class Bench:
+    def __init__(self, profile="VA", start=True, settings_path="/tmp/_ecmo_fwtest_settings.json"):
+        self.p2 = HoneywellABP(-517.1, 517.1)
+        self.p3 = HoneywellABP(-517.1, 517.1)
+        machine.sim_i2c_attach(0, 0x28, self.p2)
+        machine.sim_i2c_attach(1, 0x28, self.p3)
+        machine.sim_pin(board.ESTOP["pin"]).drive(0)     # NC e-stop closed: not pressed
+        machine.sim_pin(board.BUBBLE["pin"]).drive(0)    # liquid at the detector
+        machine.sim_pin(board.PUMP["tach"]).drive(1)
+        self.set(p1=-40, p2=220, p3=190, flow=0.0)
+        try:
+            import os
+            os.remove(settings_path)
+        except OSError:
+            pass
+        self.rig = Rig(board, settings_path)
+        if profile != "VA":
+            self.rig.profile(profile)
+        self.motor = True     # ideal motor: tach follows the command
+        self._rev = 0.0
+        self._tach_level = 1
+        if start:
+            self.rig.start()
+
+    def set(self, p1=None, p2=None, p3=None, flow=None):
+        s = board.SENSORS
+        if p1 is not None:
+            machine.sim_adc(s["p1"]["adc"]).u16 = u16_for(s["p1"], int(p1 * 10))
+        if p2 is not None:
+            self.p2.pressure_mmhg = p2
+        if p3 is not None:
+            self.p3.pressure_mmhg = p3
+        if flow is not None:
+            machine.sim_adc(s["flow"]["adc"]).u16 = u16_for(s["flow"], int(flow * 1000))
+
+    def raw(self, name, u16):
+        machine.sim_adc(board.SENSORS[name]["adc"]).u16 = u16
+
+    def ticks(self, n=1):
+        # advance n control periods, pulsing the tach like a motor at the commanded speed
+        pump = self.rig.pump
+        ppr = board.PUMP["pulses_per_rev"]
+        pin = machine.sim_pin(board.PUMP["tach"])
+        for _ in range(n * 10):
+            machine.sim_advance_us(SUB_US)
+            if self.motor and pump.enabled and pump.rpm_cmd > 0:
+                self._rev += pump.rpm_cmd * ppr / 60000.0
+                while self._rev >= 1.0:
+                    self._rev -= 1.0
+                    pin.drive(0)
+                    pin.drive(1)
+
+    def air(self, present):
+        machine.sim_pin(board.BUBBLE["pin"]).drive(1 if present else 0)
+
+    def estop(self, pressed):
+        machine.sim_pin(board.ESTOP["pin"]).drive(1 if pressed else 0)
+
+    def duty(self):
+        return machine.sim_pwm(board.PUMP["pwm"]).duty_u16
+
+    def enabled(self):
+        return machine.sim_pin(board.PUMP["enable"]).level == board.PUMP["enable_level"]
+
+    def clamp_closed(self):
+        return machine.sim_pin(board.CLAMP["pin"]).level == board.CLAMP["closed_level"]
+
+    def running(self, rpm=2500, settle=400):
+        self.rig.set_rpm(rpm)
+        self.rig.run()
+        self.ticks(settle)

@@ -1,0 +1,149 @@
+# Byte-level I2C sensor models for the fake bus (machine.sim_i2c_attach). Each holds a settable
+# physical value and a `fault` to inject. Runs under CPython and MicroPython. Protocols:
+# shared/reference/RIG_FACTS.md sections 1, 2 and 7.
+
+_ENODEV = 19
+
+
+def crc8(data, init=0xFF):
+    # Sensirion CRC-8: poly 0x31, init 0xFF, no reflection, no final XOR (0xBE 0xEF -> 0x92).
+    crc = init
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x31) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
+    return crc
+
+
+def _clamp(x, lo, hi):
+    return lo if x < lo else hi if x > hi else x
+
+
+def _word(value):
+    # 16-bit big-endian word followed by its CRC, the Sensirion read frame unit.
+    hi = (value >> 8) & 0xFF
+    lo = value & 0xFF
+    return bytes((hi, lo, crc8((hi, lo))))
+
+
+class _Device:
+    faults = ()
+
+    def __init__(self):
+        self.fault = None
+        self.writes = []    # every write, for tests that check the driver's commands
+
+    def set_fault(self, kind):
+        if kind is not None and kind not in self.faults:
+            raise ValueError("fault kind")
+        self.fault = kind
+
+    def _check(self):
+        if self.fault == "nack":
+            raise OSError(_ENODEV)
+
+
+# Honeywell ABP: 14-bit counts, 10 %..90 % transfer function (RIG_FACTS 1).
+ABP_OUT_MIN = 1638
+ABP_OUT_MAX = 14746
+
+
+def abp_counts(p_mmhg, pmin_mmhg, pmax_mmhg):
+    c = ABP_OUT_MIN + (p_mmhg - pmin_mmhg) * (ABP_OUT_MAX - ABP_OUT_MIN) / (pmax_mmhg - pmin_mmhg)
+    return _clamp(int(round(c)), 0, 0x3FFF)
+
+
+class HoneywellABP(_Device):
+    faults = ("stale", "diag", "nack")
+    ADDR = 0x28
+
+    def __init__(self, pmin_mmhg, pmax_mmhg):
+        _Device.__init__(self)
+        self.pmin_mmhg = pmin_mmhg
+        self.pmax_mmhg = pmax_mmhg
+        self.pressure_mmhg = 0.0
+        self.temp_c = 25.0
+
+    def write(self, data):
+        self._check()
+        self.writes.append(bytes(data))    # the ABP takes no commands; record and ignore
+
+    def read(self, n):
+        self._check()
+        status = {"stale": 2, "diag": 3}.get(self.fault, 0)
+        c = abp_counts(self.pressure_mmhg, self.pmin_mmhg, self.pmax_mmhg)
+        t11 = _clamp(int(round((self.temp_c + 50) * 2047 / 200)), 0, 2047)
+        frame = bytes((status << 6 | c >> 8, c & 0xFF, t11 >> 3, (t11 & 7) << 5))
+        return frame[:n]
+
+
+class SensirionSLF3S(_Device):
+    # SF06-LF liquid flow; flow in the part's unit (ml/min for scale 500), RIG_FACTS 2.
+    faults = ("crc", "nack", "air")
+    ADDR = 0x08
+    CMD_START_WATER = 0x3608
+    CMD_START_IPA = 0x3615
+    CMD_STOP = 0x3FF9
+
+    def __init__(self, scale=500):
+        _Device.__init__(self)
+        self.scale = scale
+        self.flow = 0.0
+        self.temp_c = 25.0
+        self.air = False
+        self.high_flow = False
+        self.measuring = False
+
+    def write(self, data):
+        self._check()
+        data = bytes(data)
+        self.writes.append(data)
+        if len(data) >= 2:
+            cmd = data[0] << 8 | data[1]
+            if cmd in (self.CMD_START_WATER, self.CMD_START_IPA):
+                self.measuring = True
+            elif cmd == self.CMD_STOP:
+                self.measuring = False
+
+    def read(self, n):
+        self._check()
+        if not self.measuring:
+            raise OSError(_ENODEV)    # no measurement running: the sensor does not ACK reads
+        flow = _clamp(int(round(self.flow * self.scale)), -32768, 32767)
+        temp = _clamp(int(round(self.temp_c * 200)), -32768, 32767)
+        flags = (1 if (self.air or self.fault == "air") else 0) | (2 if self.high_flow else 0)
+        frame = bytearray(_word(flow & 0xFFFF) + _word(temp & 0xFFFF) + _word(flags))
+        if self.fault == "crc":
+            frame[2] ^= 0xFF
+        return bytes(frame[:n])
+
+
+class SensirionSFM3000(_Device):
+    # Gas mass flow for the sweep line; flow in slm, RIG_FACTS 7.
+    faults = ("crc", "nack")
+    ADDR = 0x40
+    CMD_START = 0x1000
+
+    def __init__(self, offset=32000, scale=140):
+        _Device.__init__(self)
+        self.offset = offset
+        self.scale = scale
+        self.flow_slm = 0.0
+        self.measuring = False
+
+    def write(self, data):
+        self._check()
+        data = bytes(data)
+        self.writes.append(data)
+        if len(data) >= 2 and (data[0] << 8 | data[1]) == self.CMD_START:
+            self.measuring = True
+
+    def read(self, n):
+        self._check()
+        if not self.measuring:
+            raise OSError(_ENODEV)
+        raw = _clamp(int(round(self.flow_slm * self.scale + self.offset)), 0, 65535)
+        frame = bytearray(_word(raw))
+        if self.fault == "crc":
+            frame[2] ^= 0xFF
+        return bytes(frame[:n])
