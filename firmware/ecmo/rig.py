@@ -19,7 +19,7 @@ from ecmo.control.pump_control import PumpControl, RPM, FLOW, MODE_NAMES
 from ecmo.control import pid as P
 from ecmo.safety import alarms as A
 from ecmo.safety.alarms import Alarms
-from ecmo.safety.supervisor import Supervisor, STATE_NAMES, RUN, STOP, STANDBY
+from ecmo.safety.supervisor import Supervisor, Trip, STATE_NAMES, RUN, STOP, STANDBY
 from ecmo.safety import profiles
 from ecmo.loop import Loop
 
@@ -104,21 +104,28 @@ class Rig:
         self.p3 = self._sensor(s["p3"])
         self.flow = self._sensor(s["flow"])
         self.control = PumpControl(400, 800, 0, b.RPM_MAX)
-        # the supervisor exists before the IRQ inputs so they can call its trip at once
-        self.sup = Supervisor(self.pump, self.clamp_out, None, None, self.p1, self.p2, self.p3,
-                              self.flow, self.al, "VA", b.RPM_MAX)
+        # the trip exists before the IRQ inputs so their handlers stop the pump at once
+        trip = Trip(self.pump, self.clamp_out)
         bc = b.BUBBLE
         if bc["kind"] == "digital":
-            self.bubble = DigitalBubble(bc["pin"], bc.get("active_level", 1), self.sup.trip_cb)
+            self.bubble = DigitalBubble(bc["pin"], bc.get("active_level", 1), trip.cb)
         else:
             self.bubble = AnalogBubble(self._sensor(bc["sensor"]), bc["threshold"],
-                                       bc.get("air_above", True), self.sup.trip_cb)
-        self.estop = EStop(b.ESTOP["pin"], b.ESTOP.get("active_level", 1), self.sup.trip_cb)
-        self.sup.bubble = self.bubble
-        self.sup.estop = self.estop
+                                       bc.get("air_above", True), trip.cb)
+        self.estop = EStop(b.ESTOP["pin"], b.ESTOP.get("active_level", 1), trip.cb)
+        self.sup = Supervisor(trip, self.bubble, self.estop, self.p1, self.p2, self.p3,
+                              self.flow, self.al, "VA", b.RPM_MAX)
         self.ann = Annunciator(b.BUZZER, b.LED)
         sensors = (self.p1, self.p2, self.p3, self.flow, self.bubble, self.estop)
-        self.loop = Loop(sensors, self.pump, self.control, self.sup, self.al, self.ann, period_ms)
+        # the oxygenator side is optional per board: its own loop runs from the pump tick
+        self.gas = None
+        aux = ()
+        if hasattr(b, "GAS"):
+            from ecmo.gas import Gas
+            self.gas = Gas(self, b.GAS)
+            aux = (self.gas,)
+        self.loop = Loop(sensors, self.pump, self.control, self.sup, self.al, self.ann, period_ms,
+                         aux=aux)
 
     def _apply_settings(self, d):
         # d was validated (load) or built by a setter; apply as one change

@@ -17,6 +17,7 @@ def u16_for(spec, value):
 
 class Bench:
     def __init__(self, profile="VA", start=True, settings_path="/tmp/_ecmo_fwtest_settings.json"):
+        self._adc = {}        # ADC id -> counts; real ADCs are noisy, so ticks() adds 1 LSB dither
         self.p2 = HoneywellABP(-517.1, 517.1)
         self.p3 = HoneywellABP(-517.1, 517.1)
         machine.sim_i2c_attach(0, 0x28, self.p2)
@@ -34,6 +35,7 @@ class Bench:
         if profile != "VA":
             self.rig.profile(profile)
         self.motor = True     # ideal motor: tach follows the command
+        self._n = 0
         self._rev = 0.0
         self._tach_level = 1
         if start:
@@ -42,23 +44,34 @@ class Bench:
     def set(self, p1=None, p2=None, p3=None, flow=None):
         s = board.SENSORS
         if p1 is not None:
-            machine.sim_adc(s["p1"]["adc"]).u16 = u16_for(s["p1"], int(p1 * 10))
+            self._put(s["p1"]["adc"], u16_for(s["p1"], int(p1 * 10)))
         if p2 is not None:
             self.p2.pressure_mmhg = p2
         if p3 is not None:
             self.p3.pressure_mmhg = p3
         if flow is not None:
-            machine.sim_adc(s["flow"]["adc"]).u16 = u16_for(s["flow"], int(flow * 1000))
+            self._put(s["flow"]["adc"], u16_for(s["flow"], int(flow * 1000)))
+
+    def _put(self, adc, u16):
+        self._adc[adc] = u16
+        machine.sim_adc(adc).u16 = u16
 
     def raw(self, name, u16):
-        machine.sim_adc(board.SENSORS[name]["adc"]).u16 = u16
+        # an exact raw value, no dither (rails, garbage)
+        adc = board.SENSORS[name]["adc"]
+        self._adc.pop(adc, None)
+        machine.sim_adc(adc).u16 = u16
 
     def ticks(self, n=1):
         # advance n control periods, pulsing the tach like a motor at the commanded speed
         pump = self.rig.pump
         ppr = board.PUMP["pulses_per_rev"]
         pin = machine.sim_pin(board.PUMP["tach"])
-        for _ in range(n * 10):
+        for i in range(n * 10):
+            if i % 10 == 0:
+                self._n += 1
+                for adc in self._adc:
+                    machine.sim_adc(adc).u16 = self._adc[adc] + (self._n & 1)
             machine.sim_advance_us(SUB_US)
             if self.motor and pump.enabled and pump.rpm_cmd > 0:
                 self._rev += pump.rpm_cmd * ppr / 60000.0

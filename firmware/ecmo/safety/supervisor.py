@@ -21,10 +21,26 @@ _TACH_TOL_RPM = const(300)
 _TACH_TICKS = const(200)
 
 
-class Supervisor:
-    def __init__(self, pump, clamp, bubble, estop, p1, p2, p3, flow, alarms, profile, rpm_max):
+class Trip:
+    # The air and e-stop stop, made before the IRQ inputs so their handlers can call `cb`:
+    # two pin writes and a flag, nothing that allocates.
+    def __init__(self, pump, clamp):
         self.pump = pump
         self.clamp = clamp
+        self.tripped = False
+        self.cb = self.fire          # bound once; calling it allocates nothing
+
+    def fire(self):
+        self.pump.stop()
+        self.clamp.close()
+        self.tripped = True
+
+
+class Supervisor:
+    def __init__(self, trip, bubble, estop, p1, p2, p3, flow, alarms, profile, rpm_max):
+        self.trip_ = trip
+        self.pump = trip.pump
+        self.clamp = trip.clamp
         self.bubble = bubble
         self.estop = estop
         self.p1 = p1
@@ -34,7 +50,6 @@ class Supervisor:
         self.alarms = alarms
         self.rpm_max = rpm_max
         self.state = STANDBY
-        self.tripped = False
         self.rpm_applied = 0
         self.cap_rpm = rpm_max      # speed ceiling from suction / over-pressure back-off
         self.holding = False        # RPM hold: a sensor an interlock needs is invalid
@@ -47,21 +62,35 @@ class Supervisor:
         self._r_n = 0
         self._r_t = 0
         self.r_mem = 0              # membrane resistance now, 0.1 mmHg per L/min
+        self.profile = profile
         self.set_profile(profile)
-        # made once: the IRQ handlers call this bound method without allocating
-        self.trip_cb = self.trip
 
     def set_profile(self, profile, limits=None):
+        # limits are attributes so the tick reads them without a dict lookup
         self.profile = profile
-        lim = limits if limits is not None else defaults(profile)
-        for k in lim:
-            setattr(self, k, lim[k])
+        d = defaults(profile)
+        if limits is not None:
+            d.update(limits)
+        self.p1_warn_dmmhg = d["p1_warn_dmmhg"]
+        self.p1_crit_dmmhg = d["p1_crit_dmmhg"]
+        self.p3_warn_dmmhg = d["p3_warn_dmmhg"]
+        self.p3_crit_dmmhg = d["p3_crit_dmmhg"]
+        self.dp_max_dmmhg = d["dp_max_dmmhg"]
+        self.dp_rise_pct = d["dp_rise_pct"]
+        self.flow_low_mlpm = d["flow_low_mlpm"]
+        self.flow_retro_mlpm = d["flow_retro_mlpm"]
+        self.rpm_min = d["rpm_min"]
+        self.backoff_rpm_s = d["backoff_rpm_s"]
+        self.release_rpm_s = d["release_rpm_s"]
+        self.debounce_ticks = d["debounce_ticks"]
+        self.low_flow_ticks = d["low_flow_ticks"]
 
-    # ---- called from the air and e-stop hard IRQs: pin writes and a flag, nothing else ----
+    @property
+    def tripped(self):
+        return self.trip_.tripped
+
     def trip(self):
-        self.pump.stop()
-        self.clamp.close()
-        self.tripped = True
+        self.trip_.fire()
 
     # ---- operator actions (REPL side) ----
     def start(self, now_ms):
@@ -96,7 +125,7 @@ class Supervisor:
             raise ValueError("cannot restart: " + ", ".join(why))
         self.bubble.clear()
         self.estop.clear()
-        self.tripped = False
+        self.trip_.tripped = False
         self.state = RUN
         self._run_t = now_ms
         self.cap_rpm = self.rpm_max

@@ -76,6 +76,11 @@ def _next_timer():
     return best
 
 
+def sim_spend_us(us):
+    # Time spent computing inside a callback (a slow tick): the clock moves, no timer fires.
+    _w.now_us += us
+
+
 def sim_advance_us(us):
     # Move virtual time forward, running due timers in time order with the clock set to each due
     # time. Callback exceptions propagate so tests see firmware bugs.

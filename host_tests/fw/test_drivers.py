@@ -1,0 +1,241 @@
+# Drivers: engineering units, validity, and bad data (rails, NaN, bus errors, CRC, stale) that
+# must give an invalid reading and never an exception.
+import machine
+import devices
+from ecmo.drivers import status as S
+from ecmo.drivers.analog import AnalogSensor
+from ecmo.drivers.pressure import HoneywellABP
+from ecmo.drivers.flow import PulseFlow, SLF3S
+from ecmo.drivers.bubble import DigitalBubble, AnalogBubble
+from ecmo.drivers.pump import Pump
+from ecmo.drivers.clamp import Clamp
+from ecmo.drivers.sensirion import crc8
+
+CAL = (5958, -3000, 59578, 5000)
+
+
+def analog(stuck=0):
+    return AnalogSensor(machine.ADC(26), CAL, (993, 64542), (-3000, 5000), stuck)
+
+
+def test_analog_calibration_points_and_midpoint():
+    a = analog()
+    machine.sim_adc(26).u16 = 5958
+    assert a.read() == S.OK and a.value == -3000
+    machine.sim_adc(26).u16 = 59578
+    a.read()
+    assert a.value == 5000
+    machine.sim_adc(26).u16 = (5958 + 59578) // 2
+    a.read()
+    assert abs(a.value - 1000) <= 1
+
+
+def test_analog_rails_give_open_and_short_and_keep_last_value():
+    a = analog()
+    machine.sim_adc(26).u16 = 20000
+    a.read()
+    good = a.value
+    machine.sim_adc(26).u16 = 0
+    assert a.read() == S.OPEN and a.value == good
+    machine.sim_adc(26).u16 = 65535
+    assert a.read() == S.SHORT and a.value == good
+    machine.sim_adc(26).u16 = 20000
+    assert a.read() == S.OK
+
+
+def test_analog_garbage_is_nan_status_not_exception():
+    a = analog()
+    for junk in (float("nan"), float("inf"), None, "x", 1.5):
+        machine.sim_adc(26).u16 = junk
+        assert a.read() == S.NAN
+
+
+def test_analog_out_of_physical_range():
+    a = AnalogSensor(machine.ADC(26), CAL, (993, 64542), (-1000, 1000))
+    machine.sim_adc(26).u16 = 50000
+    assert a.read() == S.RANGE
+
+
+def test_analog_stuck_detection():
+    a = analog(stuck=5)
+    machine.sim_adc(26).u16 = 30000
+    for _ in range(5):
+        assert a.read() == S.OK
+    assert a.read() == S.STUCK
+    machine.sim_adc(26).u16 = 30001
+    assert a.read() == S.OK
+
+
+def test_analog_mv_mode_reads_read_uv():
+    a = AnalogSensor(machine.ADC(36), (300, -3000, 2400, 5000), (100, 2600), (-3000, 5000), 0, True)
+    machine.sim_adc(36).uv = 1350000
+    assert a.read() == S.OK
+    assert abs(a.value - 1000) <= 1
+
+
+def abp(bus=0):
+    dev = devices.HoneywellABP(-517.1, 517.1)
+    machine.sim_i2c_attach(bus, 0x28, dev)
+    return dev, HoneywellABP(machine.I2C(bus), 0x28, -5171, 5171)
+
+
+def test_abp_transfer_function():
+    dev, s = abp()
+    for mmhg in (-300, 0, 150, 450):
+        dev.pressure_mmhg = mmhg
+        assert s.read() == S.OK
+        assert abs(s.value - mmhg * 10) <= 1, (mmhg, s.value)
+
+
+def test_abp_saturates_high_instead_of_faulting():
+    dev, s = abp()
+    dev.pressure_mmhg = 900
+    assert s.read() == S.OK and s.value == 5171
+
+
+def test_abp_bus_error_diag_and_stale():
+    dev, s = abp()
+    dev.pressure_mmhg = 100
+    s.read()
+    machine.sim_i2c_fault(0, 0x28, "nack")
+    assert s.read() == S.BUS and abs(s.value - 1000) <= 1   # last good value kept
+    machine.sim_i2c_fault(0, 0x28, None)
+    dev.set_fault("diag")
+    assert s.read() == S.DIAG
+    dev.set_fault("stale")
+    s.read()
+    s.read()
+    assert s.read() == S.STALE
+    dev.set_fault(None)
+    assert s.read() == S.OK
+
+
+def test_abp_single_stale_read_is_not_a_fault():
+    dev, s = abp()
+    s.read()
+    dev.set_fault("stale")
+    assert s.read() == S.OK
+    dev.set_fault(None)
+    assert s.read() == S.OK
+
+
+def test_abp_missing_device_is_bus_error():
+    s = HoneywellABP(machine.I2C(1), 0x28)
+    assert s.read() == S.BUS
+
+
+def test_crc8_vector():
+    b = bytearray((0xBE, 0xEF, 0x92))
+    assert crc8(b, 0, 2) == 0x92
+
+
+def test_slf3s_reads_flow_and_rejects_bad_crc():
+    dev = devices.SensirionSLF3S(scale=500)
+    machine.sim_i2c_attach(0, 0x08, dev)
+    s = SLF3S(machine.I2C(0))
+    dev.flow = 12.5   # mL/min
+    assert s.read() == S.OK
+    assert abs(s.value - 12500) <= 2
+    dev.set_fault("crc")
+    assert s.read() == S.CRC
+    dev.set_fault("air")
+    assert s.read() == S.OK and s.air
+    machine.sim_i2c_fault(0, 0x08, "nack")
+    assert s.read() == S.BUS
+    machine.sim_i2c_fault(0, 0x08, None)
+    dev.set_fault(None)
+    s.read()                         # restarts the measurement after the bus error
+    assert s.read() == S.OK
+
+
+def test_slf3s_absent_sensor_never_raises():
+    s = SLF3S(machine.I2C(1))
+    for _ in range(3):
+        assert s.read() == S.BUS
+
+
+def test_pulse_flow_from_turbine_pulses():
+    f = PulseFlow(10, pulses_per_l=450, window_ticks=50, tick_ms=10)
+    pin = machine.sim_pin(10)
+    # 4 L/min at 450 pulses/L is 30 Hz: one pulse every 33.3 ms
+    acc = 0.0
+    for tick in range(200):
+        for _ in range(10):
+            machine.sim_advance_us(1000)
+            acc += 30 / 1000
+            if acc >= 1:
+                acc -= 1
+                pin.drive(0)
+                pin.drive(1)
+        f.read()
+    assert abs(f.value - 4000) <= 300, f.value
+
+
+def test_digital_bubble_latches_and_calls_trip_in_irq():
+    hits = []
+    b = DigitalBubble(16, 1, lambda: hits.append(1))
+    machine.sim_pin(16).drive(1)
+    assert b.latched and hits == [1]       # before any read(): the IRQ did it
+    machine.sim_pin(16).drive(0)
+    b.read()
+    assert b.latched and not b.air
+    b.clear()
+    b.read()
+    assert not b.latched
+
+
+def test_digital_bubble_present_at_boot_is_caught_by_read():
+    machine.sim_pin(16).drive(1)
+    hits = []
+    b = DigitalBubble(16, 1, lambda: hits.append(1))
+    b.read()
+    assert b.latched and hits == [1]
+
+
+def test_analog_bubble_threshold():
+    a = AnalogSensor(machine.ADC(28), (0, 0, 65535, 1000), (-1, 65536), (0, 1000))
+    b = AnalogBubble(a, 600)
+    machine.sim_adc(28).u16 = 20000
+    b.read()
+    assert not b.air
+    machine.sim_adc(28).u16 = 50000
+    b.read()
+    assert b.air and b.latched
+
+
+def test_pump_duty_enable_and_stop():
+    p = Pump(15, 14, 13, 20000, 5000, 2)
+    assert machine.sim_pwm(15).duty_u16 == 0 and machine.sim_pin(14).level == 0
+    p.drive(2500, True)
+    assert machine.sim_pwm(15).duty_u16 == 32767 and machine.sim_pin(14).level == 1
+    p.drive(9000, True)
+    assert machine.sim_pwm(15).duty_u16 == 65535
+    p.drive(-5, True)
+    assert machine.sim_pwm(15).duty_u16 == 0
+    p.drive(3000, True)
+    p.stop()
+    assert machine.sim_pwm(15).duty_u16 == 0 and machine.sim_pin(14).level == 0
+
+
+def test_pump_tach_rpm():
+    p = Pump(15, 14, 13, 20000, 5000, 2)
+    pin = machine.sim_pin(13)
+    # 3000 RPM, 2 pulses/rev = 100 Hz: a pulse every 10 ms
+    for _ in range(30):
+        machine.sim_advance_us(10000)
+        pin.drive(0)
+        pin.drive(1)
+        p.read()
+    assert abs(p.rpm - 3000) <= 30, p.rpm
+    machine.sim_advance_us(400000)
+    p.read()
+    assert p.rpm == 0
+
+
+def test_clamp():
+    c = Clamp(18, 1)
+    assert machine.sim_pin(18).level == 0 and not c.closed
+    c.close()
+    assert machine.sim_pin(18).level == 1 and c.closed
+    c.open()
+    assert machine.sim_pin(18).level == 0

@@ -1,0 +1,321 @@
+# Safety interlocks, one test (or more) per row of docs/hazards.md: inject the condition through
+# the fake hardware, assert the reaction and the alarm, then clear it and assert the recovery.
+# The hazard id each test covers is in its name (hNN) and checked by host_tests/test_hazards.py.
+import machine
+from rigkit import Bench
+from ecmo.safety import alarms as A
+from ecmo.safety.supervisor import RUN, STOP, STANDBY
+
+
+def shown(b, code):
+    return A.NAMES[code] in b.rig.alarms()
+
+
+def test_h01_air_stops_pump_inside_the_irq_and_latches():
+    b = Bench()
+    b.running(2500)
+    assert b.duty() > 0 and b.enabled() and not b.clamp_closed()
+    b.air(True)
+    # no tick has run since the edge: the handler itself stopped the pump and closed the clamp
+    assert b.duty() == 0 and not b.enabled() and b.clamp_closed()
+    b.ticks(2)
+    assert b.rig.sup.state == STOP and shown(b, A.AIR)
+    b.air(False)
+    b.ticks(50)
+    # latched: detector clear is not enough
+    assert b.duty() == 0 and b.clamp_closed() and b.rig.sup.state == STOP
+
+
+def test_h01_air_restart_needs_clear_ack_and_explicit_restart():
+    b = Bench()
+    b.running(2500)
+    b.air(True)
+    b.ticks(2)
+    try:
+        b.rig.restart()
+        raise AssertionError("restart with air present")
+    except ValueError as e:
+        assert "air" in str(e)
+    b.air(False)
+    b.ticks(2)
+    try:
+        b.rig.restart()
+        raise AssertionError("restart without acknowledgement")
+    except ValueError as e:
+        assert "acknowledged" in str(e)
+    b.rig.ack()
+    b.rig.restart()
+    b.ticks(400)
+    assert b.rig.sup.state == RUN and b.duty() > 0 and not b.clamp_closed()
+    assert not shown(b, A.AIR)
+
+
+def test_h01_air_while_standby_latches_too():
+    b = Bench()
+    b.ticks(5)
+    b.air(True)
+    b.ticks(2)
+    assert b.rig.sup.state == STOP and b.duty() == 0
+    try:
+        b.rig.run()
+        raise AssertionError("run() released a latched stop")
+    except ValueError:
+        pass
+
+
+def test_h02_estop_stops_pump_inside_the_irq_and_latches():
+    b = Bench()
+    b.running(3000)
+    b.estop(True)
+    assert b.duty() == 0 and not b.enabled() and b.clamp_closed()
+    b.ticks(2)
+    assert shown(b, A.ESTOP) and b.rig.sup.state == STOP
+    b.rig.ack()
+    try:
+        b.rig.restart()
+        raise AssertionError("restart with e-stop pressed")
+    except ValueError as e:
+        assert "e-stop" in str(e)
+    b.estop(False)
+    b.ticks(2)
+    b.rig.restart()
+    b.ticks(400)
+    assert b.rig.sup.state == RUN and b.duty() > 0 and not shown(b, A.ESTOP)
+
+
+def test_h03_suction_warning_freezes_speed_critical_backs_off():
+    b = Bench()
+    b.running(3000)
+    b.set(p1=-120)
+    b.ticks(3)
+    assert shown(b, A.SUCTION_WARN)
+    b.rig.set_rpm(3500)
+    b.ticks(100)
+    assert b.rig.sup.rpm_applied <= 3000      # the warning froze the speed
+    b.set(p1=-170)
+    b.ticks(2)
+    assert shown(b, A.SUCTION_CRIT)
+    r0 = b.rig.sup.rpm_applied
+    b.ticks(2)
+    assert b.rig.sup.rpm_applied < r0         # backing off within 2 ticks of the debounced alarm
+    b.ticks(50)
+    assert b.rig.sup.rpm_applied >= b.rig.sup.rpm_min   # VA floor holds
+    assert b.enabled()                        # suction never stops the pump
+    b.set(p1=-40)
+    b.ticks(1500)
+    assert b.rig.sup.rpm_applied == 3500      # speed given back once P1 recovered
+    assert not shown(b, A.SUCTION_WARN)
+    assert shown(b, A.SUCTION_CRIT)           # high priority: latched until acknowledged
+    b.rig.ack()
+    b.ticks(1)
+    assert not shown(b, A.SUCTION_CRIT)
+
+
+def test_h03_suction_backoff_in_vv_can_go_lower_than_va_floor():
+    b = Bench(profile="VV")
+    b.running(2000)
+    b.set(p1=-200)
+    b.ticks(300)
+    assert b.rig.sup.rpm_applied < 1500 and b.enabled()
+
+
+def test_h04_over_pressure_limits_speed():
+    b = Bench()
+    b.running(3500)
+    b.set(p3=320)
+    b.ticks(3)
+    assert shown(b, A.PRESSURE_WARN) and b.rig.sup.rpm_applied == 3500
+    b.set(p3=420, p2=450)
+    b.ticks(2)
+    assert shown(b, A.PRESSURE_CRIT)
+    r0 = b.rig.sup.rpm_applied
+    b.ticks(2)
+    assert b.rig.sup.rpm_applied < r0 and b.enabled()
+    b.set(p3=190, p2=220)
+    b.ticks(2000)
+    assert b.rig.sup.rpm_applied == 3500 and not shown(b, A.PRESSURE_WARN)
+
+
+def test_h05_clot_delta_p_alarm_does_not_touch_the_pump():
+    b = Bench()
+    b.set(flow=4.0)
+    b.running(3000)
+    b.set(p2=300, p3=200)          # dP 100 mmHg > 60
+    b.ticks(3)
+    assert shown(b, A.CLOT)
+    assert b.rig.sup.rpm_applied == 3000
+    b.set(p2=220, p3=190)
+    b.ticks(3)
+    assert not shown(b, A.CLOT)
+
+
+def test_h05_clot_resistance_rise_within_a_minute():
+    b = Bench()
+    b.set(flow=4.0, p2=220, p3=200)      # dP 20 mmHg at 4 L/min
+    b.running(3000)
+    b.ticks(1000)
+    assert not shown(b, A.CLOT)
+    b.set(p2=240)                        # dP 40 mmHg: resistance doubled, still under 60
+    b.ticks(300)
+    assert shown(b, A.CLOT)
+
+
+def test_h06_low_flow_alarm_after_its_debounce():
+    b = Bench()
+    b.set(flow=0.8)
+    b.running(2500, settle=10)
+    b.ticks(150)
+    assert not shown(b, A.LOW_FLOW)
+    b.ticks(100)
+    assert shown(b, A.LOW_FLOW)
+    b.set(flow=3.0)
+    b.ticks(2)
+    assert not shown(b, A.LOW_FLOW)
+
+
+def test_h07_retrograde_flow_alarm_and_va_speed_floor():
+    b = Bench()
+    b.running(2500)
+    b.rig.set_rpm(500)
+    b.ticks(300)
+    assert b.rig.sup.rpm_applied == b.rig.sup.rpm_min == 1500
+    b.set(flow=-0.5)
+    b.ticks(3)
+    assert shown(b, A.RETROGRADE)
+    b.set(flow=2.0)
+    b.ticks(3)
+    assert shown(b, A.RETROGRADE)        # high: latched until acknowledged
+    b.rig.ack()
+    b.ticks(1)
+    assert not shown(b, A.RETROGRADE)
+    # with the return line clamped, the floor no longer applies
+    b.rig.clamp(True)
+    b.ticks(300)
+    assert b.rig.sup.rpm_applied == 500 and b.clamp_closed()
+
+
+def test_h07_vv_has_no_speed_floor():
+    b = Bench(profile="VV")
+    b.running(500)
+    assert b.rig.sup.rpm_applied == 500
+
+
+def test_h08_p1_open_circuit_alarm_within_3_ticks_and_rpm_hold():
+    b = Bench()
+    b.set(flow=3.0)
+    b.running(2800)
+    b.rig.mode("flow")
+    b.rig.set_flow(4.5)
+    b.ticks(10)
+    b.raw("p1", 0)                      # open circuit
+    b.ticks(3)
+    assert shown(b, A.SENSOR_P1)
+    held = b.rig.sup.rpm_applied
+    b.ticks(200)
+    assert b.rig.sup.rpm_applied == held and b.enabled()
+    assert "suction" in b.rig.blind()
+    b.set(p1=-40)
+    b.ticks(3)
+    assert not shown(b, A.SENSOR_P1)
+    assert b.rig.blind() == []
+
+
+def test_h08_sensor_faults_of_every_kind_raise_their_alarm():
+    b = Bench()
+    b.running(2500)
+    machine.sim_i2c_fault(1, 0x28, "nack")        # P3 bus error
+    b.raw("flow", 65535)                          # flow shorted
+    b.p2.set_fault("diag")
+    b.ticks(3)
+    for code in (A.SENSOR_P3, A.SENSOR_FLOW, A.SENSOR_P2):
+        assert shown(b, code), A.NAMES[code]
+    assert b.rig.sup.rpm_applied == 2500 and b.enabled()
+    machine.sim_i2c_fault(1, 0x28, None)
+    b.set(flow=3.0)
+    b.p2.set_fault(None)
+    b.ticks(3)
+    b.rig.ack()                  # SENSOR_FLOW is high priority: latched until acknowledged
+    b.ticks(1)
+    for code in (A.SENSOR_P3, A.SENSOR_FLOW, A.SENSOR_P2):
+        assert not shown(b, code), A.NAMES[code]
+
+
+def test_h08_nan_from_adc_is_a_fault_not_a_crash():
+    b = Bench()
+    b.running(2500)
+    b.raw("p1", float("nan"))
+    b.ticks(3)
+    assert b.rig.loop.errors == 0 and shown(b, A.SENSOR_P1)
+
+
+class SlowSensor:
+    status = 0
+    value = 0
+
+    def __init__(self, us):
+        self.us = us
+
+    def read(self):
+        machine.sim_spend_us(self.us)
+
+
+def test_h09_loop_overrun_is_counted_and_alarmed():
+    b = Bench()
+    b.running(2500)
+    loop = b.rig.loop
+    sensors = loop.sensors
+    loop.sensors = sensors + (SlowSensor(15000),)
+    b.ticks(1)
+    loop.sensors = sensors
+    b.ticks(1)                                  # alarm raised by the next tick
+    assert loop.overruns >= 1 and shown(b, A.OVERRUN)
+    assert b.rig.sup.rpm_applied == 2500
+    b.ticks(150)
+    assert not shown(b, A.OVERRUN)
+
+
+class BrokenSensor:
+    status = 0
+    value = 0
+
+    def read(self):
+        raise RuntimeError("driver bug")
+
+
+def test_h10_exception_in_tick_holds_pump_and_alarms():
+    b = Bench()
+    b.running(2700)
+    loop = b.rig.loop
+    sensors = loop.sensors
+    loop.sensors = sensors + (BrokenSensor(),)
+    b.ticks(20)
+    assert loop.errors == 20 and shown(b, A.TICK_ERROR)
+    assert b.duty() == 2700 * 65535 // 5000 and b.enabled()
+    loop.sensors = sensors
+    b.ticks(5)
+    assert loop.errors == 20 and shown(b, A.TICK_ERROR)   # high: latched
+    b.rig.ack()
+    b.ticks(1)
+    assert not shown(b, A.TICK_ERROR)
+
+
+def test_h10_exception_while_stopped_keeps_pump_stopped():
+    b = Bench()
+    b.running(2700)
+    b.air(True)
+    b.ticks(2)
+    b.rig.loop.sensors = b.rig.loop.sensors + (BrokenSensor(),)
+    b.ticks(5)
+    assert b.duty() == 0 and b.clamp_closed()
+
+
+def test_h11_watchdog_fed_only_by_healthy_ticks():
+    b = Bench()
+    b.running(2500)
+    b.rig.loop.sensors = b.rig.loop.sensors + (BrokenSensor(),)
+    try:
+        b.ticks(300)
+        raise AssertionError("watchdog did not fire")
+    except machine.SimWatchdogReset:
+        pass
+    assert machine.sim_wdt().expired

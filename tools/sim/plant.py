@@ -1,0 +1,449 @@
+# Hydraulic plant of the simulated rig: pump motor, ECMO circuit, patient (VA or VV) and air.
+# Host side, floats allowed; runs unchanged under CPython 3.11 and the MicroPython unix port.
+#
+# Units: flow Q in L/min, pressure in mmHg, volume in mL, time in s, pump speed w in krpm.
+# Figures marked "RF §n" come from shared/reference/RIG_FACTS.md section n; the others are
+# chosen here and say so.
+#
+# Motor (RF §6: BLDC time constant unconfirmed, first-order lag placeholder):
+#   rpm_cmd = duty_u16/65535 * rpm_max if enabled else 0
+#   d(rpm)/dt = (rpm_cmd - rpm)/tau,  tau = tau_s when enabled, tau_coast_s when not
+#   revolutions += rpm/60 * dt        (the harness turns this into tach edges)
+#
+# Pump head, affinity-consistent (RF §4):
+#   Q >= 0:  H = a*w^2 + c*w*Q - b*Q^2
+#   Q <  0:  H = a*w^2 + b_rev*Q^2    (backflow through a slow or stopped impeller meets a
+#                                      quadratic resistance; H rises, so the curve keeps falling)
+#
+# Circuit, one flow Q through drainage -> pump -> oxygenator -> return (RF §5):
+#   drainage  dP_d = m_col*m_occ_v*(k1d*Q + k2d*Q*|Q|)
+#   oxygenator dP_o = clot*r_oxy*Q
+#   return    dP_r = m_occ_a*m_clamp*(k1r*Q + k2r*Q*|Q|)
+#   L*dQ/dt = H - dP_d - dP_o - dP_r - (P_return - P_source)
+#     VA: P_source = CVP, P_return = MAP.  VV: both are CVP, so MAP does not load the pump.
+#   Occlusion of a fraction f of the lumen: m_occ = 1/(1-f)^2 (orifice loss ~ 1/area^2),
+#   capped at closed_mult; a closed clamp multiplies the return line by closed_mult.
+#   Stepped linearly implicit (one Newton step of implicit Euler per sub-step), so a closed
+#   line (resistance x1e6) or a collapsed cannula stays stable at 2 ms.
+#
+# Suction (Starling-resistor-like inlet collapse), x = venous volume above unstressed:
+#   m_col = 1 + (collapse_ml / max(x, collapse_floor_ml))^4
+#   negligible at normal filling (x ~ 1 L), steep once x falls to a few hundred mL.
+#
+# Patient (two compartments, volumes integrated explicitly; slow next to the flow):
+#   CVP = x/cv  (x >= 0),  x/(cv*collapsed_frac) (x < 0: emptied veins, pressure falls fast)
+#   MAP = (V_a - V0_a)/ca
+#   Q_svr   = (MAP - CVP)/svr                         arterial -> venous
+#   Q_heart = heart_lpm * clamp(CVP/heart_preload_mmhg, 0, 1)   venous -> arterial
+#             (preload-limited so a drained heart cannot pump the veins below empty)
+#   VA: dV_v/dt = Q_svr - Q_heart - Q,  dV_a/dt = Q_heart + Q - Q_svr
+#   VV: the pump drains and returns to the venous pool, so Q leaves both out.
+#
+# Reported pressures are quasi-static: each element's drop at the current Q plus its share of
+# the imbalance (H - drops - dP_patient = L*dQ/dt), shared in proportion to the element's
+# incremental resistance. That is the first-order estimate of the pressures at the flow the
+# circuit is heading for, so pressures respond at once and flow lags by the inertance. A rigid
+# pipe with inertance alone would show water-hammer spikes of thousands of mmHg at a clamp;
+# real tubing compliance absorbs those, and compliance is not modelled.
+#   P1 = CVP - dP_d' ; P2 = P1 + H' ; P3 = P2 - dP_o'   (primes: with the shared imbalance)
+#
+# Air: a bubble is a slug of volume v at tubing position s (mL of circuit volume downstream of
+# the drainage cannula tip); ds/dt = Q. The detector sits at detector_ml (drainage tubing +
+# pump prime + oxygenator prime, RF §5: 3/8" tubing 71.3 mL/m), the clamp det_to_clamp_m
+# further on. air_at_detector is True for each sub-step in which some part of a slug crosses
+# the detector, so even a 1 uL bubble shows for at least one sub-step. A slug reaching the
+# clamp is removed: trapped if the clamp is closed, else counted in air_to_patient_ul.
+#
+# Equilibrium at the reference points (default VA, computed by this model, see report/tests):
+#   3000 rpm -> ~3.9 L/min, head ~225 mmHg;  4000 rpm -> ~5.2 L/min, head ~390 mmHg.
+#   RF §4's two points (RotaFlow 3000 rpm/4 L/min/250 mmHg, CentriMag 4000 rpm/5 L/min/352
+#   mmHg) are from different pumps and no falling affinity curve meets both: 250 at
+#   (3000, 4) implies >= 444 at (4000, 5.33). The fit splits the difference, ~ +-12 % on head.
+
+MLPS_PER_LPM = 1000.0 / 60.0    # L/min -> mL/s
+
+DEFAULTS = {
+    # motor
+    "rpm_max": 5000.0,          # board setting; RotaFlow / Cardiohelp top speed ~5000 rpm (RF §4)
+    "tau_s": 0.3,               # spin-up lag, placeholder 0.2-0.5 s (RF §6)
+    "tau_coast_s": 0.5,         # disabled: impeller coasts; set lower for a braking driver
+    # pump H = a*w^2 + c*w*Q - b*Q^2 (w krpm, Q L/min, H mmHg), fitted here (RF §4)
+    "pump_a": 28.0,             # mmHg/krpm^2: shut-off 252 mmHg at 3000 rpm, 448 at 4000
+    "pump_b": 2.6,              # mmHg/(L/min)^2
+    "pump_c": 0.6,              # mmHg/(krpm*L/min): flat top at low flow, as rotary pumps have
+    "pump_b_rev": 2.6,          # backflow through the impeller, same as forward b
+    # drainage: 23-25 Fr venous cannula + 3/8" line. RF §5: 24 Fr drains >7.5 L/min at
+    # -300 mmHg; here 300 mmHg at ~9.7 L/min, 56 mmHg at 4 L/min.
+    "drain_k1": 2.0,            # mmHg/(L/min)
+    "drain_k2": 3.0,            # mmHg/(L/min)^2
+    # oxygenator, PMP membrane: 19 mmHg at 4 L/min, 24 at 5 (brief: 20-25 at 4-5; RF §5 has
+    # only older CPB units, ~90 mmHg at 5 L/min, and calls PMP figures unconfirmed)
+    "oxy_r": 4.8,               # mmHg/(L/min)
+    # return: 17 Fr arterial cannula + line. RF §5: 17 Fr passes 6.0 L/min at 200 mmHg;
+    # here 200 mmHg at ~5.5 L/min (the line adds some), 111 at 4 L/min.
+    "ret_k1": 3.0,
+    "ret_k2": 6.2,
+    # blood inertance rho*l/A, ~3 m of 3/8" line plus cannulas, computed here:
+    # 1060 kg/m3 * ~700 cm^-1 -> 0.56 mmHg*s^2/mL -> ~9 mmHg per (L/min)/s
+    "inertance": 9.0,
+    "closed_mult": 1.0e6,       # a closed clamp / fully occluded line: leaks ~1e-4 L/min
+    # patient (adult textbook physiology, chosen here)
+    "svr": 12.8,                # mmHg/(L/min) = 1024 dyn*s/cm^5; MAP 72 at 5 L/min total
+    "cv_ml_per_mmhg": 120.0,    # systemic venous compliance
+    "collapsed_frac": 0.1,      # compliance below unstressed volume, as a fraction of cv
+    "ca_ml_per_mmhg": 1.5,      # systemic arterial compliance
+    "v0_venous_ml": 2800.0,     # unstressed venous volume
+    "v0_arterial_ml": 700.0,    # unstressed arterial volume
+    "cvp0_mmhg": 8.0,           # starting CVP (brief: 5-10)
+    "map0_mmhg": 72.0,          # starting MAP (brief: 65-75)
+    "heart_lpm": None,          # native output at full preload; None -> 1.0 VA, 5.0 VV
+    "heart_preload_mmhg": 5.0,  # CVP above which the heart gives its full output
+    # inlet collapse (suction)
+    "collapse_ml": 320.0,
+    "collapse_floor_ml": 10.0,
+    # air path, RF §5: 3/8" ID = 71.3 mL/m
+    "tube_ml_per_m": 71.3,
+    "drain_tube_m": 1.5,        # cannula tip to pump inlet
+    "pump_prime_ml": 30.0,      # centrifugal pump head (chosen)
+    "oxy_prime_ml": 250.0,      # adult PMP oxygenator (chosen)
+    "det_to_clamp_m": 0.2,      # detector to return clamp: ~0.2 s of warning at 4 L/min
+    "detector_ml": None,        # None -> drain line + pump prime + oxygenator prime (~387 mL)
+    # integration
+    "max_step_s": 0.002,        # sub-step; step(dt) splits longer dt
+}
+
+
+def _clip(x, lo, hi):
+    return lo if x < lo else hi if x > hi else x
+
+
+class Plant:
+    def __init__(self, profile="VA", params=None):
+        if profile not in ("VA", "VV"):
+            raise ValueError("profile must be 'VA' or 'VV'")
+        self.profile = profile
+        self.params = dict(DEFAULTS)
+        if params:
+            for k in params:
+                if k not in DEFAULTS:
+                    raise KeyError(k)
+                self.params[k] = params[k]
+        if self.params["heart_lpm"] is None:
+            # VA: weak native heart; VV: the heart carries the whole cardiac output.
+            self.params["heart_lpm"] = 1.0 if profile == "VA" else 5.0
+        p = self.params
+        # inputs
+        self.duty_u16 = 0
+        self.enable = False
+        self.clamp_closed = False
+        # state
+        self._rpm = 0.0
+        self._q = 0.0
+        self._qstar = 0.0           # static flow the pressures are computed at
+        self.revolutions = 0.0
+        self.v_venous_ml = p["v0_venous_ml"] + p["cvp0_mmhg"] * p["cv_ml_per_mmhg"]
+        self.v_arterial_ml = p["v0_arterial_ml"] + p["map0_mmhg"] * p["ca_ml_per_mmhg"]
+        self.time_s = 0.0
+        # events
+        self.clot_factor = 1.0
+        self.occ_venous = 0.0
+        self.occ_arterial = 0.0
+        self._bleed_ml_s = 0.0      # pending volume change rate (volume_loss/gain over time)
+        self._bleed_left_ml = 0.0
+        # air
+        self.bubbles = []           # [front_ml, volume_ml]
+        self.air_at_detector = False
+        self.air_detected_count = 0     # slugs that have crossed the detector
+        self.air_to_patient_ul = 0.0
+        self.air_trapped_ul = 0.0
+        self.air_removed_ul = 0.0
+        self._fresh = False         # pressures cached for the current state
+        self.apply_params()
+
+    # ---- configuration -------------------------------------------------------------------
+    def apply_params(self):
+        # Copy params into attributes the sub-step reads; call after editing self.params.
+        p = self.params
+        self._a = p["pump_a"]
+        self._b = p["pump_b"]
+        self._c = p["pump_c"]
+        self._brev = p["pump_b_rev"]
+        self._k1d = p["drain_k1"]
+        self._k2d = p["drain_k2"]
+        self._k1r = p["ret_k1"]
+        self._k2r = p["ret_k2"]
+        self._m_occ_v = self._occ_mult(self.occ_venous)
+        self._m_occ_a = self._occ_mult(self.occ_arterial)
+        if p["detector_ml"] is None:
+            self.detector_ml = (p["drain_tube_m"] * p["tube_ml_per_m"] + p["pump_prime_ml"]
+                                + p["oxy_prime_ml"])
+        else:
+            self.detector_ml = p["detector_ml"]
+        self.clamp_ml = self.detector_ml + p["det_to_clamp_m"] * p["tube_ml_per_m"]
+        self._fresh = False
+
+    def set_param(self, name, value):
+        if name not in DEFAULTS:
+            raise KeyError(name)
+        self.params[name] = value
+        self.apply_params()
+
+    def _occ_mult(self, fraction):
+        cap = self.params["closed_mult"]
+        if fraction >= 1.0:
+            return cap
+        m = 1.0 / ((1.0 - fraction) * (1.0 - fraction))
+        return m if m < cap else cap
+
+    # ---- events --------------------------------------------------------------------------
+    def volume_loss(self, ml, over_s=0.0):
+        self._volume_change(-ml, over_s)
+
+    def volume_gain(self, ml, over_s=0.0):
+        self._volume_change(ml, over_s)
+
+    def _volume_change(self, ml, over_s):
+        # A later call replaces a pending gradual change.
+        if over_s <= 0.0:
+            self.v_venous_ml += ml
+            self._fresh = False
+        else:
+            self._bleed_ml_s = ml / over_s
+            self._bleed_left_ml = abs(ml)
+
+    def occlusion(self, line, fraction):
+        # Fraction of the lumen closed, 0..1; 1 is a full occlusion. Replaces the last value.
+        fraction = _clip(fraction, 0.0, 1.0)
+        if line == "venous":
+            self.occ_venous = fraction
+        elif line == "arterial":
+            self.occ_arterial = fraction
+        else:
+            raise ValueError("line must be 'venous' or 'arterial'")
+        self.apply_params()
+
+    def clot(self, factor):
+        # Absolute, not cumulative: oxygenator resistance = oxy_r * factor; clot(1.0) clears.
+        self.clot_factor = factor
+        self._fresh = False
+
+    def bubble(self, volume_ul, at_m=0.0):
+        # at_m: metres of 3/8" tubing downstream of the drainage cannula tip.
+        self.bubbles.append([at_m * self.params["tube_ml_per_m"], volume_ul / 1000.0])
+
+    def deair(self):
+        # The perfusionist vents the line: every slug still in the circuit is gone.
+        for b in self.bubbles:
+            self.air_removed_ul += b[1] * 1000.0
+        self.bubbles = []
+
+    # ---- model terms ---------------------------------------------------------------------
+    def _venous_mmhg(self, x):
+        p = self.params
+        if x >= 0.0:
+            return x / p["cv_ml_per_mmhg"]
+        return x / (p["cv_ml_per_mmhg"] * p["collapsed_frac"])
+
+    def _terms(self, q):
+        # Circuit terms at flow q. Returns (imbalance, sum of incremental resistances) and keeps
+        # the pieces on self for the pressure outputs.
+        p = self.params
+        w = self._rpm * 0.001
+        aq = q if q >= 0.0 else -q
+        if q >= 0.0:
+            h = (self._a * w + self._c * q) * w - self._b * q * q
+            rh = 2.0 * self._b * q - self._c * w
+            if rh < 0.0:
+                rh = 0.0
+        else:
+            h = self._a * w * w + self._brev * q * q
+            rh = 2.0 * self._brev * aq
+        x = self.v_venous_ml - p["v0_venous_ml"]
+        cvp = self._venous_mmhg(x)
+        xf = p["collapse_floor_ml"]
+        r = p["collapse_ml"] / (x if x > xf else xf)
+        r = r * r
+        md = (1.0 + r * r) * self._m_occ_v
+        dd = md * (self._k1d + self._k2d * aq) * q
+        rd = md * (self._k1d + 2.0 * self._k2d * aq)
+        ro = p["oxy_r"] * self.clot_factor
+        do = ro * q
+        mr = self._m_occ_a
+        if self.clamp_closed:
+            mr = mr * p["closed_mult"]
+        dr = mr * (self._k1r + self._k2r * aq) * q
+        rr = mr * (self._k1r + 2.0 * self._k2r * aq)
+        if self.profile == "VA":
+            dpat = (self.v_arterial_ml - p["v0_arterial_ml"]) / p["ca_ml_per_mmhg"] - cvp
+        else:
+            dpat = 0.0
+        imb = h - dd - do - dr - dpat
+        rsum = rh + rd + ro + rr
+        self._t = (cvp, h, rh, dd, rd, do, ro, imb, rsum)
+        return imb, rsum
+
+    # ---- time ----------------------------------------------------------------------------
+    def step(self, dt_s, duty_u16=None, enable=None, clamp_closed=None):
+        # Inputs given as None keep their last value. dt_s is split into sub-steps <= max_step_s.
+        if duty_u16 is not None:
+            self.duty_u16 = duty_u16
+        if enable is not None:
+            self.enable = bool(enable)
+        if clamp_closed is not None:
+            self.clamp_closed = bool(clamp_closed)
+        hmax = self.params["max_step_s"]
+        n = int(dt_s / hmax)
+        if n * hmax < dt_s - 1e-12:
+            n += 1
+        if n < 1:
+            n = 1
+        h = dt_s / n
+        air = False
+        for _ in range(n):
+            if self._substep(h):
+                air = True
+        self.air_at_detector = air
+        self._fresh = False
+
+    def _substep(self, dt):
+        p = self.params
+        # motor: implicit Euler of the lag, stable for any dt, ~exp(-dt/tau) for dt << tau
+        if self.enable:
+            target = self.duty_u16 * p["rpm_max"] / 65535.0
+            tau = p["tau_s"]
+        else:
+            target = 0.0
+            tau = p["tau_coast_s"]
+        self._rpm += (target - self._rpm) * dt / (tau + dt)
+        self.revolutions += self._rpm * dt / 60.0
+        # circuit flow: L*(q1 - q0)/dt = imb + (-rsum)*(q1 - q0)
+        q0 = self._q
+        imb, rsum = self._terms(q0)
+        q1 = q0 + dt * imb / (p["inertance"] + dt * rsum)
+        self._q = q1
+        # patient
+        cvp = self._t[0]
+        mapp = (self.v_arterial_ml - p["v0_arterial_ml"]) / p["ca_ml_per_mmhg"]
+        q_svr = (mapp - cvp) / p["svr"]
+        q_heart = p["heart_lpm"] * _clip(cvp / p["heart_preload_mmhg"], 0.0, 1.0)
+        q_art_in = q_heart - q_svr
+        if self.profile == "VA":
+            q_art_in += q1
+        dv = q_art_in * MLPS_PER_LPM * dt
+        self.v_arterial_ml += dv
+        self.v_venous_ml -= dv
+        if self._bleed_left_ml > 0.0:
+            d = self._bleed_ml_s * dt
+            ad = d if d >= 0.0 else -d
+            if ad > self._bleed_left_ml:
+                d = self._bleed_left_ml if d > 0.0 else -self._bleed_left_ml
+                ad = self._bleed_left_ml
+            self.v_venous_ml += d
+            self._bleed_left_ml -= ad
+        self.time_s += dt
+        # air
+        if not self.bubbles:
+            return False
+        return self._move_air(q1 * MLPS_PER_LPM * dt)
+
+    def _move_air(self, ds):
+        det = self.detector_ml
+        air = False
+        keep = []
+        for b in self.bubbles:
+            s0 = b[0]
+            s1 = s0 + ds
+            if s1 < 0.0:
+                s1 = 0.0            # pushed back to the cannula tip, stays in the circuit
+            lo = s0 if s0 < s1 else s1
+            hi = s1 if s1 > s0 else s0
+            # the slug spans [front - volume, front]; it touched the detector during this step
+            if hi >= det and lo - b[1] <= det:
+                if s0 < det <= s1:
+                    self.air_detected_count += 1
+                air = True
+            if s1 >= self.clamp_ml:
+                if self.clamp_closed:
+                    self.air_trapped_ul += b[1] * 1000.0
+                else:
+                    self.air_to_patient_ul += b[1] * 1000.0
+                continue
+            b[0] = s1
+            keep.append(b)
+        self.bubbles = keep
+        return air
+
+    # ---- outputs -------------------------------------------------------------------------
+    def _pressures(self):
+        # Static pressures at the flow q* the circuit is settling to (see the header): Newton
+        # on imbalance(q*) = 0, warm-started at the last q*, a few iterations once settled.
+        if self._fresh:
+            return
+        q = self._qstar
+        for _ in range(40):
+            imb, rsum = self._terms(q)
+            dq = imb / rsum
+            if dq > 2.0:
+                dq = 2.0        # the quadratic terms are flat at q = 0: damp the first leaps
+            elif dq < -2.0:
+                dq = -2.0
+            q += dq
+            if -1e-6 < dq < 1e-6:
+                break
+        self._qstar = q
+        self._terms(q)
+        cvp, h, rh, dd, rd, do, ro, imb, rsum = self._t
+        self._p1 = cvp - dd
+        self._p2 = self._p1 + h
+        self._p3 = self._p2 - do
+        self._fresh = True
+
+    @property
+    def rpm(self):
+        return self._rpm
+
+    @property
+    def flow_lpm(self):
+        return self._q
+
+    @property
+    def p1_mmhg(self):
+        self._pressures()
+        return self._p1
+
+    @property
+    def p2_mmhg(self):
+        self._pressures()
+        return self._p2
+
+    @property
+    def p3_mmhg(self):
+        self._pressures()
+        return self._p3
+
+    @property
+    def dp_mmhg(self):
+        self._pressures()
+        return self._p2 - self._p3
+
+    @property
+    def head_mmhg(self):
+        self._pressures()
+        return self._p2 - self._p1
+
+    @property
+    def venous_volume_ml(self):
+        return self.v_venous_ml
+
+    @property
+    def cvp_mmhg(self):
+        return self._venous_mmhg(self.v_venous_ml - self.params["v0_venous_ml"])
+
+    @property
+    def map_mmhg(self):
+        p = self.params
+        return (self.v_arterial_ml - p["v0_arterial_ml"]) / p["ca_ml_per_mmhg"]
+
+    def rpm_to_duty(self, rpm):
+        # Convenience for tests and scenarios: the duty that commands this speed.
+        return int(rpm * 65535.0 / self.params["rpm_max"] + 0.5)
