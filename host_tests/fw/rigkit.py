@@ -16,23 +16,26 @@ def u16_for(spec, value):
 
 
 class Bench:
-    def __init__(self, profile="VA", start=True, settings_path="/tmp/_ecmo_fwtest_settings.json"):
+    def __init__(self, profile="VA", start=True, settings_path="/tmp/_ecmo_fwtest_settings.json",
+                 keep_settings=False):
         self._adc = {}        # ADC id -> counts; real ADCs are noisy, so ticks() adds 1 LSB dither
         self.p2 = HoneywellABP(-517.1, 517.1)
         self.p3 = HoneywellABP(-517.1, 517.1)
         machine.sim_i2c_attach(0, 0x28, self.p2)
         machine.sim_i2c_attach(1, 0x28, self.p3)
-        machine.sim_pin(board.ESTOP["pin"]).drive(0)     # NC e-stop closed: not pressed
-        machine.sim_pin(board.BUBBLE["pin"]).drive(0)    # liquid at the detector
-        machine.sim_pin(board.PUMP["tach"]).drive(1)
+        if not keep_settings:   # a reboot keeps the world as it was
+            machine.sim_pin(board.ESTOP["pin"]).drive(0)     # NC e-stop closed: not pressed
+            machine.sim_pin(board.BUBBLE["pin"]).drive(0)    # liquid at the detector
+            machine.sim_pin(board.PUMP["tach"]).drive(1)
         self.set(p1=-40, p2=220, p3=190, flow=0.0)
-        try:
-            import os
-            os.remove(settings_path)
-        except OSError:
-            pass
+        if not keep_settings:
+            try:
+                import os
+                os.remove(settings_path)
+            except OSError:
+                pass
         self.rig = Rig(board, settings_path)
-        if profile != "VA":
+        if profile is not None and profile != "VA":
             self.rig.profile(profile)
         self.motor = True     # ideal motor: tach follows the command
         self._n = 0

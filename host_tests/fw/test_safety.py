@@ -319,3 +319,53 @@ def test_h11_watchdog_fed_only_by_healthy_ticks():
     except machine.SimWatchdogReset:
         pass
     assert machine.sim_wdt().expired
+
+
+def reboot_after_watchdog(b):
+    # the chip resets; the world (sensors, pins) stays; firmware boots again from its settings
+    b.rig.save()
+    machine.sim_reboot(machine.WDT_RESET)
+    return Bench(profile=None, keep_settings=True)
+
+
+def test_h11_va_resumes_pumping_after_watchdog_reset():
+    b = Bench()
+    b.running(2600)
+    b2 = reboot_after_watchdog(b)
+    assert shown(b2, A.WDT_RESET)
+    b2.ticks(500)
+    assert b2.rig.sup.state == RUN and b2.rig.sup.rpm_applied == 2600 and not b2.clamp_closed()
+
+
+def test_h11_vv_stays_in_standby_after_watchdog_reset():
+    b = Bench(profile="VV")
+    b.running(2600)
+    b2 = reboot_after_watchdog(b)
+    b2.ticks(100)
+    assert b2.rig.sup.state == STANDBY and b2.duty() == 0 and shown(b2, A.WDT_RESET)
+    b2.rig.ack()
+    b2.rig.run()
+    b2.ticks(300)
+    assert b2.rig.sup.rpm_applied == 2600
+
+
+def test_h11_air_present_at_boot_latches_before_resume():
+    b = Bench()
+    b.running(2600)
+    b.air(True)
+    b2 = reboot_after_watchdog(b)
+    b2.ticks(5)
+    assert b2.rig.sup.state == STOP and b2.duty() == 0 and b2.clamp_closed()
+
+
+def test_h12_motor_not_following_command_alarms():
+    b = Bench()
+    b.running(2500)
+    b.motor = False              # stalled rotor / tach unplugged
+    b.ticks(150)
+    assert not shown(b, A.TACH)
+    b.ticks(100)
+    assert shown(b, A.TACH) and b.enabled()
+    b.motor = True
+    b.ticks(10)
+    assert not shown(b, A.TACH)
