@@ -62,6 +62,7 @@ class Supervisor:
         self._r_n = 0
         self._r_t = 0
         self.r_mem = 0              # membrane resistance now, 0.1 mmHg per L/min
+        self._r_base = 0
         self.profile = profile
         self.set_profile(profile)
 
@@ -275,14 +276,17 @@ class Supervisor:
             r = dp * 1000 // q
             self.r_mem = r
             if ticks_diff(now_ms, self._r_t) >= 1000:
+                # one sample a second; the baseline is the lowest resistance of the last minute
                 self._r_t = now_ms
                 self._r[self._r_n % _R_SAMPLES] = r
                 self._r_n += 1
-            if self._r_n >= 5:
                 n = self._r_n if self._r_n < _R_SAMPLES else _R_SAMPLES
                 base = self._r[0]
                 for i in range(1, n):
                     if self._r[i] < base:
                         base = self._r[i]
-                rising = base > 0 and r * 100 > base * (100 + self.dp_rise_pct) and r - base > 20
+                self._r_base = base
+            base = self._r_base
+            rising = self._r_n >= 5 and base > 0 and r * 100 > base * (100 + self.dp_rise_pct) \
+                and r - base > 20
         al.set(A.CLOT, self._deb(8, high or rising), now_ms)
