@@ -39,26 +39,27 @@
 #   VA: dV_v/dt = Q_svr - Q_heart - Q,  dV_a/dt = Q_heart + Q - Q_svr
 #   VV: the pump drains and returns to the venous pool, so Q leaves both out.
 #
-# Reported pressures are quasi-static: each element's drop at the current Q plus its share of
-# the imbalance (H - drops - dP_patient = L*dQ/dt), shared in proportion to the element's
-# incremental resistance. That is the first-order estimate of the pressures at the flow the
-# circuit is heading for, so pressures respond at once and flow lags by the inertance. A rigid
-# pipe with inertance alone would show water-hammer spikes of thousands of mmHg at a clamp;
-# real tubing compliance absorbs those, and compliance is not modelled.
-#   P1 = CVP - dP_d' ; P2 = P1 + H' ; P3 = P2 - dP_o'   (primes: with the shared imbalance)
+# Reported pressures are static: P1 = CVP - dP_d(q*), P2 = P1 + H(q*), P3 = P2 - dP_o(q*),
+# where q* solves H - drops - (P_return - P_source) = 0 for the present speed, lines and
+# patient (Newton, warm-started). Pressures therefore respond at once and the flow follows with
+# the inertance lag (~0.1 s). Why not the pressures at the flowing Q plus L*dQ/dt: a rigid pipe
+# with inertance alone shows water-hammer spikes of thousands of mmHg when a clamp shuts, which
+# real tubing compliance (not modelled) absorbs. At steady state q* = Q.
 #
 # Air: a bubble is a slug of volume v at tubing position s (mL of circuit volume downstream of
 # the drainage cannula tip); ds/dt = Q. The detector sits at detector_ml (drainage tubing +
 # pump prime + oxygenator prime, RF §5: 3/8" tubing 71.3 mL/m), the clamp det_to_clamp_m
-# further on. air_at_detector is True for each sub-step in which some part of a slug crosses
-# the detector, so even a 1 uL bubble shows for at least one sub-step. A slug reaching the
+# further on. air_at_detector is True after each step() in which some part of a slug crossed
+# the detector, so even a 1 uL bubble shows for at least one step. A slug reaching the
 # clamp is removed: trapped if the clamp is closed, else counted in air_to_patient_ul.
 #
-# Equilibrium at the reference points (default VA, computed by this model, see report/tests):
-#   3000 rpm -> ~3.9 L/min, head ~225 mmHg;  4000 rpm -> ~5.2 L/min, head ~390 mmHg.
+# Equilibrium at the reference points (default VA, computed by this model; host_tests):
+#   3000 rpm -> 3.70 L/min, head 223 mmHg (P1 -41, P2 182, P3 164, MAP 68, CVP 8.0)
+#   4000 rpm -> 5.27 L/min, head 388 mmHg (P1 -87, P2 301, P3 276, MAP 88, CVP 7.8)
 #   RF §4's two points (RotaFlow 3000 rpm/4 L/min/250 mmHg, CentriMag 4000 rpm/5 L/min/352
 #   mmHg) are from different pumps and no falling affinity curve meets both: 250 at
-#   (3000, 4) implies >= 444 at (4000, 5.33). The fit splits the difference, ~ +-12 % on head.
+#   (3000, 4) implies >= 444 at (4000, 5.33). The fit splits the difference, ~ +-11 % on head,
+#   -7 %/+5 % on flow.
 
 MLPS_PER_LPM = 1000.0 / 60.0    # L/min -> mL/s
 
@@ -98,9 +99,10 @@ DEFAULTS = {
     "map0_mmhg": 72.0,          # starting MAP (brief: 65-75)
     "heart_lpm": None,          # native output at full preload; None -> 1.0 VA, 5.0 VV
     "heart_preload_mmhg": 5.0,  # CVP above which the heart gives its full output
-    # inlet collapse (suction)
+    # inlet collapse (suction), chosen so that 800 mL lost at 4.5 L/min (x ~190 mL left)
+    # pulls P1 to about -210 mmHg in VA, -170 in VV, at unchanged speed
     "collapse_ml": 320.0,
-    "collapse_floor_ml": 10.0,
+    "collapse_floor_ml": 10.0,  # caps m_col at ~1e5: the cannula is shut, not singular
     # air path, RF §5: 3/8" ID = 71.3 mL/m
     "tube_ml_per_m": 71.3,
     "drain_tube_m": 1.5,        # cannula tip to pump inlet
@@ -245,8 +247,8 @@ class Plant:
         return x / (p["cv_ml_per_mmhg"] * p["collapsed_frac"])
 
     def _terms(self, q):
-        # Circuit terms at flow q. Returns (imbalance, sum of incremental resistances) and keeps
-        # the pieces on self for the pressure outputs.
+        # Circuit terms at flow q: returns (imbalance, sum of incremental resistances d/dq of
+        # the drops and of -H) and keeps (cvp, H, dP_d, dP_o) on self for the pressure outputs.
         p = self.params
         w = self._rpm * 0.001
         aq = q if q >= 0.0 else -q
@@ -279,7 +281,7 @@ class Plant:
             dpat = 0.0
         imb = h - dd - do - dr - dpat
         rsum = rh + rd + ro + rr
-        self._t = (cvp, h, rh, dd, rd, do, ro, imb, rsum)
+        self._t = (cvp, h, dd, do)
         return imb, rsum
 
     # ---- time ----------------------------------------------------------------------------
@@ -382,17 +384,18 @@ class Plant:
         q = self._qstar
         for _ in range(40):
             imb, rsum = self._terms(q)
+            if -1e-3 < imb < 1e-3:          # mmHg
+                break
             dq = imb / rsum
             if dq > 2.0:
                 dq = 2.0        # the quadratic terms are flat at q = 0: damp the first leaps
             elif dq < -2.0:
                 dq = -2.0
             q += dq
-            if -1e-6 < dq < 1e-6:
-                break
+        else:
+            self._terms(q)      # not converged in 40: report the last iterate consistently
         self._qstar = q
-        self._terms(q)
-        cvp, h, rh, dd, rd, do, ro, imb, rsum = self._t
+        cvp, h, dd, do = self._t
         self._p1 = cvp - dd
         self._p2 = self._p1 + h
         self._p3 = self._p2 - do
@@ -447,3 +450,25 @@ class Plant:
     def rpm_to_duty(self, rpm):
         # Convenience for tests and scenarios: the duty that commands this speed.
         return int(rpm * 65535.0 / self.params["rpm_max"] + 0.5)
+
+
+def _bench(seconds=60.0, dt_s=0.001, read_every=10):
+    # Speed check: `micropython tools/sim/plant.py` or `python3 tools/sim/plant.py`.
+    # Reads the pressures every read_every steps, as a 100 Hz loop over 1 ms steps would.
+    import time
+    ticks = hasattr(time, "ticks_ms")
+    t0 = time.ticks_ms() if ticks else time.perf_counter()
+    pl = Plant("VA")
+    duty = pl.rpm_to_duty(3000)
+    n = int(seconds / dt_s)
+    for i in range(n):
+        pl.step(dt_s, duty, True, False)
+        if i % read_every == 0:
+            pl.p1_mmhg
+    el = time.ticks_diff(time.ticks_ms(), t0) / 1000.0 if ticks else time.perf_counter() - t0
+    print("%d steps of %g ms in %.2f s: %d steps/s; Q %.2f L/min P2 %.1f mmHg"
+          % (n, dt_s * 1000.0, el, int(n / el), pl.flow_lpm, pl.p2_mmhg))
+
+
+if __name__ == "__main__":
+    _bench()
