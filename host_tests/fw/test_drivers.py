@@ -239,3 +239,14 @@ def test_clamp():
     assert machine.sim_pin(18).level == 1 and c.closed
     c.open()
     assert machine.sim_pin(18).level == 0
+
+
+def test_servo_clamp_pulse_widths():
+    from ecmo.drivers.clamp import ServoClamp
+    c = ServoClamp(18, 1000, 2000)
+    assert machine.sim_pwm(18).freq == 50
+    assert abs(machine.sim_pwm(18).duty_u16 - 65535 // 20) <= 2     # 1 ms of 20 ms
+    c.close()
+    assert c.closed and abs(machine.sim_pwm(18).duty_u16 - 65535 // 10) <= 2
+    c.open()
+    assert not c.closed

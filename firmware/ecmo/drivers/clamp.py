@@ -1,5 +1,5 @@
 # Line clamp (solenoid or clamp driver input) on the return line, after the bubble detector.
-from machine import Pin
+from machine import Pin, PWM
 
 
 class Clamp:
@@ -17,4 +17,22 @@ class Clamp:
 
     def open(self):
         self._pin.value(self._opened)
+        self.closed = False
+
+
+class ServoClamp:
+    # Hobby-servo tube occluder: 50 Hz PWM, pulse width sets the jaw position.
+    # duty_ns keeps the pulse exact whatever the port's PWM resolution is.
+    def __init__(self, pin_id, open_us=1000, closed_us=2000):
+        self._open_ns = open_us * 1000
+        self._closed_ns = closed_us * 1000
+        self._pwm = PWM(Pin(pin_id), freq=50, duty_ns=self._open_ns)
+        self.closed = False
+
+    def close(self):
+        self._pwm.duty_ns(self._closed_ns)
+        self.closed = True
+
+    def open(self):
+        self._pwm.duty_ns(self._open_ns)
         self.closed = False

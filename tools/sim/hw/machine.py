@@ -30,7 +30,7 @@ class _World:
         self.pins = {}
         self.adcs = {}
         self.buses = {}      # bus id -> {addr: device}
-        self.faults = {}     # (bus id, addr) -> 'nack' | 'timeout'
+        self.faults = {}     # bus id * 256 + addr -> 'nack' | 'timeout' (int key: lookups allocate nothing)
         self.pwms = {}
         self.timers = []     # active Timer objects
         self.seq = 0         # creation order breaks ties between timers due at the same time
@@ -324,12 +324,21 @@ def sim_i2c_detach(bus, addr):
         del b[addr]
 
 
+def sim_i2c_devices():
+    # [(bus, addr, device)] attached now
+    out = []
+    for bus in _w.buses:
+        for addr in _w.buses[bus]:
+            out.append((bus, addr, _w.buses[bus][addr]))
+    return out
+
+
 def sim_i2c_fault(bus, addr, kind):
     if kind is None:
-        if (bus, addr) in _w.faults:
-            del _w.faults[(bus, addr)]
+        if bus * 256 + addr in _w.faults:
+            del _w.faults[bus * 256 + addr]
     elif kind in ("nack", "timeout"):
-        _w.faults[(bus, addr)] = kind
+        _w.faults[bus * 256 + addr] = kind
     else:
         raise ValueError("fault kind: None, 'nack' or 'timeout'")
 
@@ -348,10 +357,12 @@ class I2C:
         pass
 
     def _dev(self, addr):
-        f = _w.faults.get((self._id, addr))
+        # the read path allocates nothing, so the firmware's own allocation can be measured
+        f = _w.faults.get(self._id * 256 + addr)
         if f == "timeout":
             raise OSError(_ETIMEDOUT)
-        dev = _w.buses.get(self._id, {}).get(addr)
+        bus = _w.buses.get(self._id)
+        dev = bus.get(addr) if bus is not None else None
         if dev is None or f == "nack":
             raise OSError(_ENODEV)
         return dev
@@ -359,7 +370,7 @@ class I2C:
     def scan(self):
         out = []
         for addr in _w.buses.get(self._id, {}):
-            if _w.faults.get((self._id, addr)) is None:
+            if _w.faults.get(self._id * 256 + addr) is None:
                 out.append(addr)
         out.sort()
         return out
@@ -423,7 +434,7 @@ class PWM:
     def __init__(self, dest, freq=None, duty_u16=None, duty_ns=None, invert=False):
         self._st = sim_pwm(dest)
         self._st.active = True
-        self.init(freq, duty_u16)
+        self.init(freq, duty_u16, duty_ns)
 
     def init(self, freq=None, duty_u16=None, duty_ns=None, invert=False):
         self._st.active = True
@@ -431,6 +442,8 @@ class PWM:
             self.freq(freq)
         if duty_u16 is not None:
             self.duty_u16(duty_u16)
+        if duty_ns is not None:
+            self.duty_ns(duty_ns)
 
     def deinit(self):
         self._st.active = False
@@ -448,6 +461,15 @@ class PWM:
         if not isinstance(value, int) or value < 0 or value > 65535:
             raise ValueError("duty_u16 must be int 0..65535")
         self._st.duty_u16 = value
+
+    def duty_ns(self, value=None):
+        # high time in ns; kept as duty_u16 of the period, like the ports do
+        period_ns = 1000000000 // self._st.freq if self._st.freq else 0
+        if value is None:
+            return self._st.duty_u16 * period_ns // 65535
+        if not isinstance(value, int) or value < 0 or (period_ns and value > period_ns):
+            raise ValueError("duty_ns out of range")
+        self._st.duty_u16 = value * 65535 // period_ns if period_ns else 0
 
 
 # ---------------------------------------------------------------- Timer
