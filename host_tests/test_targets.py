@@ -18,8 +18,13 @@ PORT_BOARD = {"rp2": "board_pico.py", "esp32": "board_esp32.py"}    # copied as 
 ARCHS = ("armv6m", "xtensawin")    # RP2040 Cortex-M0+, ESP32 Xtensa (native/viper code)
 
 
+# firmware/manifest.py is read by MicroPython's build tools on the host, never runs on a chip
+HOST_ONLY = {os.path.join(FIRMWARE, "manifest.py")}
+
+
 def _firmware_files():
-    return sorted(glob.glob(os.path.join(FIRMWARE, "**", "*.py"), recursive=True))
+    return sorted(f for f in glob.glob(os.path.join(FIRMWARE, "**", "*.py"), recursive=True)
+                  if f not in HOST_ONLY)
 
 
 def _tool(name):
@@ -59,6 +64,7 @@ def _pyright(port, tmp_path, include):
     (tmp_path / "novenv" / "lib" / "python3.11" / "site-packages").mkdir(parents=True)
     cfg = {
         "include": [os.path.relpath(d, str(tmp_path)) for d in include],    # must be relative
+        "exclude": [os.path.relpath(f, str(tmp_path)) for f in HOST_ONLY],
         "extraPaths": [str(board_dir), FIRMWARE, BOARDS],
         "typeshedPath": stubs,     # MicroPython's stdlib stubs replace CPython's typeshed
         "stubPath": stubs,
