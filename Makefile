@@ -35,8 +35,18 @@ test: venv
 check: venv
 	$(VPY) -m pytest -q -rfE host_tests/test_targets.py
 
-sim bench rig deploy: venv
+sim rig deploy: venv
 	$(VPY) -m tools.cli $@ $(ARGS)
+
+# `make sim SCENARIO=examples/h01_air.json OUT=out/h01` (default: examples/demo.json -> out/sim)
+sim: ARGS += $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(OUT),--out $(OUT))
+
+# `make deploy PORT=/dev/ttyACM0 BOARD=pico` (or ARGS="--port ... --dry-run")
+deploy: ARGS += $(if $(PORT),--port $(PORT)) $(if $(BOARD),--board $(BOARD))
+
+# Benchmarks (docs/bench.md): prints the table and writes bench.json; ARGS=--quick for a smoke run
+bench: venv
+	$(VPY) -m tools.bench $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -6,6 +6,7 @@
 NAME = "esp32"
 ARCH = "xtensawin"
 TICK_HZ = 100
+TELEMETRY_TIMER_ID = 1    # telemetry rows: hardware timer 1: timer 0 runs the tick
 TIMER_ID = 0
 WDT_TIMEOUT_MS = 2000
 ADC_MV = True             # calibrations below are in mV from read_uv() // 1000
@@ -32,6 +33,23 @@ SENSORS = {
     "p3": {"kind": "abp", "bus": 1, "addr": 0x28, "pmin_dmmhg": -5171, "pmax_dmmhg": 5171},
     "flow": {"kind": "analog", "adc": 39, "cal": (300, -2000, 2400, 10000),
              "rails": (100, 2600), "limits": (-2000, 10000), "stuck_ticks": 500},
+}
+
+# Oxygenator side (firmware/ecmo/gas.py) on the free ADC1 pins 32..34; calibrations in mV.
+# o2: galvanic cell through an op-amp gain of 30: ~315 mV in air, ~1.5 V in O2 (nominal).
+# temp: 10 k NTC (B 3435 K) to GND, 10 k from 3.3 V: 2.1 V at 10 degC .. 0.96 V at 50 degC,
+# inside the ATTN_11DB linear span; an open probe reads the 3.3 V rail.
+# sat_post: SaO2 monitor analog out scaled 0.3 V = 0 % .. 2.4 V = 100 %.
+# SFM3000 on bus 1 (0x40) beside P3; sweep valve on GPIO17 (no boot-time glitch, unlike 12/14/15).
+# FiO2 is monitor-only (no "blender" entry).
+GAS = {
+    "flow": {"bus": 1, "addr": 0x40, "offset": 32000, "scale": 140, "limits_mlpm": (-1000, 15000)},
+    "valve": {"pin": 17, "freq_hz": 1000, "crack_u16": 16000, "purge_u16": 0},
+    "sweep_pid": (100, 400, 0),
+    "o2": {"adc": 32, "cal": (315, 209, 1507, 1000), "rails": (100, 2600)},
+    "temp": {"adc": 33, "r25_ohm": 10000, "beta": 3435, "r_fixed_ohm": 10000, "raw_ref": 3300,
+             "rails": (100, 2600)},
+    "sat_post": {"adc": 34, "cal": (300, 0, 2400, 1000), "rails": (100, 2600)},
 }
 
 SETTINGS_PATH = "settings.json"

@@ -5,6 +5,7 @@
 NAME = "pico"
 ARCH = "armv6m"
 TICK_HZ = 100
+TELEMETRY_TIMER_ID = -1    # telemetry rows: soft virtual timer, like the tick
 TIMER_ID = -1
 WDT_TIMEOUT_MS = 2000
 ADC_MV = False            # calibrations below are in read_u16 counts
@@ -32,6 +33,26 @@ SENSORS = {
     "p3": {"kind": "abp", "bus": 1, "addr": 0x28, "pmin_dmmhg": -5171, "pmax_dmmhg": 5171},
     "flow": {"kind": "analog", "adc": 27, "cal": (5958, -2000, 59578, 10000),
              "rails": (993, 64542), "limits": (-2000, 10000), "stuck_ticks": 500},
+}
+
+# Oxygenator side (firmware/ecmo/gas.py). The Pico's three ADC pins are P1, flow and one spare,
+# and a galvanic O2 cell gives only ~10 mV in air: the gas-side analog inputs go to a TI ADS1115
+# (16 bits, PGA down to +/-256 mV = 7.8 uV per count, no amplifier needed for the cell) on bus 0
+# at 0x48 (ADDR to GND), beside P2. The SFM3000 (0x40, 400 kHz max, 5 V part: level-shift SDA/SCL)
+# shares bus 1 with P3. Sweep valve on GP20 (PWM slice 2, its own frequency).
+# o2: cell straight into AIN0, 10.5 mV in air (nominal; calibrate in room air), linear through 0.
+# temp: 10 k NTC (B25/85 3435 K) to GND, 10 k from 3.3 V; 3.3 V = 26400 counts at +/-4.096 V FS.
+# sat_post: SaO2 monitor analog out, 0.3 V = 0 % .. 3.0 V = 100 % (live zero: 0 V = open wire).
+# FiO2 is monitor-only (no "blender" entry): a manual air/O2 blender sets it.
+GAS = {
+    "ads1115": {"bus": 0, "addr": 0x48},
+    "flow": {"bus": 1, "addr": 0x40, "offset": 32000, "scale": 140, "limits_mlpm": (-1000, 15000)},
+    "valve": {"pin": 20, "freq_hz": 1000, "crack_u16": 16000, "purge_u16": 0},
+    "sweep_pid": (100, 400, 0),     # kp steps/(L/min), ki steps/(L/min*s), kd; 1 step = 16 duty
+    "o2": {"ads": 0, "fsr_mv": 256, "cal": (1344, 209, 6431, 1000), "rails": (64, 32700)},
+    "temp": {"ads": 1, "fsr_mv": 4096, "r25_ohm": 10000, "beta": 3435, "r_fixed_ohm": 10000,
+             "raw_ref": 26400, "rails": (800, 26000)},
+    "sat_post": {"ads": 2, "fsr_mv": 4096, "cal": (2400, 0, 24000, 1000), "rails": (800, 26000)},
 }
 
 SETTINGS_PATH = "settings.json"

@@ -22,8 +22,9 @@ from ecmo.safety.alarms import Alarms
 from ecmo.safety.supervisor import Supervisor, Trip, STATE_NAMES, RUN, STOP, STANDBY
 from ecmo.safety import profiles
 from ecmo.loop import Loop
+from ecmo.telemetry import Telemetry
 
-_FLOW_MAX_LPM = 8.0
+_FLOW_MAX_LPM = S.FLOW_MAX_LPM
 _BOOT_REASONS = {machine.PWRON_RESET: "power-on", machine.WDT_RESET: "watchdog",
                  machine.HARD_RESET: "hard reset"}
 
@@ -41,22 +42,20 @@ class _Critical:
 _CRIT = _Critical()
 
 
-def _number(name, v, lo, hi):
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v < lo or v > hi:
-        raise ValueError("%s must be a number in [%s, %s], got %r" % (name, lo, hi, v))
-    return v
+_number = S.number     # the bounds checks live in settings.py, shared with load()
 
 
 class Rig:
     def __init__(self, board, settings_path=None):
         self.board = board
         self.path = settings_path or getattr(board, "SETTINGS_PATH", "settings.json")
-        self.settings, problem = S.load(self.path)
+        self.settings, problem = S.load(self.path, board.RPM_MAX)
         self.boot_cause = machine.reset_cause()
         self._i2c = {}
         self.al = Alarms()
         self._build(board)
         self._apply_settings(self.settings)
+        self.tlm = Telemetry(self, getattr(board, "TELEMETRY_TIMER_ID", -1))
         self.timer = None
         self.wdt = None
         now = ticks_ms()
@@ -156,11 +155,13 @@ class Rig:
         if getattr(b, "WDT_TIMEOUT_MS", 0):
             self.wdt = WDT(timeout=b.WDT_TIMEOUT_MS)
             self.loop.wdt = self.wdt
+        self.tlm.set_rate(self.settings["telemetry_hz"])
 
     def halt(self):
         # stop the loop timer (bench use only): the pump is stopped first
         if self.timer is not None:
             self.timer.deinit()
+        self.tlm.set_rate(0)
         self.sup.trip()
 
     # ---- operator commands ----
@@ -179,7 +180,10 @@ class Rig:
   restart()                release a latched air / e-stop stop once clear and acknowledged
   alarms() / log(n)        alarms shown now / last n alarm events
   blind()                  interlocks that cannot see because a sensor is invalid
-  save() / load()          settings to / from flash""" % VERSION)
+  telemetry(hz)            CSV rows on this link ('TLM ...', header '#TLM ...'), 0 = off, max %d
+  telemetry_header() / telemetry_row()   the header and one row as strings
+  save() / load()          settings to / from flash (load: a bad file changes nothing)""" % (
+            VERSION, S.TELEMETRY_MAX_HZ))
 
     def status(self):
         line = self.status_line()
@@ -211,32 +215,31 @@ class Rig:
         self.settings["running"] = False
 
     def mode(self, name):
-        if name not in ("flow", "rpm"):
-            raise ValueError("mode must be 'flow' or 'rpm', got %r" % (name,))
+        S.choice("mode", name, S.CONTROL_MODES)
         with _CRIT:
             self.control.set_mode(FLOW if name == "flow" else RPM, self.flow.value, self.sup.rpm_applied)
         self.settings["control"] = name
 
     def set_flow(self, lpm):
-        lpm = _number("flow_lpm", lpm, 0, _FLOW_MAX_LPM)
+        lpm = float(_number("flow_lpm", lpm, 0, S.FLOW_MAX_LPM))
         self.control.flow_target_mlpm = int(lpm * 1000)   # one store: atomic for the tick
-        self.settings["flow_lpm"] = float(lpm)
+        self.settings["flow_lpm"] = lpm
 
     def set_rpm(self, rpm):
-        rpm = _number("rpm", rpm, 0, self.board.RPM_MAX)
-        self.control.rpm_target = int(rpm)
-        self.settings["rpm"] = int(rpm)
+        rpm = int(_number("rpm", rpm, 0, self.board.RPM_MAX))
+        self.control.rpm_target = rpm
+        self.settings["rpm"] = rpm
 
     def gains(self, kp=None, ki=None, kd=None):
         g = list(self.settings["gains"])
         if kp is None and ki is None and kd is None:
             return tuple(g)
         if kp is not None:
-            g[0] = int(_number("kp", kp, 0, P.KP_MAX))
+            g[0] = S.check_gain("kp", kp)
         if ki is not None:
-            g[1] = int(_number("ki", ki, 0, P.KI_MAX))
+            g[1] = S.check_gain("ki", ki)
         if kd is not None:
-            g[2] = int(_number("kd", kd, 0, P.KD_MAX))
+            g[2] = S.check_gain("kd", kd)
         with _CRIT:
             self.control.pid.set_gains(g[0], g[1], g[2])
         self.settings["gains"] = g
@@ -247,21 +250,21 @@ class Rig:
 
     def limit(self, name, value, confirm=False):
         prof = self.settings["profile"]
+        if not isinstance(name, str):
+            raise ValueError("limit name must be a string; known: %s" % ", ".join(sorted(profiles.LIMITS)))
+        if not isinstance(confirm, bool):
+            raise ValueError("confirm must be True or False, got %r" % (confirm,))
         v = profiles.check(name, value, prof, confirm)
         new = dict(self.settings["limits"])
         new[name] = v
-        if new["p1_crit_dmmhg"] > new["p1_warn_dmmhg"]:
-            raise ValueError("p1_crit_dmmhg must be at or below p1_warn_dmmhg")
-        if new["p3_crit_dmmhg"] < new["p3_warn_dmmhg"]:
-            raise ValueError("p3_crit_dmmhg must be at or above p3_warn_dmmhg")
+        new = S.check_limits(new, None)    # hard bounds and warn/crit order
         with _CRIT:
             setattr(self.sup, name, v)
         self.settings["limits"] = new
         return v
 
     def profile(self, name):
-        if name not in profiles.PROFILES:
-            raise ValueError("profile must be 'VA' or 'VV', got %r" % (name,))
+        S.choice("profile", name, profiles.PROFILES)
         lim = profiles.defaults(name)
         with _CRIT:
             self.sup.set_profile(name, lim)
@@ -291,12 +294,99 @@ class Rig:
     def blind(self):
         return self.sup.blind()
 
+    def telemetry(self, hz=None):
+        # rows per second on the serial link; 0 = off. Saved with the settings.
+        if hz is None:
+            return self.tlm.hz
+        hz = int(_number("telemetry_hz", hz, 0, S.TELEMETRY_MAX_HZ, True))
+        self.tlm.set_rate(hz)
+        self.settings["telemetry_hz"] = hz
+        return hz
+
+    def telemetry_header(self):
+        return self.tlm.header()
+
+    def telemetry_row(self):
+        return self.tlm.row()
+
     def save(self):
         S.save(self.path, self.settings)
+        return self.path
 
     def load(self):
-        d, problem = S.load(self.path)
+        # a missing, corrupt or out-of-bounds file changes nothing here (boot is where defaults
+        # and the SETTINGS alarm apply); the running state is not taken over from the file
+        d, problem = S.load(self.path, self.board.RPM_MAX)
         if problem:
             raise ValueError("settings not loaded: " + problem)
+        d["running"] = self.settings["running"]
         self._apply_settings(d)
         self.settings = d
+        if d["telemetry_hz"] != self.tlm.hz:
+            self.tlm.set_rate(d["telemetry_hz"])
+
+    # ---- oxygenator ----
+    # Sweep and FiO2 targets, gas limits and O2-cell calibration (firmware/ecmo/gas.py).
+    def _gas_side(self):
+        if self.gas is None:
+            raise ValueError("this board has no oxygenator side (no GAS in its board file)")
+        return self.gas
+
+    def set_sweep(self, lpm):
+        # sweep gas setpoint in L/min; 0 closes the valve
+        g = self._gas_side()
+        lpm = _number("sweep_lpm", lpm, 0, 10)
+        g.control.target_mlpm = int(lpm * 1000 + 0.5)   # one store: atomic for the tick
+        self.settings["sweep_lpm"] = float(lpm)
+
+    def set_fio2(self, fio2):
+        # FiO2 target as a fraction (0.21..1.0) or a percent (21..100): the blender's setpoint,
+        # or on a monitor-only rig what the manual blender is set to (the FiO2 alarm checks it)
+        g = self._gas_side()
+        if not isinstance(fio2, bool) and isinstance(fio2, (int, float)) and fio2 > 1:
+            fio2 = _number("fio2", fio2, 21, 100) / 100
+        fio2 = _number("fio2", fio2, 0.21, 1.0)
+        with _CRIT:
+            g.set_fio2_dpct(int(fio2 * 1000 + 0.5))
+        self.settings["fio2"] = float(fio2)
+
+    def sweep_gains(self, kp=None, ki=None, kd=None):
+        # sweep PID gains: valve steps (16 duty) per L/min, per (L/min*s), per (L/min/s)
+        from ecmo.control import sweep as SW
+        g = self._gas_side()
+        pid = g.control.pid
+        new = [pid.kp, pid.ki, pid.kd]
+        for i, (name, v, hi) in enumerate((("kp", kp, SW.SWEEP_KP_MAX), ("ki", ki, SW.SWEEP_KI_MAX),
+                                           ("kd", kd, SW.SWEEP_KD_MAX))):
+            if v is not None:
+                new[i] = int(_number(name, v, 0, hi))
+        with _CRIT:
+            pid.set_gains(new[0], new[1], new[2])
+        return tuple(new)
+
+    def gas_limits(self):
+        lim = self.settings["limits"]
+        return dict((k, lim.get(k, getattr(self.sup, k))) for k in profiles.GAS_LIMITS)
+
+    def gas_limit(self, name, value, confirm=False):
+        # one of gas_limits(), with the same rules as limit(); low temperature stays below high
+        if name not in profiles.GAS_LIMITS:
+            raise ValueError("gas limit must be one of %s, got %r" % (", ".join(profiles.GAS_LIMITS), name))
+        lo = value if name == "temp_low_cdegc" else getattr(self.sup, "temp_low_cdegc")
+        hi = value if name == "temp_high_cdegc" else getattr(self.sup, "temp_high_cdegc")
+        if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo >= hi:
+            raise ValueError("temp_low_cdegc must be below temp_high_cdegc (%s >= %s)" % (lo, hi))
+        return self.limit(name, value, confirm)
+
+    def calibrate_air(self):
+        # O2 cell in room air (20.9 %): returns how far the old calibration was off, in 0.1 %
+        return self._gas_side().o2.calibrate(209)
+
+    def calibrate_o2(self):
+        # O2 cell in 100 % O2
+        return self._gas_side().o2.calibrate(1000)
+
+    def gas_status(self):
+        line = self._gas_side().status_line()
+        print(line)
+        return line

@@ -34,6 +34,7 @@ class Bench:
                 os.remove(settings_path)
             except OSError:
                 pass
+        self.gas = self._gas_world()
         self.rig = Rig(board, settings_path)
         if profile is not None and profile != "VA":
             self.rig.profile(profile)
@@ -43,6 +44,16 @@ class Bench:
         self._tach_level = 1
         if start:
             self.rig.start()
+
+    def _gas_world(self):
+        # the oxygenator's parts on board.GAS, healthy: sweep 0, FiO2 1.0, 37 degC, SaO2 99 %
+        # (tools/sim/gas_model.py; gas tests move them with self.gas.show(...))
+        if not hasattr(board, "GAS"):
+            return None
+        import gas_model
+        g = gas_model.GasDevices(machine, board)
+        g.show(sweep_lpm=0.0, fio2=1.0, temp_c=37.0, sat_pct=99.0)
+        return g
 
     def set(self, p1=None, p2=None, p3=None, flow=None):
         s = board.SENSORS

@@ -168,3 +168,41 @@ def can_all(machine):
     for bus, addr, dev in machine.sim_i2c_devices():
         if not isinstance(dev, Canned):
             machine.sim_i2c_attach(bus, addr, Canned(dev.read(16)))
+
+
+class ADS1115(_Device):
+    # TI ADS1115 16-bit ADC: inputs in volts (`volts[n]`, AIN n to GND); a config write with OS=1
+    # converts the selected input at its PGA full scale, the conversion register returns it.
+    faults = ("nack",)
+    ADDR = 0x48
+    FSR_V = (6.144, 4.096, 2.048, 1.024, 0.512, 0.256, 0.256, 0.256)
+
+    def __init__(self):
+        _Device.__init__(self)
+        self.volts = [0.0, 0.0, 0.0, 0.0]
+        self.pointer = 0
+        self.config = 0x8583      # power-on default
+        self.conversion = 0
+        self.conversions = 0
+
+    def write(self, data):
+        # no `writes` log: the driver writes every tick and the record would grow without end
+        self._check()
+        if len(data) >= 1:
+            self.pointer = data[0] & 3
+        if len(data) >= 3 and self.pointer == 1:
+            self.config = data[1] << 8 | data[2]
+            if self.config & 0x8000:
+                mux = (self.config >> 12) & 7
+                fsr = self.FSR_V[(self.config >> 9) & 7]
+                v = self.volts[mux - 4] if mux >= 4 else 0.0
+                self.conversion = _clamp(int(round(v / fsr * 32768)), -32768, 32767)
+                self.conversions += 1
+
+    def read(self, n):
+        self._check()
+        if self.pointer == 0:
+            w = self.conversion & 0xFFFF
+        else:
+            w = self.config & 0x7FFF | 0x8000    # OS reads 1: conversion done
+        return bytes((w >> 8, w & 0xFF))[:n]

@@ -6,7 +6,7 @@ from micropython import const
 from array import array
 from time import ticks_diff
 from ecmo.safety import alarms as A
-from ecmo.safety.profiles import defaults
+from ecmo.safety.profiles import defaults, GAS_LIMITS
 
 STANDBY = const(0)
 RUN = const(1)
@@ -85,6 +85,8 @@ class Supervisor:
         self.release_rpm_s = d["release_rpm_s"]
         self.debounce_ticks = d["debounce_ticks"]
         self.low_flow_ticks = d["low_flow_ticks"]
+        for k in GAS_LIMITS:    # the oxygenator's limits ride along; safety/gas.py reads them here
+            setattr(self, k, d[k])
 
     @property
     def tripped(self):

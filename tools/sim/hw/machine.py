@@ -388,7 +388,9 @@ class I2C:
         return bytes(buf)
 
     def writeto(self, addr, buf, stop=True):
-        self._dev(addr).write(bytes(buf))
+        # the buffer itself, as a board's driver sends it (no copy: a copy would allocate);
+        # the device models copy what they keep
+        self._dev(addr).write(buf)
         return len(buf)
 
     def writevto(self, addr, vector, stop=True):

@@ -1,0 +1,119 @@
+# Telemetry: one CSV row of the rig's state, printed at a settable rate from its own soft timer
+# (never from the control tick: formatting allocates). Lines on the serial link:
+#   "#TLM t_s,state,..."   header: sent when telemetry starts and every HEADER_EVERY rows
+#   "TLM 12.340,run,..."   one row, the columns of the header in order
+# Anything else on the link is ordinary REPL output. Numbers are formatted from the firmware's
+# integers (no floats), so a row reads the same on a board, the unix port and CPython.
+# An invalid reading (sensor fault) is an empty field.
+import micropython
+from machine import Timer
+from time import ticks_ms, ticks_diff
+from ecmo.safety.supervisor import STATE_NAMES
+from ecmo.control.pump_control import MODE_NAMES
+
+ROW_PREFIX = "TLM "
+HEADER_PREFIX = "#TLM "
+HEADER_EVERY = 100
+COLUMNS = ("t_s", "state", "profile", "control", "flow_setpoint_lpm", "flow_lpm", "rpm", "duty",
+           "p1_mmhg", "p2_mmhg", "p3_mmhg", "dp_mmhg", "bubble", "clamp_closed", "alarms")
+
+
+def fixed(v, decimals):
+    # integer v in units of 10**-decimals -> "%.<decimals>f" text without a float
+    s = "-" if v < 0 else ""
+    v = -v if v < 0 else v
+    if decimals == 0:
+        return s + str(v)
+    d = 10 ** decimals
+    return "%s%d.%0*d" % (s, v // d, decimals, v % d)
+
+
+def _reading(sensor, decimals):
+    return "" if sensor.status else fixed(sensor.value, decimals)
+
+
+class Telemetry:
+    def __init__(self, rig, timer_id=-1):
+        self.rig = rig
+        self.timer_id = timer_id
+        self.hz = 0
+        self.timer = None
+        self.rows = 0
+        self.t_ms = 0                  # ms since telemetry was first started (wrap-proof sum)
+        self._last = ticks_ms()
+        self._pending = False
+        self._emit_cb = self._emit     # bound once: the timer callback only schedules it
+        self._tick_cb = self._tick
+
+    # ---- columns ----
+    def columns(self):
+        g = self.rig.gas
+        extra = tuple(g.columns()) if g is not None and hasattr(g, "columns") else ()
+        return COLUMNS + extra
+
+    def header(self):
+        return ",".join(self.columns())
+
+    def row(self):
+        r = self.rig
+        now = ticks_ms()
+        self.t_ms += ticks_diff(now, self._last)
+        self._last = now
+        c = r.control
+        flow_mode = MODE_NAMES[c.mode] == "flow"
+        p2, p3 = r.p2, r.p3
+        dp = "" if (p2.status or p3.status) else fixed(p2.value - p3.value, 1)
+        vals = [
+            fixed(self.t_ms, 3),
+            STATE_NAMES[r.sup.state],
+            r.sup.profile,
+            MODE_NAMES[c.mode],
+            fixed(c.flow_target_mlpm, 3) if flow_mode else "",
+            _reading(r.flow, 3),
+            str(r.pump.rpm),
+            str(r.pump.duty_u16),
+            _reading(r.p1, 1),
+            _reading(p2, 1),
+            _reading(p3, 1),
+            dp,
+            "1" if r.bubble.air else "0",
+            "1" if r.clamp_out.closed else "0",
+            "|".join(r.al.codes()),
+        ]
+        g = r.gas
+        if g is not None and hasattr(g, "values"):
+            for v in g.values():
+                vals.append(v if isinstance(v, str) else str(v))
+        return ",".join(vals)
+
+    # ---- rate and output ----
+    def set_rate(self, hz):
+        # hz already validated by the caller (settings.check_field)
+        if self.timer is not None:
+            self.timer.deinit()
+            self.timer = None
+        self.hz = hz
+        if hz:
+            self.rows = 0
+            self._last = ticks_ms()
+            self.timer = Timer(self.timer_id)
+            self.timer.init(mode=Timer.PERIODIC, freq=hz, callback=self._tick_cb)
+
+    def _tick(self, _t):
+        # may run in a hard IRQ on some ports: hand the printing to the scheduler, allocate nothing
+        if not self._pending:
+            self._pending = True
+            try:
+                micropython.schedule(self._emit_cb, None)
+            except RuntimeError:      # schedule queue full: skip this row
+                self._pending = False
+
+    def _emit(self, _arg):
+        self._pending = False
+        try:
+            if self.rows % HEADER_EVERY == 0:
+                print(HEADER_PREFIX + self.header())
+            self.rows += 1
+            print(ROW_PREFIX + self.row())
+        except Exception as e:        # telemetry must never take the rig down
+            self.rig.loop.last_error = e

@@ -1,0 +1,387 @@
+# The oxygenator side: gas drivers with bad data, the sweep loop on a simulated valve, the gas
+# interlocks (sweep lost, sweep cut when blood stops, FiO2, temperature, saturation), REPL
+# validation and no allocation per gas tick.
+import gc
+import machine
+import devices
+import gas_model
+import board_pico as board
+import rigkit
+from ecmo.drivers.gasflow import SFM3000
+from ecmo.drivers.ads1115 import ADS1115
+from ecmo.drivers.o2cell import O2Cell
+from ecmo.drivers.thermistor import Thermistor
+from ecmo.drivers.analog import AnalogSensor
+from ecmo.drivers.status import OK, BUS, CRC, STALE, RANGE, NAN, OPEN, SHORT
+from ecmo.safety import alarms as A
+from math import exp
+
+G = board.GAS
+
+
+def _sfm(flow_slm=2.0):
+    dev = devices.SensirionSFM3000()
+    dev.flow_slm = flow_slm
+    machine.sim_i2c_attach(1, 0x40, dev)
+    s = SFM3000(machine.I2C(1), 0x40)
+    return dev, s
+
+
+def test_sfm3000_flow_crc_bus_and_range():
+    dev, s = _sfm(2.0)
+    assert dev.writes[0] == bytes((0x10, 0x00))     # start continuous measurement, once
+    assert s.read() == STALE                        # first result after a start is not valid
+    assert s.read() == OK and s.value == 2000       # (32280 - 32000) / 140 slm
+    dev.set_fault("crc")
+    assert s.read() == CRC and s.value == 2000      # last good value kept
+    dev.set_fault(None)
+    machine.sim_i2c_fault(1, 0x40, "nack")
+    assert s.read() == BUS and s.read() == BUS and s.value == 2000
+    machine.sim_i2c_fault(1, 0x40, "timeout")
+    assert s.read() == BUS
+    machine.sim_i2c_fault(1, 0x40, None)
+    dev.measuring = False                           # power-cycled meanwhile
+    assert s.read() == STALE and s.read() == OK     # the driver sent the start again
+    assert len(dev.writes) == 2
+    dev.flow_slm = 30.0                             # far past any sweep line
+    assert s.read() == RANGE and s.value == 2000
+    dev.flow_slm = -5.0
+    assert s.read() == RANGE
+    dev.flow_slm = 0.5
+    assert s.read() == OK and s.value == 500
+    assert s.faults >= 7
+
+
+def test_ads1115_channels_and_bus_fault():
+    dev = devices.ADS1115()
+    machine.sim_i2c_attach(0, 0x48, dev)
+    ads = ADS1115(machine.I2C(0), 0x48)
+    c0 = ads.channel(0, 256)
+    c1 = ads.channel(1, 4096)
+    dev.volts[0] = 0.0105
+    dev.volts[1] = 1.65
+    ads.prime()
+    assert abs(c0.read_u16() - 1344) <= 1 and abs(c1.read_u16() - 13200) <= 1
+    o2 = O2Cell(c0, G["o2"]["cal"], G["o2"]["rails"])
+    assert o2.read() == OK and abs(o2.value - 209) <= 1
+    machine.sim_i2c_fault(0, 0x48, "nack")
+    ads.poll()
+    assert o2.read() == BUS and abs(o2.value - 209) <= 1
+    machine.sim_i2c_fault(0, 0x48, None)
+    for _ in range(3):
+        ads.poll()
+    assert o2.read() == OK
+    dev.volts[0] = 0.0                              # cell unplugged
+    for _ in range(3):
+        ads.poll()
+    assert o2.read() == OPEN
+    try:
+        ads.channel(4)
+        assert False
+    except ValueError:
+        pass
+
+
+def test_analog_gas_inputs_survive_nan_and_garbage():
+    sat = AnalogSensor(machine.ADC(34), (300, 0, 2400, 1000), (100, 2600), (-20, 1020), 0, True)
+    machine.sim_adc(34).uv = 1950000
+    assert sat.read() == OK and sat.value == 785
+    for junk in (float("nan"), "x", 1.5, [1]):
+        machine.sim_adc(34).uv = junk
+        assert sat.read() == NAN and sat.value == 785
+    machine.sim_adc(34).uv = 3000000
+    assert sat.read() == SHORT
+
+
+def _ntc_mv(t_c):
+    r = 10000 * exp(3435 * (1 / (t_c + 273.15) - 1 / 298.15))
+    return int(3300 * r / (r + 10000) + 0.5)
+
+
+def test_thermistor_table_matches_beta_curve_and_faults():
+    t = Thermistor(machine.ADC(33), 10000, 3435, 10000, 3300, (100, 2600), True)
+    for c10 in range(150, 460, 7):          # 15.0 .. 45.2 degC
+        machine.sim_adc(33).uv = _ntc_mv(c10 / 10) * 1000
+        assert t.read() == OK
+        # 1 mV of ADC is ~0.05 degC here; the table itself adds < 0.01 degC
+        assert abs(t.value - c10 * 10) <= 8, (c10, t.value)
+    machine.sim_adc(33).uv = 3300000        # probe unplugged: the input goes to the supply
+    assert t.read() == OPEN
+    machine.sim_adc(33).uv = 0              # probe shorted
+    assert t.read() == SHORT
+    machine.sim_adc(33).uv = _ntc_mv(5.0) * 1000   # below the table (10..50 degC)
+    assert t.read() == RANGE
+
+
+def test_o2_cell_calibration_and_out_of_calibration():
+    adc = machine.ADC(32)
+    o2 = O2Cell(adc, (315, 209, 1507, 1000), (100, 2600), 0, True)
+    machine.sim_adc(32).uv = 300000          # the cell has lost 5 % since the board figure
+    o2.read()
+    assert o2.value < 209 and not o2.out_of_cal
+    drift = o2.calibrate(209)
+    assert drift < 0
+    o2.read()
+    assert o2.value == 209
+    machine.sim_adc(32).uv = 300000 * 1000 // 209
+    o2.read()
+    assert abs(o2.value - 1000) <= 2          # O2 point scaled with the air point
+    machine.sim_adc(32).uv = 120000          # exhausted cell: refuses, flags
+    o2.read()
+    try:
+        o2.calibrate(209)
+        assert False
+    except ValueError as e:
+        assert "exhausted" in str(e)
+    assert o2.out_of_cal
+    machine.sim_adc(32).uv = 300000
+    o2.read()
+    o2.calibrate(209)
+    assert not o2.out_of_cal
+    machine.sim_adc(32).uv = 270000          # 18.8 % in an air/O2 sweep: impossible -> drifted
+    for _ in range(40):
+        o2.read()
+    assert o2.out_of_cal
+
+
+# ---- on the bench: the rig with its gas side ----
+
+def _run(b, model, qb_lpm, n, fio2_target=None):
+    # n pump ticks with the gas model in the loop
+    g = b.gas
+    for _ in range(n):
+        model.step(0.01, g.valve_duty(), qb_lpm)
+        g.follow(model)
+        b.ticks(1)
+
+
+def _bench_running(sweep_lpm=None):
+    b = rigkit.Bench()
+    b.set(flow=3.0)
+    b.running(2500, settle=100)
+    m = gas_model.GasModel()
+    if sweep_lpm is not None:
+        b.rig.set_sweep(sweep_lpm)
+    return b, m
+
+
+def test_bench_without_gas_devices_runs_and_alarms():
+    class Bare(rigkit.Bench):
+        def _gas_world(self):
+            return None
+    b = Bare()
+    b.set(flow=3.0)
+    b.running(2500, settle=100)
+    b.rig.set_sweep(2.0)
+    b.ticks(b.rig.sup.sweep_lost_ms // 10 + 10)
+    r = b.rig
+    assert r.loop.errors == 0, r.loop.last_error
+    assert r.al.present(A.SENSOR_GAS)
+    assert r.al.present(A.SWEEP_LOST)      # sweep asked for and not confirmed
+    assert r.gas.values()[1] == "nan"
+    assert r.sup.state == 1 and b.enabled()   # the pump side does not care
+
+
+def test_healthy_bench_raises_no_gas_alarm():
+    b = rigkit.Bench()
+    b.ticks(300)
+    for c in (A.SENSOR_GAS, A.SWEEP_LOST, A.SWEEP_NO_BLOOD, A.FIO2, A.TEMP, A.SAT_LOW,
+              A.SWEEP_HIGH):
+        assert not b.rig.al.active(c), A.NAMES[c]
+    v = b.rig.gas.values()
+    assert v[0] == "0.00" and v[2] == "1.000" and v[3] == "37.00" and v[4] == "99.0", v
+
+
+def test_sweep_loop_holds_setpoint():
+    b, m = _bench_running(4.0)
+    _run(b, m, 3.0, 600)
+    qs = []
+    for _ in range(300):
+        _run(b, m, 3.0, 1)
+        qs.append(m.sweep_lpm)
+    assert all(abs(q - 4.0) < 0.1 for q in qs), (min(qs), max(qs))
+    b.rig.set_sweep(1.5)                    # down, through the ramp
+    _run(b, m, 3.0, 500)
+    assert abs(m.sweep_lpm - 1.5) < 0.05
+    m.gas_fault(None)
+    assert not b.rig.al.active(A.SWEEP_LOST) and not b.rig.al.active(A.SWEEP_HIGH)
+    b.rig.set_sweep(0)
+    _run(b, m, 3.0, 20)
+    assert b.gas.valve_duty() == 0
+
+
+def test_sweep_lost_alarm_within_two_ticks_of_debounce():
+    b, m = _bench_running(3.0)
+    _run(b, m, 3.0, 800)
+    lim = b.rig.sup.sweep_lost_ms // 10
+    m.gas_fault("supply_lost")
+    start = None
+    for i in range(lim + 300):
+        _run(b, m, 3.0, 1)
+        if start is None and m.sweep_lpm * 100 < 3.0 * b.rig.sup.sweep_lost_pct:
+            start = i
+        if b.rig.al.present(A.SWEEP_LOST):
+            break
+    assert start is not None
+    late = i - (start + lim - 1)             # the condition's lim-th tick is start + lim - 1
+    assert 0 <= late <= 2, late
+    assert A.PRIORITY[A.SWEEP_LOST] == A.HIGH
+    assert b.gas.valve_duty() > 0            # never cut for it: the valve keeps trying
+
+
+def test_sweep_sensor_fault_is_sweep_lost_and_holds_valve():
+    b, m = _bench_running(3.0)
+    _run(b, m, 3.0, 800)
+    duty = b.gas.valve_duty()
+    m.gas_fault("sensor")
+    _run(b, m, 3.0, b.rig.sup.sweep_lost_ms // 10 + 3)
+    assert b.rig.al.present(A.SENSOR_GAS) and b.rig.al.present(A.SWEEP_LOST)
+    assert b.gas.valve_duty() == duty        # held, not chasing a reading it cannot see
+
+
+def test_valve_stuck_open_raises_sweep_high():
+    b, m = _bench_running(4.0)
+    _run(b, m, 3.0, 800)
+    m.gas_fault("valve_stuck")
+    b.rig.set_sweep(1.0)
+    _run(b, m, 3.0, 400)
+    assert b.rig.al.present(A.SWEEP_HIGH)
+
+
+def test_air_stops_pump_and_cuts_sweep_within_two_ticks():
+    b, m = _bench_running(3.0)
+    _run(b, m, 3.0, 800)
+    assert b.gas.valve_duty() > 0
+    b.air(True)
+    cut_at = None
+    for i in range(5):
+        _run(b, m, 0.0, 1)
+        if cut_at is None and b.gas.valve_duty() == board.GAS["valve"]["purge_u16"]:
+            cut_at = i + 1
+    assert cut_at is not None and cut_at <= 2, cut_at
+    assert b.rig.al.present(A.SWEEP_NO_BLOOD) and A.PRIORITY[A.SWEEP_NO_BLOOD] == A.HIGH
+    _run(b, m, 0.0, 400)
+    assert b.gas.valve_duty() == 0 and not b.rig.al.present(A.SWEEP_LOST)
+    # blood back: sweep returns after the restore delay, from where it was
+    b.air(False)
+    _run(b, m, 0.0, 2)
+    b.rig.ack()
+    b.rig.restart()
+    _run(b, m, 3.0, 150)
+    assert not b.rig.al.present(A.SWEEP_NO_BLOOD)
+    _run(b, m, 3.0, 300)
+    assert abs(m.sweep_lpm - 3.0) < 0.15
+
+
+def test_low_blood_flow_cuts_sweep():
+    b, m = _bench_running(3.0)
+    _run(b, m, 3.0, 600)
+    b.set(flow=0.3)                          # pump running, blood barely moving
+    for i in range(4):
+        _run(b, m, 0.3, 1)
+    assert b.gas.valve_duty() == 0 and b.rig.gas.safety.cut
+    b.set(flow=3.0)
+    _run(b, m, 3.0, 50)
+    assert b.rig.gas.safety.cut               # not before the restore delay
+    _run(b, m, 3.0, 100)
+    assert not b.rig.gas.safety.cut and b.gas.valve_duty() > 0
+
+
+def test_standby_pump_with_no_sweep_raises_nothing():
+    b = rigkit.Bench()
+    b.ticks(50)
+    assert not b.rig.al.present(A.SWEEP_NO_BLOOD)
+    b.rig.set_sweep(2.0)                     # sweep asked for before the pump runs: held off
+    b.ticks(5)
+    assert b.rig.al.present(A.SWEEP_NO_BLOOD) and b.gas.valve_duty() == 0
+
+
+def test_membrane_failure_lowers_saturation_and_alarms():
+    b, m = _bench_running(3.0)
+    _run(b, m, 3.0, 1000)
+    assert m.sat_post_pct > 98 and not b.rig.al.present(A.SAT_LOW)
+    m.membrane_failure(0.85)
+    _run(b, m, 3.0, 3000)
+    assert m.sat_post_pct < 93
+    assert b.rig.al.present(A.SAT_LOW) and A.PRIORITY[A.SAT_LOW] == A.HIGH
+    assert m.pco2_post_mmhg > 35
+
+
+def test_fio2_and_temperature_alarms():
+    b, m = _bench_running(3.0)
+    b.rig.set_fio2(0.6)                       # the operator says the blender is at 60 %
+    m.set_fio2(1.0)                           # ... but it delivers 100 %
+    _run(b, m, 3.0, 2900)
+    assert not b.rig.al.present(A.FIO2)       # the cell's lag is waited out first
+    _run(b, m, 3.0, 200)
+    assert b.rig.al.present(A.FIO2)
+    m.set_fio2(0.6)
+    _run(b, m, 3.0, 3000)
+    assert not b.rig.al.present(A.FIO2)
+    m.set_heater(None)
+    m.tau_loss_s = 20.0                       # a fast cool-down for the test
+    _run(b, m, 3.0, 1500)
+    assert m.temp_c < 35 and b.rig.al.present(A.TEMP)
+
+
+def test_repl_setters_validate_and_change_nothing_on_error():
+    r = rigkit.Bench().rig
+    r.set_sweep(2.5)
+    r.set_fio2(60)
+    assert r.gas.control.target_mlpm == 2500 and r.gas.fio2_target_dpct == 600
+    r.set_fio2(0.45)
+    assert r.gas.fio2_target_dpct == 450 and r.settings["fio2"] == 0.45
+    for f, name, bound in ((lambda: r.set_sweep(10.5), "sweep_lpm", "10"),
+                           (lambda: r.set_sweep(float("nan")), "sweep_lpm", "10"),
+                           (lambda: r.set_sweep("2"), "sweep_lpm", "0"),
+                           (lambda: r.set_fio2(0.1), "fio2", "0.21"),
+                           (lambda: r.set_fio2(120), "fio2", "100"),
+                           (lambda: r.set_fio2(True), "fio2", "1.0"),
+                           (lambda: r.gas_limit("temp_low_cdegc", 3900), "temp_low_cdegc", ""),
+                           (lambda: r.gas_limit("sat_post_low_dpct", 500, True), "sat_post_low_dpct", "700"),
+                           (lambda: r.gas_limit("p1_warn_dmmhg", -500), "gas limit", "sweep_lost_ms")):
+        try:
+            f()
+            assert False, name
+        except ValueError as e:
+            assert name in str(e) and bound in str(e), str(e)
+    assert r.gas.control.target_mlpm == 2500 and r.gas.fio2_target_dpct == 450
+    assert r.gas_limit("sweep_lost_ms", 1500) == 1500 and r.sup.sweep_lost_ms == 1500
+    r.profile("VV")
+    assert r.sup.sweep_lost_ms == 2000        # the VV default: profile switch carries gas limits
+
+
+class _NullBus:
+    # a bus that hands back fixed frames without allocating (the fake machine's devices do)
+    def __init__(self, frame):
+        self.frame = frame
+
+    def writeto(self, addr, buf, stop=True):
+        return 0
+
+    def readfrom_into(self, addr, buf, stop=True):
+        f = self.frame
+        for i in range(len(buf)):
+            buf[i] = f[i]
+
+
+def test_gas_tick_allocates_nothing():
+    if not hasattr(gc, "mem_alloc"):
+        return   # only MicroPython boxes floats and counts heap bytes
+    b, m = _bench_running(3.0)
+    _run(b, m, 3.0, 300)
+    g = b.rig.gas
+    g.sweep._i2c = _NullBus(bytearray((0x7D, 0x18, devices.crc8((0x7D, 0x18)))))   # 0.17 slm
+    g.ads._i2c = _NullBus(bytearray((0x18, 0x00, 0)))
+    b.rig.halt()                             # the timer off: only our ticks run
+    b.rig.sup.trip_.tripped = False
+    for n in range(100):
+        g.tick(n * 10, n)
+    gc.collect()
+    gc.disable()
+    a = gc.mem_alloc()
+    for n in range(100, 3100):
+        g.tick(n * 10, n)
+    used = gc.mem_alloc() - a
+    gc.enable()
+    assert used == 0, "gas tick allocated %d bytes over 3000 ticks" % used
