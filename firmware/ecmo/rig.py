@@ -163,6 +163,8 @@ class Rig:
             self.timer.deinit()
         self.tlm.set_rate(0)
         self.sup.trip()
+        if self.gas is not None:
+            self.gas.cut()     # no sweep into blood that no longer moves
 
     # ---- operator commands ----
     def help(self):
@@ -335,7 +337,7 @@ class Rig:
     def set_sweep(self, lpm):
         # sweep gas setpoint in L/min; 0 closes the valve
         g = self._gas_side()
-        lpm = _number("sweep_lpm", lpm, 0, 10)
+        lpm = S.check_field("sweep_lpm", lpm, 0)
         g.control.target_mlpm = int(lpm * 1000 + 0.5)   # one store: atomic for the tick
         self.settings["sweep_lpm"] = float(lpm)
 
@@ -345,7 +347,7 @@ class Rig:
         g = self._gas_side()
         if not isinstance(fio2, bool) and isinstance(fio2, (int, float)) and fio2 > 1:
             fio2 = _number("fio2", fio2, 21, 100) / 100
-        fio2 = _number("fio2", fio2, 0.21, 1.0)
+        fio2 = S.check_field("fio2", fio2, 0)
         with _CRIT:
             g.set_fio2_dpct(int(fio2 * 1000 + 0.5))
         self.settings["fio2"] = float(fio2)

@@ -17,6 +17,8 @@ VERSION = 2
 FORMAT = "ecmo-settings"
 
 FLOW_MAX_LPM = 8.0          # hard bound of the flow setpoint (adult circuits stay below 7 L/min)
+SWEEP_MAX_LPM = 10.0        # adult sweep gas 0..10 L/min (RIG_FACTS 7)
+FIO2_MIN = 0.21             # room air; a blender cannot go lower
 TELEMETRY_MAX_HZ = 20       # 20 rows/s of ~100 bytes fits 115200 baud with room for the REPL
 CONTROL_MODES = ("rpm", "flow")
 
@@ -38,6 +40,8 @@ def defaults(profile="VA"):
         "limits": profiles.defaults(profile),
         "running": False,
         "telemetry_hz": 0,
+        "sweep_lpm": 0.0,           # oxygenator sweep gas setpoint, L/min (gas side)
+        "fio2": 1.0,                # FiO2 of the sweep (fraction): 100 % O2 at ECMO start
     }
 
 
@@ -79,6 +83,10 @@ def check_field(name, v, rpm_max):
         return [check_gain("kp", v[0]), check_gain("ki", v[1]), check_gain("kd", v[2])]
     if name == "limits":
         return check_limits(v, None)
+    if name == "sweep_lpm":
+        return float(number("sweep_lpm", v, 0, SWEEP_MAX_LPM))
+    if name == "fio2":
+        return float(number("fio2", v, FIO2_MIN, 1.0))
     raise ValueError("unknown setting %r" % (name,))
 
 
@@ -106,6 +114,8 @@ def check_limits(lim, profile, confirm=True):
         raise ValueError("p1_crit_dmmhg must be at or below p1_warn_dmmhg")
     if out["p3_crit_dmmhg"] < out["p3_warn_dmmhg"]:
         raise ValueError("p3_crit_dmmhg must be at or above p3_warn_dmmhg")
+    if out["temp_low_cdegc"] >= out["temp_high_cdegc"]:
+        raise ValueError("temp_low_cdegc must be below temp_high_cdegc")
     return out
 
 
@@ -122,10 +132,15 @@ def validate(d, rpm_max):
         if k == "version":
             continue
         if k not in d:
-            bad.append(k)
-            continue
+            continue     # a field added since the file was written: its default, no alarm
+        v = d[k]
+        if k == "limits" and isinstance(v, dict):
+            # a limit added by a later firmware takes its default: not an error in the file
+            merged = profiles.defaults(prof)
+            merged.update(v)
+            v = merged
         try:
-            out[k] = check_field(k, d[k], rpm_max)
+            out[k] = check_field(k, v, rpm_max)
         except ValueError:
             bad.append(k)
     # fields this module does not know (added by the gas side) are kept; their owner checks them

@@ -27,7 +27,7 @@ def _sfm(flow_slm=2.0):
     return dev, s
 
 
-def test_sfm3000_flow_crc_bus_and_range():
+def test_h20_sfm3000_flow_crc_bus_and_range():
     dev, s = _sfm(2.0)
     assert dev.writes[0] == bytes((0x10, 0x00))     # start continuous measurement, once
     assert s.read() == STALE                        # first result after a start is not valid
@@ -52,7 +52,7 @@ def test_sfm3000_flow_crc_bus_and_range():
     assert s.faults >= 7
 
 
-def test_ads1115_channels_and_bus_fault():
+def test_h20_ads1115_channels_and_bus_fault():
     dev = devices.ADS1115()
     machine.sim_i2c_attach(0, 0x48, dev)
     ads = ADS1115(machine.I2C(0), 0x48)
@@ -82,7 +82,7 @@ def test_ads1115_channels_and_bus_fault():
         pass
 
 
-def test_analog_gas_inputs_survive_nan_and_garbage():
+def test_h20_analog_gas_inputs_survive_nan_and_garbage():
     sat = AnalogSensor(machine.ADC(34), (300, 0, 2400, 1000), (100, 2600), (-20, 1020), 0, True)
     machine.sim_adc(34).uv = 1950000
     assert sat.read() == OK and sat.value == 785
@@ -113,7 +113,7 @@ def test_thermistor_table_matches_beta_curve_and_faults():
     assert t.read() == RANGE
 
 
-def test_o2_cell_calibration_and_out_of_calibration():
+def test_h17_o2_cell_calibration_and_out_of_calibration():
     adc = machine.ADC(32)
     o2 = O2Cell(adc, (315, 209, 1507, 1000), (100, 2600), 0, True)
     machine.sim_adc(32).uv = 300000          # the cell has lost 5 % since the board figure
@@ -210,7 +210,7 @@ def test_sweep_loop_holds_setpoint():
     assert b.gas.valve_duty() == 0
 
 
-def test_sweep_lost_alarm_within_two_ticks_of_debounce():
+def test_h14_sweep_lost_alarm_within_two_ticks_of_debounce():
     b, m = _bench_running(3.0)
     _run(b, m, 3.0, 800)
     lim = b.rig.sup.sweep_lost_ms // 10
@@ -229,7 +229,7 @@ def test_sweep_lost_alarm_within_two_ticks_of_debounce():
     assert b.gas.valve_duty() > 0            # never cut for it: the valve keeps trying
 
 
-def test_sweep_sensor_fault_is_sweep_lost_and_holds_valve():
+def test_h14_sweep_sensor_fault_is_sweep_lost_and_holds_valve():
     b, m = _bench_running(3.0)
     _run(b, m, 3.0, 800)
     duty = b.gas.valve_duty()
@@ -239,7 +239,7 @@ def test_sweep_sensor_fault_is_sweep_lost_and_holds_valve():
     assert b.gas.valve_duty() == duty        # held, not chasing a reading it cannot see
 
 
-def test_valve_stuck_open_raises_sweep_high():
+def test_h16_valve_stuck_open_raises_sweep_high():
     b, m = _bench_running(4.0)
     _run(b, m, 3.0, 800)
     m.gas_fault("valve_stuck")
@@ -248,7 +248,7 @@ def test_valve_stuck_open_raises_sweep_high():
     assert b.rig.al.present(A.SWEEP_HIGH)
 
 
-def test_air_stops_pump_and_cuts_sweep_within_two_ticks():
+def test_h15_air_stops_pump_and_cuts_sweep_within_two_ticks():
     b, m = _bench_running(3.0)
     _run(b, m, 3.0, 800)
     assert b.gas.valve_duty() > 0
@@ -273,7 +273,7 @@ def test_air_stops_pump_and_cuts_sweep_within_two_ticks():
     assert abs(m.sweep_lpm - 3.0) < 0.15
 
 
-def test_low_blood_flow_cuts_sweep():
+def test_h15_low_blood_flow_cuts_sweep():
     b, m = _bench_running(3.0)
     _run(b, m, 3.0, 600)
     b.set(flow=0.3)                          # pump running, blood barely moving
@@ -296,7 +296,7 @@ def test_standby_pump_with_no_sweep_raises_nothing():
     assert b.rig.al.present(A.SWEEP_NO_BLOOD) and b.gas.valve_duty() == 0
 
 
-def test_membrane_failure_lowers_saturation_and_alarms():
+def test_h19_membrane_failure_lowers_saturation_and_alarms():
     b, m = _bench_running(3.0)
     _run(b, m, 3.0, 1000)
     assert m.sat_post_pct > 98 and not b.rig.al.present(A.SAT_LOW)
@@ -307,7 +307,7 @@ def test_membrane_failure_lowers_saturation_and_alarms():
     assert m.pco2_post_mmhg > 35
 
 
-def test_fio2_and_temperature_alarms():
+def test_h17_fio2_mismatch_alarm():
     b, m = _bench_running(3.0)
     b.rig.set_fio2(0.6)                       # the operator says the blender is at 60 %
     m.set_fio2(1.0)                           # ... but it delivers 100 %
@@ -318,6 +318,12 @@ def test_fio2_and_temperature_alarms():
     m.set_fio2(0.6)
     _run(b, m, 3.0, 3000)
     assert not b.rig.al.present(A.FIO2)
+
+
+def test_h18_blood_temperature_low_alarm():
+    b, m = _bench_running(3.0)
+    _run(b, m, 3.0, 300)
+    assert not b.rig.al.present(A.TEMP)
     m.set_heater(None)
     m.tau_loss_s = 20.0                       # a fast cool-down for the test
     _run(b, m, 3.0, 1500)
@@ -385,3 +391,14 @@ def test_gas_tick_allocates_nothing():
     used = gc.mem_alloc() - a
     gc.enable()
     assert used == 0, "gas tick allocated %d bytes over 3000 ticks" % used
+
+
+def test_h15_halt_closes_the_sweep_valve():
+    b = rigkit.Bench()
+    b.set(flow=3.5)              # blood moving: sweep is allowed
+    b.running(2500)
+    b.rig.set_sweep(3.0)
+    b.ticks(300)
+    assert b.gas.valve_duty() > 0
+    b.rig.halt()
+    assert b.gas.valve_duty() == 0 and b.duty() == 0

@@ -264,3 +264,55 @@ def test_rig_load_of_a_bad_file_changes_nothing():
         assert "corrupt" in str(e)
     assert S.canon(r.settings) == before
     assert r.control.flow_target_mlpm == 4500
+
+
+def test_file_from_before_the_gas_side_loads_without_alarm():
+    # a version 2 file written before sweep_lpm, fio2 and the gas limits existed
+    _clean()
+    old = S.defaults()
+    for k in ("sweep_lpm", "fio2"):
+        del old[k]
+    for k in ("temp_low_cdegc", "sat_post_low_dpct", "sweep_lost_ms"):
+        del old["limits"][k]
+    old["limits"]["p3_warn_dmmhg"] = 2800
+    S.save(PATH, old)
+    d, problem = S.load(PATH)
+    assert problem is None, problem
+    assert d["sweep_lpm"] == 0.0 and d["fio2"] == 1.0
+    assert d["limits"]["p3_warn_dmmhg"] == 2800          # kept
+    assert d["limits"]["temp_low_cdegc"] == 3500          # default filled in
+
+
+def test_gas_fields_round_trip_and_are_checked():
+    _clean()
+    d = S.defaults()
+    d["sweep_lpm"] = 4.5
+    d["fio2"] = 0.6
+    S.save(PATH, d)
+    back, problem = S.load(PATH)
+    assert problem is None and back["sweep_lpm"] == 4.5 and back["fio2"] == 0.6
+    for name, v in (("sweep_lpm", 11), ("sweep_lpm", -1), ("fio2", 0.1)):
+        bad = S.defaults()
+        bad[name] = v
+        S.save(PATH, bad)
+        back, problem = S.load(PATH)
+        assert problem and name in problem, (name, v, problem)
+        assert back[name] == S.defaults()[name]
+    bad = S.defaults()
+    bad["fio2"] = float("nan")
+    try:
+        S.save(PATH, bad)
+        raise AssertionError("NaN written to flash")
+    except ValueError:
+        pass
+
+
+def test_temperature_limits_must_stay_ordered():
+    lim = S.defaults()["limits"]
+    lim["temp_low_cdegc"] = 3700
+    lim["temp_high_cdegc"] = 3700
+    try:
+        S.check_limits(lim, None)
+        raise AssertionError("low == high accepted")
+    except ValueError as e:
+        assert "temp_low" in str(e)
