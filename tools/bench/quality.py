@@ -1,0 +1,232 @@
+# Control quality on the simulated rig (CPython): the firmware's Rig on the fake machine, wired
+# to tools/sim/plant.py, on fixed scenarios; the same scenarios with simple-pid as the baseline.
+# Controllers compared (all at 100 Hz on the same plant, same sensors and drivers):
+#   ours        the firmware as it is: PumpControl (integer PID, setpoint ramp, tracking
+#               anti-windup) behind the Supervisor (suction/over-pressure back-off, VA floor)
+#   simple-pid  simple_pid.PID in place of PumpControl, behind the same Supervisor: same gains
+#               (kp RPM/(L/min), ki RPM/(L/min*s), kd RPM/(L/min/s), fed L/min and dt in s),
+#               derivative on measurement, output clamped to 0..rpm_max, no tracking
+#   bare        simple-pid driving the pump directly: no supervisor at all
+# The plant harness here is small on purpose: one 1 ms plant step, then 1 ms of virtual time.
+import random
+import sys
+
+if __name__ == "__main__":
+    sys.path.insert(0, __file__.rsplit("/", 1)[0] if "/" in __file__ else ".")
+    import fwbench
+    fwbench.setup_paths()
+
+import machine  # noqa: E402  (the fake one, from the paths above)
+import board_pico as board
+import devices
+from plant import Plant
+from ecmo.rig import Rig
+
+SETTINGS = "/tmp/_ecmo_bench_quality_settings.json"
+DT_TICK_S = 0.01
+SETTLE_S = 20.0
+
+
+class SimplePidControl:
+    # PumpControl's interface for the Loop, with simple-pid inside
+    def __init__(self, gains, rpm_max, target_mlpm, start_rpm):
+        from simple_pid import PID
+        kp, ki, kd = gains
+        self.pid = PID(kp, ki, kd, setpoint=target_mlpm / 1000.0, sample_time=None,
+                       output_limits=(0, rpm_max), differential_on_measurement=True)
+        self.pid.set_auto_mode(False)
+        self.pid.set_auto_mode(True, last_output=start_rpm)   # bumpless start, as its docs say
+        self.out = start_rpm
+
+    def set_target(self, mlpm):
+        self.pid.setpoint = mlpm / 1000.0
+
+    def update(self, flow_mlpm, flow_ok, dt_ms):
+        if flow_ok:
+            self.out = int(self.pid(flow_mlpm / 1000.0, dt=dt_ms / 1000.0))
+        return self.out
+
+    def track(self, applied_rpm):
+        pass
+
+
+class NoSupervisor:
+    # the bare baseline: the controller's request goes straight to the pump, line open
+    def __init__(self, sup):
+        self.flow = sup.flow
+        self.pump = sup.pump
+        self.clamp = sup.clamp
+        self.state = 1
+        self.tripped = False
+        self.rpm_applied = 0
+
+    def update(self, now_ms, req_rpm, dt_ms):
+        self.pump.drive(req_rpm, True)
+        self.clamp.open()
+        self.rpm_applied = req_rpm
+        return req_rpm
+
+    def trip(self):
+        self.pump.stop()
+
+
+def _u16(spec, value):
+    ra, va, rb, vb = spec["cal"]
+    return ra + (value - va) * (rb - ra) // (vb - va)
+
+
+class PlantRig:
+    def __init__(self, controller, target_mlpm, profile="VA", noise_mlpm=0, seed=1):
+        machine.sim_reset()
+        try:
+            import os
+            os.remove(SETTINGS)
+        except OSError:
+            pass
+        self.plant = Plant(profile)
+        self.abp2 = devices.HoneywellABP(-517.1, 517.1)
+        self.abp3 = devices.HoneywellABP(-517.1, 517.1)
+        machine.sim_i2c_attach(0, 0x28, self.abp2)
+        machine.sim_i2c_attach(1, 0x28, self.abp3)
+        machine.sim_pin(board.ESTOP["pin"]).drive(0)
+        machine.sim_pin(board.BUBBLE["pin"]).drive(0)
+        self.tach = machine.sim_pin(board.PUMP["tach"])
+        self.tach.drive(1)
+        self.pwm = machine.sim_pwm(board.PUMP["pwm"])
+        self.en = machine.sim_pin(board.PUMP["enable"])
+        self.clamp = machine.sim_pin(board.CLAMP["pin"])
+        self.p1_adc = machine.sim_adc(board.SENSORS["p1"]["adc"])
+        self.flow_adc = machine.sim_adc(board.SENSORS["flow"]["adc"])
+        self.noise = noise_mlpm
+        self.rnd = random.Random(seed)
+        self._pulses = 0
+        self._ms = 0
+        self._sense()
+        rig = Rig(board, SETTINGS)
+        if profile != "VA":
+            rig.profile(profile)
+        rig.mode("flow")
+        rig.control.flow_target_mlpm = target_mlpm
+        self.rig = rig
+        self.ctl = None
+        if controller != "ours":
+            self.ctl = SimplePidControl(tuple(rig.settings["gains"]), board.RPM_MAX,
+                                        target_mlpm, 0)
+            rig.loop.control = self.ctl
+            if controller == "bare":
+                rig.loop.sup = NoSupervisor(rig.sup)
+        rig.run()
+        rig.start()
+
+    def set_target(self, mlpm):
+        self.rig.control.flow_target_mlpm = mlpm
+        if self.ctl is not None:
+            self.ctl.set_target(mlpm)
+
+    def _sense(self):
+        pl = self.plant
+        s = board.SENSORS
+        d = (self._ms // 10) & 1           # 1 LSB of ADC noise: a real ADC is never frozen
+        self.p1_adc.u16 = _u16(s["p1"], int(pl.p1_mmhg * 10)) + d
+        self.abp2.pressure_mmhg = pl.p2_mmhg
+        self.abp3.pressure_mmhg = pl.p3_mmhg
+        q = int(pl.flow_lpm * 1000)
+        if self.noise:
+            q += int(self.rnd.gauss(0.0, self.noise))
+        self.flow_adc.u16 = _u16(s["flow"], q) + d
+
+    def run(self, seconds, record=None):
+        # 1 ms steps; record gets (t_s, flow_lpm, p1_mmhg) once per tick
+        n = int(round(seconds * 1000))
+        level = board.CLAMP["closed_level"]
+        on = board.PUMP["enable_level"]
+        for i in range(n):
+            pl = self.plant
+            pl.step(0.001, self.pwm.duty_u16, self.en.level == on, self.clamp.level == level)
+            k = int(pl.revolutions * board.PUMP["pulses_per_rev"])
+            while self._pulses < k:
+                self._pulses += 1
+                self.tach.drive(0)
+                self.tach.drive(1)
+            self._ms += 1
+            self._sense()
+            machine.sim_advance_us(1000)
+            if record is not None and i % 10 == 9:
+                record.append((pl.time_s, pl.flow_lpm, pl.p1_mmhg, pl.p3_mmhg))
+
+
+# ---- scenarios: (name, kind, start target mL/min, event, seconds after the event) ----
+def _step_to(mlpm):
+    return lambda pr: pr.set_target(mlpm)
+
+
+SCENARIOS = (
+    ("step_up", "step", 3000, _step_to(4000), 15.0, 0),
+    ("step_down", "step", 4000, _step_to(3000), 15.0, 0),
+    ("volume_loss", "disturbance", 4500, lambda pr: pr.plant.volume_loss(800.0, 5.0), 30.0, 0),
+    ("occlusion", "disturbance", 4000, lambda pr: pr.plant.occlusion("arterial", 0.5), 15.0, 0),
+    ("noise", "disturbance", 4000, None, 20.0, 150),
+)
+
+
+def metrics(rec, t0, start_lpm, target_lpm, kind):
+    # IAE of the true flow against the operator's target after the event (L/min * s),
+    # overshoot past the target in % of the step, 5 % settling time (of the step, or of the
+    # target for disturbances; the window length if never settled), the lowest P1, highest P3
+    iae = 0.0
+    band = 0.05 * (abs(target_lpm - start_lpm) if kind == "step" else target_lpm)
+    up = target_lpm >= start_lpm
+    peak = 0.0
+    settle = 0.0
+    min_p1 = 1e9
+    max_p3 = -1e9
+    for t, q, p1, p3 in rec:
+        if p3 > max_p3:
+            max_p3 = p3
+        iae += abs(target_lpm - q) * DT_TICK_S
+        over = (q - target_lpm) if up else (target_lpm - q)
+        if over > peak:
+            peak = over
+        if abs(q - target_lpm) > band:
+            settle = t - t0 + DT_TICK_S
+        if p1 < min_p1:
+            min_p1 = p1
+    out = {"iae": iae, "settle_s": settle, "min_p1_mmhg": min_p1, "max_p3_mmhg": max_p3}
+    if kind == "step":
+        out["overshoot_pct"] = 100.0 * peak / abs(target_lpm - start_lpm)
+    return out
+
+
+def run_scenario(sc, controller, quick=False):
+    name, kind, start, event, seconds, noise = sc
+    if quick:
+        seconds = 1.0
+    pr = PlantRig(controller, start, noise_mlpm=noise)
+    pr.run(2.0 if quick else SETTLE_S)
+    target = start
+    if event is not None:
+        event(pr)
+        target = pr.rig.control.flow_target_mlpm
+    rec = []
+    t0 = pr.plant.time_s
+    pr.run(seconds, rec)
+    m = metrics(rec, t0, start / 1000.0, target / 1000.0, kind)
+    m["window_s"] = seconds
+    return m
+
+
+def run_all(quick=False):
+    # {scenario: {controller: metrics}}
+    out = {}
+    scs = SCENARIOS[:1] if quick else SCENARIOS
+    for sc in scs:
+        out[sc[0]] = {"kind": sc[1]}
+        for c in ("ours", "simple-pid", "bare"):
+            out[sc[0]][c] = run_scenario(sc, c, quick)
+    return out
+
+
+if __name__ == "__main__":
+    # python3 tools/bench/quality.py [--quick]: one "@@bench" JSON line with every result
+    import json
+    print("@@bench " + json.dumps(run_all("--quick" in sys.argv)))
