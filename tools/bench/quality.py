@@ -28,8 +28,10 @@ SETTLE_S = 20.0
 
 
 class SimplePidControl:
-    # PumpControl's interface for the Loop, with simple-pid inside
-    def __init__(self, gains, rpm_max, target_mlpm, start_rpm):
+    # PumpControl's interface for the Loop, with simple-pid inside. It gets the same setpoint
+    # trajectory as ours (the firmware's ramp, ramp_mlpm_s), so a step compares the two PIDs,
+    # not a ramp against a jump.
+    def __init__(self, gains, rpm_max, target_mlpm, start_rpm, ramp_mlpm_s):
         from simple_pid import PID
         kp, ki, kd = gains
         self.pid = PID(kp, ki, kd, setpoint=target_mlpm / 1000.0, sample_time=None,
@@ -37,11 +39,17 @@ class SimplePidControl:
         self.pid.set_auto_mode(False)
         self.pid.set_auto_mode(True, last_output=start_rpm)   # bumpless start, as its docs say
         self.out = start_rpm
+        self.target = target_mlpm
+        self.sp = float(target_mlpm)
+        self.ramp = ramp_mlpm_s
 
     def set_target(self, mlpm):
-        self.pid.setpoint = mlpm / 1000.0
+        self.target = mlpm
 
     def update(self, flow_mlpm, flow_ok, dt_ms):
+        step = self.ramp * dt_ms / 1000.0
+        self.sp += max(-step, min(step, self.target - self.sp))
+        self.pid.setpoint = self.sp / 1000.0
         if flow_ok:
             self.out = int(self.pid(flow_mlpm / 1000.0, dt=dt_ms / 1000.0))
         return self.out
@@ -111,7 +119,7 @@ class PlantRig:
         self.ctl = None
         if controller != "ours":
             self.ctl = SimplePidControl(tuple(rig.settings["gains"]), board.RPM_MAX,
-                                        target_mlpm, 0)
+                                        target_mlpm, 0, rig.control.flow_ramp_mlpm_s)
             rig.loop.control = self.ctl
             if controller == "bare":
                 rig.loop.sup = NoSupervisor(rig.sup)
@@ -164,6 +172,10 @@ SCENARIOS = (
     ("step_up", "step", 3000, _step_to(4000), 15.0, 0),
     ("step_down", "step", 4000, _step_to(3000), 15.0, 0),
     ("volume_loss", "disturbance", 4500, lambda pr: pr.plant.volume_loss(800.0, 5.0), 30.0, 0),
+    # lose 800 mL, give it back 10 s later: how each controller comes back out of the limit
+    ("volume_loss_return", "disturbance", 4500,
+     ((0.0, lambda pr: pr.plant.volume_loss(800.0, 2.0)), (10.0, lambda pr: pr.plant.volume_gain(800.0, 2.0))),
+     30.0, 0),
     ("occlusion", "disturbance", 4000, lambda pr: pr.plant.occlusion("arterial", 0.5), 15.0, 0),
     ("noise", "disturbance", 4000, None, 20.0, 150),
 )
@@ -204,12 +216,22 @@ def run_scenario(sc, controller, quick=False):
     pr = PlantRig(controller, start, noise_mlpm=noise)
     pr.run(2.0 if quick else SETTLE_S)
     target = start
-    if event is not None:
-        event(pr)
-        target = pr.rig.control.flow_target_mlpm
     rec = []
     t0 = pr.plant.time_s
-    pr.run(seconds, rec)
+    if isinstance(event, tuple):
+        # timed events: (seconds after t0, action)
+        done = 0.0
+        for at, fn in event:
+            if at > done:
+                pr.run(at - done, rec)
+                done = at
+            fn(pr)
+        pr.run(seconds - done, rec)
+    else:
+        if event is not None:
+            event(pr)
+            target = pr.rig.control.flow_target_mlpm
+        pr.run(seconds, rec)
     m = metrics(rec, t0, start / 1000.0, target / 1000.0, kind)
     m["window_s"] = seconds
     return m
