@@ -337,7 +337,7 @@ class Rig:
     def set_sweep(self, lpm):
         # sweep gas setpoint in L/min; 0 closes the valve
         g = self._gas_side()
-        lpm = S.check_field("sweep_lpm", lpm, 0)
+        lpm = float(_number("sweep_lpm", lpm, 0, S.SWEEP_MAX_LPM))
         g.control.target_mlpm = int(lpm * 1000 + 0.5)   # one store: atomic for the tick
         self.settings["sweep_lpm"] = float(lpm)
 
@@ -347,7 +347,7 @@ class Rig:
         g = self._gas_side()
         if not isinstance(fio2, bool) and isinstance(fio2, (int, float)) and fio2 > 1:
             fio2 = _number("fio2", fio2, 21, 100) / 100
-        fio2 = S.check_field("fio2", fio2, 0)
+        fio2 = float(_number("fio2", fio2, S.FIO2_MIN, 1.0))
         with _CRIT:
             g.set_fio2_dpct(int(fio2 * 1000 + 0.5))
         self.settings["fio2"] = float(fio2)

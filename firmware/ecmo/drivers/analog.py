@@ -1,9 +1,9 @@
 # Analog input channel: ADC read, rail/garbage/stuck detection, two-point linear calibration.
 # Every analog sensor (pressure, flow, bubble, FiO2, ...) is one of these with its own units.
-from ecmo.drivers.status import OK, OPEN, SHORT, RANGE, STUCK, NAN, BUS
+from ecmo.drivers.status import Reading, OK, OPEN, SHORT, RANGE, STUCK, NAN, BUS
 
 
-class AnalogSensor:
+class AnalogSensor(Reading):
     # cal = (raw_a, value_a, raw_b, value_b): two calibration points, raw in ADC counts (read_u16)
     # or in mV when use_mv (ESP32: read_uv is the calibrated reading, its read_u16 is not linear).
     # rails = (raw_open, raw_short): at or beyond them the wire is open / shorted.
@@ -20,9 +20,7 @@ class AnalogSensor:
         self._stuck_ticks = stuck_ticks
         self._same = 0
         self.raw = -1
-        self.value = 0
-        self.status = OK
-        self.faults = 0   # count of reads that failed, for the REPL and the benchmarks
+        Reading.__init__(self)
 
     def set_cal(self, cal):
         if cal[2] == cal[0]:
@@ -61,9 +59,3 @@ class AnalogSensor:
         self.value = v
         self.status = OK
         return OK
-
-    def _fail(self, code):
-        # keep the last good value: the supervisor decides what a fault means
-        self.status = code
-        self.faults += 1
-        return code

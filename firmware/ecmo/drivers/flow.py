@@ -5,7 +5,7 @@ from machine import Pin
 from time import ticks_ms, ticks_diff
 from ecmo.drivers.analog import AnalogSensor
 from ecmo.drivers.sensirion import word_ok
-from ecmo.drivers.status import OK, BUS, CRC, STALE
+from ecmo.drivers.status import Reading, OK, BUS, CRC, STALE
 
 _MASK30 = const(0x3FFFFFFF)  # IRQ counters wrap inside the small-int range
 _SLF_START_WATER = const(0x3608)  # SF06-LF continuous measurement, water calibration
@@ -16,7 +16,7 @@ class AnalogFlow(AnalogSensor):
     pass
 
 
-class PulseFlow:
+class PulseFlow(Reading):
     # Turbine (Hall) flow meter: F(Hz) = k * Q(L/min); YF-S201 k = 7.5 (450 pulses/L, RIG_FACTS 2).
     # Counts edges in a hard IRQ; flow is pulses over a sliding window of `window_ticks` ticks.
     # A turbine cannot see direction: it never reports retrograde flow.
@@ -29,9 +29,7 @@ class PulseFlow:
         self._last = 0
         # mL/min per pulse-in-window, times ppl: 60 s * 1000 mL / window
         self._k = 60000 * 1000 // (window_ticks * tick_ms)
-        self.value = 0
-        self.status = OK
-        self.faults = 0
+        Reading.__init__(self)
         self._pin = Pin(pin_id, Pin.IN, Pin.PULL_UP)  # open-collector output needs a pull-up
         self._pin.irq(handler=self._irq, trigger=Pin.IRQ_FALLING, hard=True)
 
@@ -52,7 +50,7 @@ class PulseFlow:
         return OK
 
 
-class SLF3S:
+class SLF3S(Reading):
     # Sensirion SF06-LF liquid flow sensor (RIG_FACTS 2). A microflow part (+/-40 mL/min for the
     # 1300F): it fits a side/purge line, never the main 4-5 L/min circuit. Value in uL/min.
     def __init__(self, i2c, addr=0x08, scale=500):
@@ -61,11 +59,9 @@ class SLF3S:
         self._scale = scale          # raw counts per mL/min
         self._buf = bytearray(9)     # flow+CRC, temperature+CRC, flags+CRC
         self._cmd = bytearray(2)
-        self.value = 0
+        Reading.__init__(self, BUS)
         self.temp_cdegc = 0
         self.air = False
-        self.status = BUS
-        self.faults = 0
         self._started = False
         self.start()
 
@@ -113,8 +109,3 @@ class SLF3S:
         self.air = bool(b[7] & 1)     # flags bit 0: air in line
         self.status = OK
         return OK
-
-    def _fail(self, code):
-        self.status = code
-        self.faults += 1
-        return code

@@ -1,14 +1,14 @@
 # Sweep gas mass-flow sensor: Sensirion SFM3000 on I2C (RIG_FACTS 7). Value in mL/min (`_mlpm`).
 from micropython import const
 from ecmo.drivers.sensirion import word_ok
-from ecmo.drivers.status import OK, BUS, CRC, STALE, RANGE
+from ecmo.drivers.status import Reading, OK, BUS, CRC, STALE, RANGE
 
 _SFM_START = const(0x1000)   # start continuous measurement; every read then returns the latest
 _SFM_OFFSET = const(32000)   # SFM3000 datasheet: flow = (raw - offset) / scale
 _SFM_SCALE_AIR = const(140)  # counts per slm for air/N2; O2 and mixtures have their own factor
 
 
-class SFM3000:
+class SFM3000(Reading):
     # limits_mlpm: outside them the reading is not a sweep flow (the part spans +/-200 slm, a
     # sweep line 0..10 L/min; a large reverse flow is not physical there).
     def __init__(self, i2c, addr=0x40, offset=_SFM_OFFSET, scale=_SFM_SCALE_AIR,
@@ -24,9 +24,7 @@ class SFM3000:
         self._started = False
         self._fresh = False          # the first result after a start is not valid (datasheet)
         self.raw = 0
-        self.value = 0
-        self.status = BUS
-        self.faults = 0
+        Reading.__init__(self, BUS)
         self.start()
 
     def start(self):
@@ -61,9 +59,3 @@ class SFM3000:
         self.value = q
         self.status = OK
         return OK
-
-    def _fail(self, code):
-        # keep the last good value: the gas supervisor decides what a fault means
-        self.status = code
-        self.faults += 1
-        return code

@@ -2,7 +2,7 @@
 # Values in 0.1 mmHg (`_dmmhg`).
 from micropython import const
 from ecmo.drivers.analog import AnalogSensor
-from ecmo.drivers.status import OK, BUS, STALE, DIAG
+from ecmo.drivers.status import Reading, OK, BUS, STALE, DIAG
 
 # Honeywell app note "I2C Communication with Honeywell Digital Output Pressure Sensors":
 # 14-bit counts, 10 %..90 % transfer function, status in bits 7:6 of the first byte.
@@ -18,7 +18,7 @@ class AnalogPressure(AnalogSensor):
     pass
 
 
-class HoneywellABP:
+class HoneywellABP(Reading):
     def __init__(self, i2c, addr=0x28, pmin_dmmhg=-5171, pmax_dmmhg=5171):
         # default: a +/-10 psi gage part (RIG_FACTS 1: +/-517 mmHg covers -300..+500 mmHg)
         self._i2c = i2c
@@ -27,9 +27,7 @@ class HoneywellABP:
         self._span = pmax_dmmhg - pmin_dmmhg
         self._buf = bytearray(2)
         self._stale = 0
-        self.value = 0
-        self.status = OK
-        self.faults = 0
+        Reading.__init__(self)
 
     def read(self):
         try:
@@ -55,8 +53,3 @@ class HoneywellABP:
         self.value = self._pmin + (counts - _ABP_OUT_MIN) * self._span // (_ABP_OUT_MAX - _ABP_OUT_MIN)
         self.status = OK
         return OK
-
-    def _fail(self, code):
-        self.status = code
-        self.faults += 1
-        return code

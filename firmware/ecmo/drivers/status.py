@@ -19,3 +19,18 @@ def name(code):
     if 0 <= code < len(NAMES):
         return NAMES[code]
     return "?"
+
+
+class Reading:
+    # What every sensor driver exposes: `value` (engineering units), `status` (OK or a code
+    # above) and `faults` (reads that failed). A fault keeps the last good value: what a fault
+    # means is the supervisor's call, not the driver's.
+    def __init__(self, status=OK):
+        self.value = 0
+        self.status = status
+        self.faults = 0
+
+    def _fail(self, code):
+        self.status = code
+        self.faults += 1
+        return code

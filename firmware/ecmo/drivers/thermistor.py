@@ -5,12 +5,12 @@ from micropython import const
 from array import array
 from math import exp
 from ecmo.drivers.analog import AnalogSensor
-from ecmo.drivers.status import OK, OPEN, SHORT, RANGE
+from ecmo.drivers.status import Reading, OK, OPEN, SHORT, RANGE
 
 _T0_K = 298.15     # Beta equation reference: 25 degC
 
 
-class Thermistor:
+class Thermistor(Reading):
     # raw_ref: ADC reading (counts or mV) of the divider's supply; t_min_c..t_max_c: table span,
     # 1 degC per step (interpolation error of the Beta curve over 1 degC is below 0.01 degC).
     def __init__(self, adc, r25_ohm, beta, r_fixed_ohm, raw_ref, rails, use_mv=False,
@@ -23,9 +23,7 @@ class Thermistor:
             tab[i] = int(raw_ref * r / (r + r_fixed_ohm) + 0.5)
         self._tab = tab      # raw falls as temperature rises
         self.raw = -1
-        self.value = 0
-        self.status = OK
-        self.faults = 0
+        Reading.__init__(self)
 
     def read(self):
         ch = self._ch
@@ -50,8 +48,3 @@ class Thermistor:
         self.value = self._t0 + lo * 100 + ((t[lo] - raw) * 100 // span if span else 0)
         self.status = OK
         return OK
-
-    def _fail(self, code):
-        self.status = code
-        self.faults += 1
-        return code
