@@ -39,7 +39,7 @@
 #   VA: dV_v/dt = Q_svr - Q_heart - Q,  dV_a/dt = Q_heart + Q - Q_svr
 #   VV: the pump drains and returns to the venous pool, so Q leaves both out.
 #
-# Reported pressures are static: P1 = CVP - dP_d(q*), P2 = P1 + H(q*), P3 = P2 - dP_o(q*),
+# Reported pressures are static: P1 = CVP - dP_d(q*), P2 = P1 + H(q*), P3 = P2 - dP_o(Q),
 # where q* solves H - drops - (P_return - P_source) = 0 for the present speed, lines and
 # patient (Newton, warm-started). Pressures therefore respond at once and the flow follows with
 # the inertance lag (~0.1 s). Why not the pressures at the flowing Q plus L*dQ/dt: a rigid pipe
@@ -398,7 +398,11 @@ class Plant:
         cvp, h, dd, do = self._t
         self._p1 = cvp - dd
         self._p2 = self._p1 + h
-        self._p3 = self._p2 - do
+        # The membrane drop is taken at the flowing Q, not at q*: a resistor sees the flow
+        # through it, and dP/Q is what the firmware's clot check divides (issue 4: at q* the
+        # ratio swung by the inertance lag on every start and step and raised false CLOT
+        # alarms). It cannot spike: no L*dQ/dt term, and |Q| is bounded. Equal at steady state.
+        self._p3 = self._p2 - self.params["oxy_r"] * self.clot_factor * self._q
         self._fresh = True
 
     @property

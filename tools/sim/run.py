@@ -1,0 +1,446 @@
+# Scenario runner: boots the unchanged firmware (firmware/main.py) on the simulated rig, applies
+# a scenario's events at their times, writes telemetry.csv (one row per control tick) and prints
+# progress and a summary. MicroPython unix port by default; CPython works the same:
+#   micropython -X heapsize=8M tools/sim/run.py examples/demo.json out/sim
+# The host CLI (python -m tools.sim / make sim) validates first, runs this, then plots.
+import sys
+import json
+
+
+def _root():
+    f = __file__ if "__file__" in globals() else sys.argv[0]
+    f = f.replace("\\", "/")
+    i = f.rfind("/")
+    d = f[:i] if i >= 0 else "."
+    return d + "/../.."
+
+
+ROOT = _root()
+
+
+def setup_paths():
+    # the same search order as host_tests/fw/fwrun.py: the fake machine/time first
+    for p in (ROOT + "/tools/sim", ROOT + "/boards", ROOT + "/firmware", ROOT + "/tools/sim/hw"):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    if sys.implementation.name != "micropython":
+        import hostshim
+        hostshim.install()
+        return
+    import micropython
+    if not hasattr(micropython, "alloc_emergency_exception_buf"):
+        # The unix port's built-in `micropython` lacks this board-only call that main.py makes,
+        # and a built-in cannot be shadowed by a file; a copy with a no-op stands in (import
+        # looks in sys.modules first). Everything else is the real module's.
+        class _Micropython:
+            pass
+        shim = _Micropython()
+        for k in dir(micropython):
+            if not k.startswith("__"):
+                setattr(shim, k, getattr(micropython, k))
+        shim.alloc_emergency_exception_buf = lambda size: None
+        sys.modules["micropython"] = shim
+
+
+setup_paths()
+
+import os  # noqa: E402
+import machine  # noqa: E402
+from world import World  # noqa: E402
+import scenario as SC  # noqa: E402
+
+FW_REQUIRED = ("t_s", "state", "profile", "control", "flow_setpoint_lpm", "flow_lpm", "rpm",
+               "duty", "p1_mmhg", "p2_mmhg", "p3_mmhg", "dp_mmhg", "bubble", "clamp_closed",
+               "alarms")
+SWEEP_START_MLPM = 1000  # the runner's operator starts the sweep once this much blood flows
+BAND_PCT = 10           # summary: time with the true flow within +-10 % of the setpoint
+
+
+def _wall_ms():
+    # real time for the progress line (the `time` module here runs on the virtual clock)
+    if sys.implementation.name == "micropython":
+        import utime
+        return utime.ticks_ms()
+    import time
+    return int(time.perf_counter() * 1000)
+
+
+def _mkdirs(path):
+    cur = ""
+    for part in path.split("/"):
+        cur = cur + part + "/" if cur or part else "/"
+        if not part:
+            continue
+        try:
+            os.mkdir(cur)
+        except OSError:
+            pass
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+class _BoardFile:
+    # The board module as deployed: the same data, with SETTINGS_PATH pointing into the
+    # simulated flash so settings survive a reboot but never land in the working directory.
+    pass
+
+
+def board_file(name, settings_path):
+    mod = __import__("board_" + name)
+    b = _BoardFile()
+    for k in dir(mod):
+        if not k.startswith("__"):
+            setattr(b, k, getattr(mod, k))
+    b.SETTINGS_PATH = settings_path
+    return b
+
+
+def _fixed3(us):
+    ms = us // 1000
+    return "%d.%03d" % (ms // 1000, ms % 1000)
+
+
+class Sim:
+    def __init__(self, sc, out_dir=None, flash_dir=None, progress=True, keep_rows=False):
+        # sc: a scenario dict (validated here) or a path to a JSON file
+        self.sc = SC.load(sc) if isinstance(sc, str) else SC.validate(sc)
+        sc = self.sc
+        self.out_dir = out_dir
+        if flash_dir is None:
+            flash_dir = (out_dir + "/flash") if out_dir else \
+                "/tmp/ecmo_sim_flash_" + sys.implementation.name
+        _mkdirs(flash_dir)
+        self.settings_path = flash_dir + "/settings.json"
+        _remove(self.settings_path)     # a fresh board: nothing saved yet
+        self.board = board_file(sc["board"], self.settings_path)
+        self.progress = progress
+        self.keep_rows = keep_rows
+        self.rows = []                  # field lists, when keep_rows: True (all) or column names
+        self.errors = []                # (t_s, verb, message): refused commands, REPL errors
+        self.boots = []                 # (t_s, cause)
+        self.alarm_first = {}           # code -> t_s first shown
+        self._alarm_order = []
+        self.lo = {}
+        self.hi = {}
+        self.flow_mode_ticks = 0
+        self.band_ticks = 0
+        self.ticks = 0
+        self.period_us = 1000000 // self.board.TICK_HZ
+        self._csv = None
+        main_path = ROOT + "/firmware/main.py"
+        with open(main_path) as f:
+            self._main = compile(f.read(), main_path, "exec")
+        machine.sim_reset(machine.PWRON_RESET)
+        self.world = World(self.board, sc["profile"], sc["seed"], sc["plant"], sc["noise"])
+        self._boot("power-on")
+        self._setup_done = False
+        self._sweep_pending = self.rig.gas is not None and self.sc["sweep_lpm"] > 0
+        self.columns = self.rig.telemetry_header().split(",") + list(self.world.true_columns())
+        self._ix = {}
+        for i, c in enumerate(self.columns):
+            self._ix[c] = i
+        if out_dir:
+            _mkdirs(out_dir)
+            self._csv = open(out_dir + "/telemetry.csv", "w")
+            self._csv.write(",".join(self.columns) + "\n")
+
+    # ---- the firmware ----
+    def _boot(self, cause):
+        # what the board does at reset: run main.py with `board` importable; its globals are
+        # the REPL's namespace, so `rig` there is the operator's object
+        sys.modules["board"] = self.board
+        g = {"__name__": "__main__"}
+        exec(self._main, g)
+        self.ns = g
+        self.rig = g["rig"]
+        self._n = self.rig.loop.n
+        self.boots.append((machine.sim_now_us() / 1e6, cause))
+
+    def _reboot(self, cause, name):
+        machine.sim_reboot(cause)
+        self.world.rebind()
+        self._boot(name)
+        self._say("t=%s reboot (%s)" % (_fixed3(machine.sim_now_us()), name))
+
+    def _operator_setup(self):
+        # After the first tick (a board has run a while before anyone types): the operator
+        # configures the rig at the REPL and saves, as the bench procedure asks, so a watchdog
+        # reset resumes with these settings (docs/hazards.md).
+        sc = self.sc
+        rig = self.rig
+        if rig.settings["profile"] != sc["profile"]:
+            rig.profile(sc["profile"])
+        rig.mode(sc["control"])
+        rig.set_flow(sc["flow_lpm"])
+        rig.set_rpm(sc["rpm"])
+        if sc["run"]:
+            rig.run()
+        rig.save()
+
+    # ---- events ----
+    def apply(self, e):
+        v = e["do"]
+        rig = self.rig
+        w = self.world
+        pl = w.plant
+        t = machine.sim_now_us() / 1e6
+        self._say("t=%s %s %s" % (_fixed3(machine.sim_now_us()), v, _args(e)))
+        try:
+            if v == "set_flow":
+                rig.set_flow(e["lpm"])
+                rig.save()
+            elif v == "set_rpm":
+                rig.set_rpm(e["rpm"])
+                rig.save()
+            elif v == "set_control":
+                rig.mode(e["control"])
+                rig.save()
+            elif v == "run":
+                rig.run()
+                rig.save()
+            elif v == "standby":
+                rig.standby()
+                rig.save()
+            elif v == "ack":
+                rig.ack()
+            elif v == "restart":
+                rig.restart()
+            elif v == "bubble":
+                pl.bubble(e["volume_ul"], e.get("at_m", 0.0))
+            elif v == "deair":
+                pl.deair()
+            elif v == "sensor_fault":
+                w.sensor_fault(e["sensor"], e["kind"])
+            elif v == "sensor_ok":
+                w.sensor_fault(e["sensor"], None)
+            elif v == "volume_loss":
+                pl.volume_loss(e["ml"], e.get("over_s", 0.0))
+            elif v == "volume_gain":
+                pl.volume_gain(e["ml"], e.get("over_s", 0.0))
+            elif v == "clot":
+                pl.clot(e["factor"])
+            elif v == "occlusion":
+                pl.occlusion(e["line"], e["fraction"])
+            elif v == "estop":
+                w.set_estop(True)
+            elif v == "estop_release":
+                w.set_estop(False)
+            elif v == "repl":
+                self._repl(e["line"])
+            elif v == "reset":
+                self._reboot(machine.WDT_RESET, "reset event: watchdog-style")
+            elif v == "set_sweep":
+                self._sweep_pending = False
+                rig.set_sweep(e["lpm"])
+                rig.save()
+            elif v == "set_fio2":
+                # the manual blender is turned (the gas the membrane gets) and the operator
+                # tells the firmware the new setting
+                w.gas.set_fio2(e["fio2"])
+                rig.set_fio2(e["fio2"])
+                rig.save()
+            elif v == "gas_fault":
+                w.gas.gas_fault(None if e["kind"] == "none" else e["kind"])
+            elif v == "membrane_failure":
+                w.gas.membrane_failure(e["fraction"])
+            elif v == "set_heater":
+                w.gas.set_heater(e["temp_c"])
+            elif v == "blood_temp":
+                # a bolus of cold (or warm) fluid: the blood is at this temperature now; the
+                # model has no verb for it, so its state is set directly (both are the sim's)
+                w.gas._t = float(e["temp_c"])
+            else:
+                raise ValueError("no handler for %r" % v)
+        except machine.SimWatchdogReset:
+            self._reboot(machine.WDT_RESET, "watchdog")
+        except machine.SimHardReset:
+            self._reboot(machine.HARD_RESET, "machine.reset()")
+        except Exception as ex:
+            # a refused command is an outcome to report, not a reason to stop the run
+            self.errors.append((t, v, "%s: %s" % (type(ex).__name__, ex)))
+            self._say("t=%s %s refused: %s" % (_fixed3(machine.sim_now_us()), v, ex))
+
+    def _repl(self, line):
+        # like typing at the REPL: an expression's value is printed, a statement is run
+        try:
+            code = compile(line, "<repl>", "eval")
+        except SyntaxError:
+            code = compile(line, "<repl>", "exec")
+        r = eval(code, self.ns)
+        if r is not None:
+            print(repr(r))
+
+    # ---- time ----
+    def run(self):
+        sc = self.sc
+        end_us = int(sc["duration_s"] * 1000000 + 0.5)
+        evs = sc["events"]
+        ei = 0
+        nev = len(evs)
+        next_pct = 10
+        w0 = _wall_ms()
+        while True:
+            now = machine.sim_now_us()
+            while ei < nev and int(evs[ei]["t"] * 1000000 + 0.5) <= now:
+                self.apply(evs[ei])
+                ei += 1
+            if now >= end_us:
+                break
+            try:
+                self.world.step_ms()
+            except machine.SimWatchdogReset:
+                self._reboot(machine.WDT_RESET, "watchdog")
+            except machine.SimHardReset:
+                self._reboot(machine.HARD_RESET, "machine.reset()")
+            if self.rig.loop.n != self._n:
+                self._n = self.rig.loop.n
+                self._row()
+                if not self._setup_done:
+                    self._setup_done = True
+                    self._operator_setup()
+                elif self._sweep_pending and self.rig.flow.value >= SWEEP_START_MLPM:
+                    # on bypass: the perfusionist starts the sweep once blood flows (a sweep
+                    # over still blood is an alarm of its own, SWEEP_NO_BLOOD)
+                    self._sweep_pending = False
+                    self.rig.set_sweep(self.sc["sweep_lpm"])
+                    self.rig.save()
+                    self._say("t=%s set_sweep lpm=%r (blood flowing)"
+                              % (_fixed3(machine.sim_now_us()), self.sc["sweep_lpm"]))
+            if self.progress and machine.sim_now_us() * 100 >= next_pct * end_us:
+                self._progress(next_pct, end_us, w0)
+                next_pct += 10
+        if self._csv is not None:
+            self._csv.close()
+            self._csv = None
+        self.wall_s = (_wall_ms() - w0) / 1000.0
+        return self.summary()
+
+    def _row(self):
+        now = machine.sim_now_us()
+        fw = self.rig.telemetry_row()
+        # t_s: the scenario's clock; the firmware's own restarts at every boot
+        line = _fixed3(now) + fw[fw.find(","):] + "," + self.world.true_row()
+        if self._csv is not None:
+            self._csv.write(line + "\n")
+        f = line.split(",")
+        if self.keep_rows:
+            k = self.keep_rows
+            self.rows.append(f if k is True else tuple([f[self._ix[c]] for c in k]))
+        self._track(f, now / 1e6)
+
+    def _track(self, f, t):
+        ix = self._ix
+        self.ticks += 1
+        for c in ("p1_mmhg", "p2_mmhg", "p3_mmhg", "true_p1_mmhg", "true_p2_mmhg",
+                  "true_p3_mmhg"):
+            s = f[ix[c]]
+            if s:
+                v = float(s)
+                if c not in self.lo or v < self.lo[c]:
+                    self.lo[c] = v
+                if c not in self.hi or v > self.hi[c]:
+                    self.hi[c] = v
+        codes = f[ix["alarms"]]
+        if codes:
+            for code in codes.split("|"):
+                if code not in self.alarm_first:
+                    self.alarm_first[code] = t
+                    self._alarm_order.append(code)
+        sp = f[ix["flow_setpoint_lpm"]]
+        if f[ix["control"]] == "flow" and f[ix["state"]] == "run" and sp:
+            self.flow_mode_ticks += 1
+            sp = float(sp)
+            if abs(float(f[ix["true_flow_lpm"]]) - sp) <= sp * BAND_PCT / 100.0:
+                self.band_ticks += 1
+
+    # ---- reporting ----
+    def _say(self, msg):
+        if self.progress:
+            print("[sim] " + msg)
+
+    def _progress(self, pct, end_us, w0):
+        r = self.rig
+        pl = self.world.plant
+        print("[sim] %3d%% t=%s/%s s  %s  flow %.2f L/min  %d rpm  P1 %.0f mmHg  alarms %s  "
+              "(%.1f s wall)" % (pct, _fixed3(machine.sim_now_us()), _fixed3(end_us),
+                                 r.status_line().split(" ")[0], pl.flow_lpm, pl.rpm, pl.p1_mmhg,
+                                 "|".join(r.al.codes()) or "-", (_wall_ms() - w0) / 1000.0))
+
+    def summary(self):
+        pl = self.world.plant
+        per = self.period_us / 1e6
+        s = {
+            "name": self.sc["name"],
+            "duration_s": self.sc["duration_s"],
+            "ticks": self.ticks,
+            "alarms_first_s": [[c, self.alarm_first[c]] for c in self._alarm_order],
+            "lowest": self.lo,
+            "peak": self.hi,
+            "flow_mode_s": self.flow_mode_ticks * per,
+            "in_band_s": self.band_ticks * per,
+            "air_first_at_detector_s": (None if self.world.air_first_us is None
+                                        else self.world.air_first_us / 1e6),
+            "air_to_patient_ul": pl.air_to_patient_ul,
+            "air_trapped_ul": pl.air_trapped_ul,
+            "boots": self.boots,
+            "errors": self.errors,
+            "wall_s": getattr(self, "wall_s", None),
+        }
+        if self.out_dir:
+            with open(self.out_dir + "/summary.json", "w") as f:
+                f.write(json.dumps(s))
+        return s
+
+
+def _args(e):
+    return " ".join("%s=%r" % (k, e[k]) for k in e if k not in ("t", "do"))
+
+
+def print_summary(s):
+    print("[sim] summary: %s (%s s virtual, %d ticks, %.1f s wall)"
+          % (s["name"], s["duration_s"], s["ticks"], s["wall_s"] or 0))
+    if s["alarms_first_s"]:
+        print("  alarms (first shown): " + ", ".join("%s %.2f s" % (c, t)
+                                                     for c, t in s["alarms_first_s"]))
+    else:
+        print("  alarms: none")
+    for c in ("p1_mmhg", "p2_mmhg", "p3_mmhg"):
+        if c in s["lowest"]:
+            print("  %s lowest %.1f peak %.1f (true %.1f .. %.1f)"
+                  % (c[:2].upper(), s["lowest"][c], s["peak"][c], s["lowest"]["true_" + c],
+                     s["peak"]["true_" + c]))
+    if s["flow_mode_s"]:
+        print("  flow mode: %.1f s, true flow within +-%d %% of the setpoint %.1f s (%.0f %%)"
+              % (s["flow_mode_s"], BAND_PCT, s["in_band_s"],
+                 100.0 * s["in_band_s"] / s["flow_mode_s"]))
+    a = s["air_first_at_detector_s"]
+    print("  air: %s; to the patient %.1f uL, trapped at the clamp %.1f uL"
+          % ("first at the detector %.2f s" % a if a is not None else "none at the detector",
+             s["air_to_patient_ul"], s["air_trapped_ul"]))
+    if len(s["boots"]) > 1:
+        print("  reboots: " + ", ".join("%.2f s %s" % (t, c) for t, c in s["boots"][1:]))
+    for t, v, m in s["errors"]:
+        print("  t=%.3f %s: %s" % (t, v, m))
+
+
+def main(argv):
+    if len(argv) < 3:
+        print("usage: run.py SCENARIO.json OUT_DIR [--quiet]")
+        return 2
+    try:
+        sim = Sim(argv[1], argv[2], progress="--quiet" not in argv)
+    except SC.ScenarioError as e:
+        print("scenario %s: %s" % (argv[1], e))
+        return 2
+    s = sim.run()
+    print_summary(s)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,225 @@
+# Scenario files: load and validate the JSON contract of issue 4 (docs in examples/README.md).
+# Every error names the field, e.g. "events[2].lpm: must be a number in [0, 8], got 'x'".
+# Runs under CPython (the host CLI checks a file before it starts anything) and MicroPython.
+import json
+
+FLOW_MAX_LPM = 8.0      # the firmware's setpoint bound (ecmo/settings.py FLOW_MAX_LPM)
+RPM_MAX = 5000          # both boards (boards/*.py RPM_MAX)
+DURATION_MAX_S = 3600
+BOARDS = ("pico", "esp32")
+SENSORS = ("p1", "p2", "p3", "flow", "bubble", "tach")
+GAS_FAULTS = ("supply_lost", "valve_stuck", "sensor", "o2_cell", "none")  # gas_model.FAULTS
+
+
+class ScenarioError(ValueError):
+    def __init__(self, field, msg):
+        ValueError.__init__(self, "%s: %s" % (field, msg))
+        self.field = field
+
+
+def _num(lo, hi, integer=False):
+    def check(field, v):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
+            raise ScenarioError(field, "must be a number in [%s, %s], got %r" % (lo, hi, v))
+        if integer and v != int(v):
+            raise ScenarioError(field, "must be a whole number, got %r" % (v,))
+        if v < lo or v > hi:
+            raise ScenarioError(field, "must be in [%s, %s], got %r" % (lo, hi, v))
+        return int(v) if integer else v
+    return check
+
+
+def _choice(*options):
+    def check(field, v):
+        if not isinstance(v, str) or v not in options:
+            raise ScenarioError(field, "must be one of %s, got %r" % (", ".join(options), v))
+        return v
+    return check
+
+
+def _str(field, v):
+    if not isinstance(v, str) or not v:
+        raise ScenarioError(field, "must be a non-empty string, got %r" % (v,))
+    return v
+
+
+def _bool(field, v):
+    if not isinstance(v, bool):
+        raise ScenarioError(field, "must be true or false, got %r" % (v,))
+    return v
+
+
+def _dict(field, v):
+    if not isinstance(v, dict):
+        raise ScenarioError(field, "must be an object, got %r" % (v,))
+    return v
+
+
+# verb -> ((required args), (optional args)); each arg is (name, check). Sensor fault kinds
+# depend on the board (analog or I2C part) and are checked in validate().
+VERBS = {
+    "set_flow": ((("lpm", _num(0, FLOW_MAX_LPM)),), ()),
+    "set_rpm": ((("rpm", _num(0, RPM_MAX)),), ()),
+    "set_control": ((("control", _choice("flow", "rpm")),), ()),
+    "run": ((), ()),
+    "standby": ((), ()),
+    "bubble": ((("volume_ul", _num(0.001, 1.0e6)),), (("at_m", _num(0, 20)),)),
+    "deair": ((), ()),
+    "sensor_fault": ((("sensor", _choice(*SENSORS)), ("kind", _str)), ()),
+    "sensor_ok": ((("sensor", _choice(*SENSORS)),), ()),
+    "volume_loss": ((("ml", _num(0, 3000)),), (("over_s", _num(0, 600)),)),
+    "volume_gain": ((("ml", _num(0, 3000)),), (("over_s", _num(0, 600)),)),
+    "clot": ((("factor", _num(0.1, 1000)),), ()),
+    "occlusion": ((("line", _choice("venous", "arterial")), ("fraction", _num(0, 1))), ()),
+    "estop": ((), ()),
+    "estop_release": ((), ()),
+    "ack": ((), ()),
+    "restart": ((), ()),
+    "repl": ((("line", _str),), ()),
+    "reset": ((), ()),
+}
+# The oxygenator side (tools/sim/gas_model.py) adds its verbs here when it is present.
+GAS_VERBS = {
+    "set_sweep": ((("lpm", _num(0, 10)),), ()),
+    "set_fio2": ((("fio2", _num(0.21, 1.0)),), ()),
+    "gas_fault": ((("kind", _choice(*GAS_FAULTS)),), ()),
+    "membrane_failure": ((("fraction", _num(0, 1)),), ()),
+    "set_heater": ((("temp_c", _num(0, 45)),), ()),
+    "blood_temp": ((("temp_c", _num(20, 45)),), ()),
+}
+
+TOP = {
+    # name: (required, check, default)
+    "name": (True, _str, None),
+    "description": (False, _str, ""),
+    "profile": (False, _choice("VA", "VV"), "VA"),
+    "board": (False, _choice(*BOARDS), "pico"),
+    "duration_s": (True, _num(0.01, DURATION_MAX_S), None),
+    "control": (False, _choice("flow", "rpm"), "rpm"),
+    "flow_lpm": (False, _num(0, FLOW_MAX_LPM), 3.0),
+    "rpm": (False, _num(0, RPM_MAX), 2000),
+    "seed": (False, _num(0, 2 ** 31 - 1, True), 1),
+    "run": (False, _bool, True),        # start the pump at t = 0 (false: stay in standby)
+    "noise": (False, _bool, True),      # sensor noise and calibration offsets
+    "plant": (False, _dict, None),
+    "sweep_lpm": (False, _num(0, 10), 3.0),   # gas side only: sweep set at the start      # plant parameter overrides (tools/sim/plant.py DEFAULTS)
+    "events": (False, None, None),
+}
+
+
+def _board_module(name):
+    return __import__("board_" + name)
+
+
+def _fault_kinds(board_name, sensor):
+    try:
+        import world
+        return world.fault_kinds(_board_module(board_name), sensor)
+    except ImportError:     # validating without the firmware-side paths: accept any string
+        return None
+
+
+def gas_available():
+    try:
+        import gas_model  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def validate(d, gas=None):
+    # returns a new dict with defaults filled in and events sorted by time (stable).
+    # gas=None: accept the oxygenator verbs when tools/sim/gas_model.py is there.
+    if gas is None:
+        gas = gas_available()
+        if gas and isinstance(d, dict) and isinstance(d.get("board"), str) and d["board"] in BOARDS:
+            try:
+                gas = hasattr(_board_module(d["board"]), "GAS")
+            except ImportError:
+                pass
+    if not isinstance(d, dict):
+        raise ScenarioError("<top>", "a scenario is a JSON object")
+    for k in d:
+        if k not in TOP:
+            raise ScenarioError(k, "unknown field; known: %s" % ", ".join(sorted(TOP)))
+    out = {}
+    for k in TOP:
+        req, check, default = TOP[k]
+        if k not in d:
+            if req:
+                raise ScenarioError(k, "missing")
+            out[k] = default
+        elif check is not None:
+            out[k] = check(k, d[k])
+    if out["plant"]:
+        try:
+            from plant import DEFAULTS
+        except ImportError:
+            DEFAULTS = None
+        for p in out["plant"]:
+            if DEFAULTS is not None and p not in DEFAULTS:
+                raise ScenarioError("plant." + p, "unknown plant parameter")
+            v = out["plant"][p]
+            if v is not None:
+                _num(-1e9, 1e9)("plant." + p, v)
+    verbs = dict(VERBS)
+    if gas:
+        verbs.update(GAS_VERBS)
+    evs = d.get("events", [])
+    if not isinstance(evs, list):
+        raise ScenarioError("events", "must be a list of {\"t\": s, \"do\": verb, ...}")
+    out["events"] = [_event(i, e, out, verbs) for i, e in enumerate(evs)]
+    order = list(range(len(out["events"])))
+    order.sort(key=lambda i: (out["events"][i]["t"], i))
+    out["events"] = [out["events"][i] for i in order]
+    return out
+
+
+def _event(i, e, top, verbs):
+    f = "events[%d]" % i
+    if not isinstance(e, dict):
+        raise ScenarioError(f, "must be an object like {\"t\": 5.0, \"do\": \"ack\"}")
+    if "t" not in e:
+        raise ScenarioError(f + ".t", "missing")
+    t = _num(0, top["duration_s"])(f + ".t", e["t"])
+    if "do" not in e:
+        raise ScenarioError(f + ".do", "missing")
+    verb = e["do"]
+    if not isinstance(verb, str) or verb not in verbs:
+        raise ScenarioError(f + ".do", "unknown verb %r; known: %s"
+                            % (verb, ", ".join(sorted(verbs))))
+    req, opt = verbs[verb]
+    out = {"t": t, "do": verb}
+    names = []
+    for name, check in req:
+        names.append(name)
+        if name not in e:
+            raise ScenarioError(f + "." + name, "missing (%s needs it)" % verb)
+        out[name] = check(f + "." + name, e[name])
+    for name, check in opt:
+        names.append(name)
+        if name in e:
+            out[name] = check(f + "." + name, e[name])
+    for k in e:
+        if k not in ("t", "do") and k not in names:
+            raise ScenarioError(f + "." + k, "unknown argument for %s (takes: %s)"
+                                % (verb, ", ".join(names) or "nothing"))
+    if verb == "sensor_fault":
+        kinds = _fault_kinds(top["board"], out["sensor"])
+        if kinds is not None and out["kind"] not in kinds:
+            raise ScenarioError(f + ".kind", "%s on %s takes one of %s, got %r"
+                                % (out["sensor"], top["board"], ", ".join(kinds), out["kind"]))
+    return out
+
+
+def load(path, gas=None):
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError as e:
+        raise ScenarioError("<file>", "cannot read %s: %s" % (path, e))
+    try:
+        d = json.loads(text)
+    except ValueError as e:
+        raise ScenarioError("<json>", "not valid JSON: %s" % (e,))
+    return validate(d, gas)

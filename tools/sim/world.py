@@ -1,0 +1,361 @@
+# The simulated hardware around the firmware: a Plant, the sensors that show its true values to
+# the fake `machine` (ADC counts, I2C pressure parts, tach edges, bubble and e-stop pins), the
+# faults injected into them, and the actuators read back from the pins. Runs under CPython and
+# the MicroPython unix port. Reusable: the scenario runner, `make rig` and the benchmarks drive
+# the same World; none of it reaches into the firmware, it only sets and reads `machine`.
+#
+# Stepping: World.step_ms() moves the world 1 ms: actuators in -> plant.step(1 ms) -> sensors
+# out -> machine.sim_advance_us(1000), which fires the firmware's tick when it is due. The tick
+# therefore sees the plant as it was at the end of the sub-step it falls in (<= 1 ms old).
+import machine
+from plant import Plant
+from devices import HoneywellABP
+
+SUB_US = 1000                  # plant sub-step and tach resolution: 1 ms
+GAS_EVERY_MS = 10
+
+# Sensor imperfections, chosen here (bench-grade parts, not from a datasheet):
+# noise is one standard deviation in engineering units; offset is the largest calibration error
+# drawn (uniformly, from the seed) for each part at power-up.
+NOISE = {"p1": 0.5, "p2": 0.3, "p3": 0.3, "flow": 0.02}       # mmHg, L/min
+OFFSET = {"p1": 1.0, "p2": 0.5, "p3": 0.5, "flow": 0.02}      # mmHg, L/min
+NOISE_FAULT_X = 40             # a "noise" fault: 40x the normal noise (a loose shield, EMI)
+
+ANALOG_FAULTS = ("open", "short", "stuck", "noise", "nan")
+# "slow": the part stretches the clock, each read takes SLOW_READ_US (a tick overrun, H09)
+ABP_FAULTS = ("i2c", "nack", "timeout", "stale", "diag", "stuck", "noise", "slow")
+SLOW_READ_US = 12000
+BUBBLE_FAULTS = ("open", "stuck", "short")
+TACH_FAULTS = ("open",)        # tach wire unplugged: no pulses while the rotor turns (H12)
+SENSORS = ("p1", "p2", "p3", "flow", "bubble", "tach")
+
+
+def fault_kinds(board, sensor):
+    # what can go wrong with this sensor on this board (scenario validation asks the same)
+    if sensor == "bubble":
+        return BUBBLE_FAULTS
+    if sensor == "tach":
+        return TACH_FAULTS
+    kind = board.SENSORS[sensor]["kind"]
+    if kind == "analog":
+        return ANALOG_FAULTS
+    if kind == "abp":
+        return ABP_FAULTS
+    return ()
+
+
+class Lcg:
+    # Park-Miller minimal standard: the same sequence in CPython and MicroPython (products stay
+    # below 2**62, a small int on the 64-bit unix port), so a seed replays the same noise.
+    def __init__(self, seed):
+        self.x = (int(seed) % 2147483646) + 1
+
+    def uniform(self):
+        self.x = self.x * 48271 % 2147483647
+        return self.x / 2147483647.0
+
+    def gauss(self):
+        # triangular sum of two uniforms scaled to unit variance: cheap, bounded, near-normal
+        return (self.uniform() + self.uniform() - 1.0) * 2.449489742783178
+
+
+class _Analog:
+    # an analog output wired to an ADC pin: value (engineering units) -> counts through the
+    # board's two-point calibration, inverted; quantised like the part's converter
+    def __init__(self, board, spec, scale, noise, offset):
+        self.adc = spec["adc"]
+        self.mv = getattr(board, "ADC_MV", False)
+        ra, va, rb, vb = spec["cal"]
+        self._ra = ra
+        self._va = va
+        self._k = (rb - ra) / (vb - va)
+        self.scale = scale          # engineering unit -> firmware unit (x10 mmHg, x1000 L/min)
+        self.noise = noise
+        self.offset = offset
+        self.fault = None
+        self.raw = 0                # last counts (u16) or mV put on the pin
+
+    def put(self, value, rng):
+        f = self.fault
+        st = machine.sim_adc(self.adc)
+        if f == "stuck":
+            return                  # the pin keeps whatever it showed last
+        if f == "nan":
+            if self.mv:
+                st.uv = float("nan")
+            else:
+                st.u16 = float("nan")
+            return
+        sd = self.noise * (NOISE_FAULT_X if f == "noise" else 1)
+        v = (value + self.offset + sd * rng.gauss()) * self.scale
+        raw = self._ra + (v - self._va) * self._k
+        if self.mv:
+            # ESP32 read_uv: factory-calibrated, 1 mV resolution after the driver's // 1000;
+            # ATTN_11DB reads 0..~3.1 V
+            if f == "open":
+                raw = 0
+            elif f == "short":
+                raw = 3300
+            mv = int(raw + 0.5) if raw > 0 else 0
+            if mv > 3300:
+                mv = 3300
+            self.raw = mv
+            st.uv = mv * 1000
+        else:
+            # RP2040: 12-bit converter, read_u16 scales it as (x << 4) | (x >> 8)
+            if f == "open":
+                raw = 0
+            elif f == "short":
+                raw = 65535
+            x = int(raw / 16.0 + 0.5) if raw > 0 else 0
+            if x > 4095:
+                x = 4095
+            self.raw = (x << 4) | (x >> 8)
+            st.u16 = self.raw
+
+
+class _SlowBus:
+    # wraps an I2C part so every transfer spends time on the bus (clock stretching)
+    def __init__(self, dev):
+        self.dev = dev
+
+    def write(self, data):
+        machine.sim_spend_us(SLOW_READ_US)
+        return self.dev.write(data)
+
+    def read(self, n):
+        machine.sim_spend_us(SLOW_READ_US)
+        return self.dev.read(n)
+
+
+class _Abp:
+    # Honeywell ABP on its own I2C bus; bus-level faults go through the fake machine.I2C
+    def __init__(self, board, spec, noise, offset):
+        self.bus = spec["bus"]
+        self.addr = spec["addr"]
+        self.dev = HoneywellABP(spec["pmin_dmmhg"] / 10.0, spec["pmax_dmmhg"] / 10.0)
+        self.noise = noise
+        self.offset = offset
+        self.fault = None
+
+    def attach(self):
+        dev = _SlowBus(self.dev) if self.fault == "slow" else self.dev
+        machine.sim_i2c_attach(self.bus, self.addr, dev)
+
+    def put(self, value, rng):
+        f = self.fault
+        if f == "stuck":
+            return
+        sd = self.noise * (NOISE_FAULT_X if f == "noise" else 1)
+        self.dev.pressure_mmhg = value + self.offset + sd * rng.gauss()
+
+    def set_fault(self, kind):
+        slow = (kind == "slow") != (self.fault == "slow")
+        self.fault = kind
+        if slow:
+            self.attach()
+        bus = kind if kind in ("nack", "timeout") else ("nack" if kind == "i2c" else None)
+        machine.sim_i2c_fault(self.bus, self.addr, bus)
+        self.dev.set_fault(kind if kind in ("stale", "diag") else None)
+
+
+class World:
+    def __init__(self, board, profile="VA", seed=1, plant_params=None, noise=True):
+        self.board = board
+        params = {"rpm_max": float(board.RPM_MAX)}
+        if plant_params:
+            for k in plant_params:
+                params[k] = plant_params[k]
+        self.plant = Plant(profile, params)
+        self.rng = Lcg(seed)
+        s = board.SENSORS
+        off = {}
+        for name in ("p1", "p2", "p3", "flow"):
+            # drawn in a fixed order so a seed gives each part the same calibration error
+            off[name] = OFFSET[name] * (2.0 * self.rng.uniform() - 1.0) if noise else 0.0
+        nz = NOISE if noise else {"p1": 0.0, "p2": 0.0, "p3": 0.0, "flow": 0.0}
+        self.p1 = _Analog(board, s["p1"], 10.0, nz["p1"], off["p1"])
+        self.flow = _Analog(board, s["flow"], 1000.0, nz["flow"], off["flow"])
+        self.p2 = _Abp(board, s["p2"], nz["p2"], off["p2"])
+        self.p3 = _Abp(board, s["p3"], nz["p3"], off["p3"])
+        self.bubble_fault = None
+        self.tach_fault = None
+        self.estop_pressed = False
+        pc = board.PUMP
+        self._ppr = pc["pulses_per_rev"]
+        self._en_level = pc.get("enable_level", 1)
+        self._closed_level = board.CLAMP.get("closed_level", 1)
+        self._air_level = board.BUBBLE.get("active_level", 1)
+        self._stop_level = board.ESTOP.get("active_level", 1)
+        self._pulses = 0            # tach pulses emitted so far
+        self.air_first_us = None    # when air first reached the detector (None: never)
+        self.air_us = []            # start time of every air episode at the detector
+        self._air_prev = False
+        # the oxygenator (tools/sim/gas_model.py) when the board has a gas side: stepped every
+        # GAS_EVERY_MS (its fastest lag is the valve's 80 ms), its parts on the fake buses
+        self.gas = None
+        self.gas_dev = None
+        if hasattr(board, "GAS"):
+            import gas_model
+            self.gas = gas_model.GasModel()
+        self._gas_ms = 0
+        self.attach()
+
+    # ---- wiring ----
+    def attach(self):
+        # Put the outside world on a fresh machine (after machine.sim_reset). A reboot
+        # (machine.sim_reboot) keeps it, so only rebind() is needed then.
+        self.p2.attach()
+        self.p3.attach()
+        self.p2.set_fault(self.p2.fault)
+        self.p3.set_fault(self.p3.fault)
+        if self.gas is not None:
+            import gas_model
+            self.gas_dev = gas_model.GasDevices(machine, self.board)
+            self.gas_dev.follow(self.gas)
+        self.rebind()
+        self._tach.drive(1)         # open-collector output idles high
+        self._drive_air(False)
+        self.set_estop(self.estop_pressed)
+        self.refresh()
+
+    def rebind(self):
+        # pin states are per machine world: look them up again after a reset or reboot
+        b = self.board
+        self._tach = machine.sim_pin(b.PUMP["tach"])
+        self._en = machine.sim_pin(b.PUMP["enable"])
+        self._clamp = machine.sim_pin(b.CLAMP["pin"])
+        self._bubble = machine.sim_pin(b.BUBBLE["pin"])
+        self._estop = machine.sim_pin(b.ESTOP["pin"])
+        self._pwm_pin = b.PUMP["pwm"]
+
+    # ---- actuators, as the fake machine shows them ----
+    def duty_u16(self):
+        st = machine.sim_pwm(self._pwm_pin)   # the firmware may make a new PWM after a reboot
+        return st.duty_u16 if st.active else 0
+
+    def enabled(self):
+        return self._en.level == self._en_level
+
+    def clamp_closed(self):
+        return self._clamp.level == self._closed_level
+
+    # ---- time ----
+    def step_ms(self, n=1):
+        # n sub-steps of 1 ms; firmware timers fire inside machine.sim_advance_us
+        pl = self.plant
+        for _ in range(n):
+            rev0 = pl.revolutions
+            pl.step(0.001, self.duty_u16(), self.enabled(), self.clamp_closed())
+            self._drive_air(pl.air_at_detector)
+            self.refresh()
+            if self.gas is not None:
+                self._gas_ms += 1
+                if self._gas_ms >= GAS_EVERY_MS:
+                    self._gas_ms = 0
+                    g = self.gas_dev
+                    self.gas.step(GAS_EVERY_MS / 1000.0, g.valve_duty(), pl.flow_lpm,
+                                  g.blend_duty())
+                    g.follow(self.gas)
+            done = self._emit_tach(rev0, pl.revolutions)
+            machine.sim_advance_us(SUB_US - done)
+
+    def _emit_tach(self, rev0, rev1):
+        # The Hall output falls once per pulse, at the microsecond the rotor passes (linear
+        # within the sub-step), so the firmware's period timing sees a clean speed rather than
+        # a 1 ms grid. Returns the microseconds of the sub-step already advanced.
+        n = int(rev1 * self._ppr)
+        if self.tach_fault == "open":
+            self._pulses = n        # the rotor turns, nothing reaches the pin (pull-up: high)
+            return 0
+        done = 0
+        drev = rev1 - rev0
+        pin = self._tach
+        while self._pulses < n:
+            self._pulses += 1
+            at = int((self._pulses / self._ppr - rev0) / drev * SUB_US) if drev > 0 else 0
+            if at > SUB_US:
+                at = SUB_US
+            if at > done:
+                machine.sim_advance_us(at - done)
+                done = at
+            pin.drive(0)
+            pin.drive(1)
+        return done
+
+    def _drive_air(self, air):
+        if air and not self._air_prev:
+            now = machine.sim_now_us()
+            self.air_us.append(now)
+            if self.air_first_us is None:
+                self.air_first_us = now
+        self._air_prev = air
+        f = self.bubble_fault
+        if f == "stuck":
+            air = False             # a blind detector: air passes unseen
+        elif f == "short":
+            air = True              # reads air whatever is in the line
+        if f == "open":
+            self._bubble.drive(None)    # wire cut: the input floats to its pull
+        else:
+            self._bubble.drive(self._air_level if air else 1 - self._air_level)
+
+    def refresh(self):
+        # sensors show the plant's present values
+        pl = self.plant
+        rng = self.rng
+        self.p1.put(pl.p1_mmhg, rng)
+        self.flow.put(pl.flow_lpm, rng)
+        self.p2.put(pl.p2_mmhg, rng)
+        self.p3.put(pl.p3_mmhg, rng)
+
+    # ---- the operator's hands and the faults ----
+    def set_estop(self, pressed):
+        self.estop_pressed = bool(pressed)
+        self._estop.drive(self._stop_level if pressed else 1 - self._stop_level)
+
+    def sensor_fault(self, sensor, kind):
+        # kind None clears the fault (sensor_ok)
+        if sensor == "bubble":
+            if kind is not None and kind not in BUBBLE_FAULTS:
+                raise ValueError("bubble fault must be one of %s" % ", ".join(BUBBLE_FAULTS))
+            self.bubble_fault = kind
+            self._drive_air(self._air_prev)
+            return
+        if sensor == "tach":
+            if kind is not None and kind not in TACH_FAULTS:
+                raise ValueError("tach fault must be one of %s" % ", ".join(TACH_FAULTS))
+            self.tach_fault = kind
+            return
+        s = getattr(self, sensor)
+        if kind is not None and kind not in fault_kinds(self.board, sensor):
+            raise ValueError("%s fault must be one of %s"
+                             % (sensor, ", ".join(fault_kinds(self.board, sensor))))
+        if isinstance(s, _Abp):
+            s.set_fault(kind)
+        else:
+            s.fault = kind
+            if kind is None and s.mv:
+                machine.sim_adc(s.adc).uv = 0   # back to a number before the next put
+        self.refresh()
+
+    # ---- true values, for telemetry and summaries ----
+    TRUE_COLUMNS = ("true_flow_lpm", "true_p1_mmhg", "true_p3_mmhg", "true_p2_mmhg", "true_rpm",
+                    "true_cvp_mmhg", "true_map_mmhg", "true_venous_ml", "true_air_to_patient_ul")
+
+    GAS_TRUE_COLUMNS = ("true_sweep_lpm", "true_fio2", "true_temp_c", "true_sat_post_pct")
+
+    def true_columns(self):
+        if self.gas is None:
+            return self.TRUE_COLUMNS
+        return self.TRUE_COLUMNS + self.GAS_TRUE_COLUMNS
+
+    def true_row(self):
+        pl = self.plant
+        s = "%.3f,%.1f,%.1f,%.1f,%.0f,%.1f,%.1f,%.0f,%.1f" % (
+            pl.flow_lpm, pl.p1_mmhg, pl.p3_mmhg, pl.p2_mmhg, pl.rpm, pl.cvp_mmhg, pl.map_mmhg,
+            pl.venous_volume_ml, pl.air_to_patient_ul)
+        g = self.gas
+        if g is not None:
+            s += ",%.2f,%.3f,%.2f,%.1f" % (g.sweep_lpm, g.fio2, g.temp_c, g.sat_post_pct)
+        return s
