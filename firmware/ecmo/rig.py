@@ -62,6 +62,8 @@ class Rig:
         if problem and problem != "no settings file":
             self.al.set(A.SETTINGS, True, now)
         self.settings_problem = problem
+        if self.sup.profile == "VA":
+            self.clamp_out.close()   # VA with the pump stopped: an open return line flows backwards
         self._resume(now)
 
     # ---- construction ----

@@ -369,3 +369,33 @@ def test_h12_motor_not_following_command_alarms():
     b.motor = True
     b.ticks(10)
     assert not shown(b, A.TACH)
+
+
+def test_h07_va_return_line_closed_from_boot_until_pump_is_up():
+    # regression: run() before the first tick left the clamp in its boot state (open) at 0 RPM
+    b = Bench(start=False)
+    assert b.clamp_closed()                  # VA: closed from construction, before any tick
+    b.rig.set_rpm(2500)
+    b.rig.run()
+    b.rig.start()
+    b.ticks(1)
+    assert b.clamp_closed()                  # pump not yet at the retrograde floor
+    b.ticks(300)
+    assert not b.clamp_closed() and b.rig.sup.rpm_applied == 2500
+
+
+def test_h07_vv_boots_with_the_return_line_open():
+    b = Bench(profile="VV")
+    b.ticks(2)
+    assert not b.clamp_closed()
+
+
+def test_h05_no_false_clot_alarm_from_noise_at_low_flow():
+    # regression: dP noise of +-1 mmHg at 0.8 L/min looked like a resistance rise
+    b = Bench()
+    b.set(flow=0.8, p2=200, p3=196)
+    b.running(1600)
+    for i in range(1500):
+        b.set(p2=199 + 2 * (i % 2))
+        b.ticks(1)
+    assert not shown(b, A.CLOT)

@@ -16,7 +16,8 @@ STATE_NAMES = ("standby", "run", "stop")
 _CLAMP_OPEN_TIMEOUT_MS = const(3000)   # VA start: open the return line once the pump is up to speed
 _RELEASE_HYST_DMMHG = const(100)       # 10 mmHg inside the warning limit before speed is given back
 _R_SAMPLES = const(60)                 # one membrane-resistance sample a second, one minute kept
-_R_MIN_FLOW_MLPM = const(500)          # below this, delta-P / flow is noise
+_R_MIN_FLOW_MLPM = const(1500)         # below this, delta-P / flow is noise (a 1 mmHg dP error is 7 %)
+_R_MIN_RISE = const(30)                # and a rise must be at least 3 mmHg per L/min
 _TACH_TOL_RPM = const(300)
 _TACH_TICKS = const(200)
 
@@ -103,6 +104,7 @@ class Supervisor:
             self.state = RUN
             self._run_t = now_ms
             self.cap_rpm = self.rpm_max
+            self._hold_return_line()
 
     def standby(self):
         # operator stop (not a safety stop): pump off; VA closes the return line
@@ -132,6 +134,13 @@ class Supervisor:
         self.state = RUN
         self._run_t = now_ms
         self.cap_rpm = self.rpm_max
+        self._hold_return_line()
+
+    def _hold_return_line(self):
+        # VA, pump below its retrograde floor: the return line stays closed until the pump is
+        # up to speed (update() opens it), whatever state the clamp was left in
+        if self.profile == "VA" and self.pump.rpm * 10 < self.rpm_min * 9:
+            self.clamp.close()
 
     def blind(self):
         # which interlocks cannot see right now (REPL side)
@@ -290,5 +299,5 @@ class Supervisor:
                 self._r_base = base
             base = self._r_base
             rising = self._r_n >= 5 and base > 0 and r * 100 > base * (100 + self.dp_rise_pct) \
-                and r - base > 20
+                and r - base > _R_MIN_RISE
         al.set(A.CLOT, self._deb(8, high or rising), now_ms)
