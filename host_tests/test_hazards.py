@@ -10,7 +10,7 @@ def table_ids():
     return set(re.findall(r"^\| (H\d\d) \|", text, re.M))
 
 
-def test_ids():
+def hazard_test_ids():
     ids = set()
     for p in (ROOT / "host_tests").rglob("test_*.py"):
         for m in re.finditer(r"^def test_(h\d\d)_", p.read_text(), re.M):
@@ -19,12 +19,12 @@ def test_ids():
 
 
 def test_every_hazard_has_a_test():
-    missing = table_ids() - test_ids()
+    missing = table_ids() - hazard_test_ids()
     assert not missing, "hazards without a test_hNN_ test: %s" % sorted(missing)
 
 
 def test_every_hazard_test_names_a_hazard():
-    unknown = test_ids() - table_ids()
+    unknown = hazard_test_ids() - table_ids()
     assert not unknown, "tests named after unknown hazard ids: %s" % sorted(unknown)
 
 
