@@ -5,8 +5,7 @@
 # The rig is the firmware's Rig on the Pico pin map, driven tick by tick (no Timer): the world
 # between ticks is a toy pump (flow follows the commanded speed), tach pulses and 1-LSB ADC
 # dither. The I2C sensors sit on StubI2C, a fixed-frame bus that allocates nothing, because the
-# fake machine's I2C (a tuple key and a default dict per call) and the device models (floats)
-# would otherwise be counted against the firmware.
+# device models (floats, a new frame per read) would otherwise be counted against the firmware.
 import sys
 import gc
 
@@ -19,14 +18,12 @@ def _here():
 
 
 def setup_paths():
-    root = _here() + "/../.."
-    for p in (_here(), root + "/tools/sim", root + "/boards", root + "/firmware",
-              root + "/tools/sim/hw"):
-        if p not in sys.path:
-            sys.path.insert(0, p)
-    if sys.implementation.name != "micropython":
-        import hostshim
-        hostshim.install()
+    # the firmware tests' paths (fake machine first), plus this folder for naive.py
+    sys.path.insert(0, _here() + "/../../host_tests/fw")
+    import fwrun
+    fwrun.setup_paths()
+    if _here() not in sys.path:
+        sys.path.insert(0, _here())
 
 
 MP = sys.implementation.name == "micropython"
@@ -240,8 +237,7 @@ def warm(rig, w, n=300):
 # ---------------------------------------------------------------- modes
 
 def mode_time(n, which="ours"):
-    # per-tick wall time, median and p99 (sorted in place after the run)
-    from array import array
+    # per-tick wall time, median and p99
     rig, w = make_rig(which == "full")
     warm(rig, w)
     tick = rig.loop.tick
@@ -252,6 +248,14 @@ def mode_time(n, which="ours"):
             w.step()
             nv.tick()
         tick = nv.tick
+    s = _time_ticks(tick, w, n)
+    emit(name="tick_" + which, median=s[n // 2], p99=s[n * 99 // 100], max=s[-1], n=n,
+         flow_mlpm=nv.flow_mlpm if which == "naive" else rig.flow.value)
+
+
+def _time_ticks(tick, w, n):
+    # n ticks, the world stepped between them (outside the timing); sorted durations in us
+    from array import array
     t = array("f" if MP else "d", [0.0] * n)
     gc.collect()
     for i in range(n):
@@ -260,9 +264,7 @@ def mode_time(n, which="ours"):
         tick()
         t1 = clock()
         t[i] = elapsed_us(t0, t1)
-    s = sorted(t)
-    emit(name="tick_" + which, median=s[n // 2], p99=s[n * 99 // 100], max=s[-1], n=n,
-         flow_mlpm=nv.flow_mlpm if which == "naive" else rig.flow.value)
+    return sorted(t)
 
 
 def mode_scale_time(n):
@@ -270,17 +272,8 @@ def mode_scale_time(n):
     rig, w = make_rig()
     warm(rig, w)
     loops = extra_loops(rig, w)
-    t = array("f" if MP else "d", [0.0] * n)
     for k in sorted(loops):
-        tick = loops[k].tick
-        gc.collect()
-        for i in range(n):
-            w.step()
-            t0 = clock()
-            tick()
-            t1 = clock()
-            t[i] = elapsed_us(t0, t1)
-        s = sorted(t)
+        s = _time_ticks(loops[k].tick, w, n)
         emit(name="scale_" + k, median=s[n // 2], p99=s[n * 99 // 100], n=n)
 
 
