@@ -117,7 +117,7 @@ class Gas:
 
     def values(self):
         def v(sensor, fmt, div):
-            return fmt % (sensor.value / div) if not sensor.status else "nan"
+            return fmt % (sensor.value / div) if not sensor.status else ""   # invalid: empty, as the pump columns
         return ("%.2f" % (self.control.target_mlpm / 1000), v(self.sweep, "%.2f", 1000),
                 v(self.o2, "%.3f", 1000), v(self.temp, "%.2f", 100), v(self.sat, "%.1f", 10))
 
