@@ -6,6 +6,7 @@ from time import ticks_us, ticks_diff
 
 _TACH_TIMEOUT_US = const(300000)  # no pulse for 0.3 s: below ~100 RPM at 2 pulses/rev, call it stopped
 _US_PER_MIN = const(60000000)
+_TACH_MAX_PULSES = const(1000)     # pulses summed between two reads, at most
 
 
 class Pump:
@@ -30,9 +31,12 @@ class Pump:
 
     def _irq(self, _pin):
         t = ticks_us()
-        self._acc_us += ticks_diff(t, self._t_last)
+        # bounded: if nobody reads (loop halted, motor still turning) the sum must not outgrow
+        # a small int, or this hard IRQ would allocate
+        if self._n < _TACH_MAX_PULSES:
+            self._acc_us += ticks_diff(t, self._t_last)
+            self._n += 1
         self._t_last = t
-        self._n += 1
 
     def drive(self, rpm, enable):
         if rpm < 0:
