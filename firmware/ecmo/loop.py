@@ -92,9 +92,9 @@ class Loop:
             if sup.state == STOP or sup.tripped:
                 sup.trip()
             elif sup.state == RUN:
-                self.pump.drive(sup.rpm_applied, True)
+                sup.actuate(sup.rpm_applied, True, sup.clamp.closed)
             else:
-                self.pump.drive(0, False)
+                sup.actuate(0, False, sup.clamp.closed)
             self.alarms.set(A.TICK_ERROR, True, now)
         except Exception:
             self.pump.stop()

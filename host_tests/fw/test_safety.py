@@ -399,3 +399,50 @@ def test_h05_no_false_clot_alarm_from_noise_at_low_flow():
         b.set(p2=199 + 2 * (i % 2))
         b.ticks(1)
     assert not shown(b, A.CLOT)
+
+
+def test_h01_air_irq_during_the_tick_is_not_undone_by_the_tick():
+    # regression: the IRQ fired after the supervisor's trip check, and the tick then re-enabled
+    # the pump and opened the clamp for one period
+    b = Bench()
+    b.running(2500)
+    sup = b.rig.sup
+    clot = sup._clot
+
+    def clot_then_air(now, q, bad):
+        clot(now, q, bad)
+        b.air(True)              # the hard IRQ lands here, mid-update
+
+    sup._clot = clot_then_air
+    b.ticks(1)
+    assert b.duty() == 0 and not b.enabled() and b.clamp_closed()
+    sup._clot = clot
+    b.ticks(1)
+    assert b.rig.sup.state == STOP and b.duty() == 0 and b.clamp_closed()
+
+
+def test_h07_unclamping_in_va_waits_for_the_pump_to_reach_its_floor():
+    # regression: the clamp-open timeout ran from start(), so unclamping later opened the
+    # line in the same tick the pump was told to go from 0 to the floor
+    b = Bench()
+    b.running(2500)
+    b.rig.clamp(True)
+    b.rig.set_rpm(0)
+    b.ticks(600)
+    assert b.rig.pump.rpm == 0 and b.clamp_closed()
+    b.rig.clamp(False)
+    b.ticks(1)
+    assert b.clamp_closed() and b.rig.sup.rpm_applied == 1500
+    b.ticks(300)
+    assert not b.clamp_closed() and b.rig.pump.rpm >= 1350
+
+
+def test_h07_switching_vv_to_va_below_the_floor_closes_the_line_first():
+    b = Bench(profile="VV")
+    b.running(800)
+    assert not b.clamp_closed()
+    b.rig.profile("VA")
+    b.ticks(1)
+    assert b.clamp_closed()
+    b.ticks(300)
+    assert not b.clamp_closed() and b.rig.sup.rpm_applied == 1500

@@ -5,6 +5,7 @@
 from micropython import const
 from array import array
 from time import ticks_diff
+from machine import disable_irq, enable_irq
 from ecmo.safety import alarms as A
 from ecmo.safety.profiles import defaults, GAS_LIMITS
 
@@ -55,6 +56,7 @@ class Supervisor:
         self.cap_rpm = rpm_max      # speed ceiling from suction / over-pressure back-off
         self.holding = False        # RPM hold: a sensor an interlock needs is invalid
         self.clamp_request = False  # operator asked for the clamp closed (VA weaning, tests)
+        self._floor_on = False      # VA retrograde floor in force last tick
         self._run_t = 0
         self._cnt = bytearray(9)    # debounce counters, see _deb()
         self._low_flow_n = 0
@@ -102,9 +104,7 @@ class Supervisor:
             raise ValueError("latched stop: acknowledge, clear the cause, then restart()")
         if self.state == STANDBY:
             self.state = RUN
-            self._run_t = now_ms
             self.cap_rpm = self.rpm_max
-            self._hold_return_line()
 
     def standby(self):
         # operator stop (not a safety stop): pump off; VA closes the return line
@@ -132,15 +132,8 @@ class Supervisor:
         self.estop.clear()
         self.trip_.tripped = False
         self.state = RUN
-        self._run_t = now_ms
         self.cap_rpm = self.rpm_max
-        self._hold_return_line()
 
-    def _hold_return_line(self):
-        # VA, pump below its retrograde floor: the return line stays closed until the pump is
-        # up to speed (update() opens it), whatever state the clamp was left in
-        if self.profile == "VA" and self.pump.rpm * 10 < self.rpm_min * 9:
-            self.clamp.close()
 
     def blind(self):
         # which interlocks cannot see right now (REPL side)
@@ -228,17 +221,14 @@ class Supervisor:
         # ---- decide the actuators ----
         va = self.profile == "VA"
         if self.state == STOP:
-            self.pump.stop()
-            self.clamp.close()
+            self.trip_.fire()
+            self._floor_on = False
             self.rpm_applied = 0
             return 0
         if self.state == STANDBY:
-            self.pump.drive(0, False)
-            if va or self.clamp_request:
-                self.clamp.close()
-            else:
-                self.clamp.open()
+            self._floor_on = False
             self.rpm_applied = 0
+            self.actuate(0, False, va or self.clamp_request)
             return 0
         rpm = req_rpm
         if self.holding and self.rpm_applied > 0:
@@ -246,26 +236,50 @@ class Supervisor:
         if rpm > self.cap_rpm:
             rpm = self.cap_rpm
         closed = self.clamp_request
-        if va and not closed and rpm < self.rpm_min:
+        floor = va and not closed
+        if floor and not self._floor_on:
+            # the floor starts to apply (start, operator unclamps, VV -> VA): the return line
+            # stays shut until the pump is up to speed, timed from now
+            self._run_t = now_ms
+            self.clamp.close()
+        self._floor_on = floor
+        if floor and rpm < self.rpm_min:
             rpm = self.rpm_min       # the retrograde floor wins over every back-off
         if rpm < 0:
             rpm = 0
         elif rpm > self.rpm_max:
             rpm = self.rpm_max
-        self.pump.drive(rpm, True)
-        self.rpm_applied = rpm
-        if not closed and va and self.clamp.closed:
-            # open the return line only once the pump can hold off the arterial pressure
+        if floor and self.clamp.closed:
+            # open the return line only once the pump can hold off the arterial pressure; after
+            # the timeout open anyway: a failed tach must not deny support (TACH alarm, H12)
             up = self.pump.rpm * 10 >= self.rpm_min * 9
             late = ticks_diff(now_ms, self._run_t) >= _CLAMP_OPEN_TIMEOUT_MS
             if not (up or late):
                 closed = True
-        if closed:
+        if self.actuate(rpm, True, closed):
+            self.rpm_applied = rpm
+        else:
+            self.rpm_applied = 0
+        self._tach(rpm, now_ms)
+        return self.rpm_applied
+
+    def actuate(self, rpm, enable, clamp_closed):
+        # The only place the tick writes the pump and clamp. Interrupts are off so an air or
+        # e-stop IRQ cannot land between the trip check and the writes and be undone; a trip
+        # that fired at any time since the top of the tick wins here.
+        st = disable_irq()
+        if self.trip_.tripped:
+            self.pump.stop()
+            self.clamp.close()
+            enable_irq(st)
+            return False
+        self.pump.drive(rpm, enable)
+        if clamp_closed:
             self.clamp.close()
         else:
             self.clamp.open()
-        self._tach(rpm, now_ms)
-        return rpm
+        enable_irq(st)
+        return True
 
     def _tach(self, rpm, now_ms):
         # the motor does not follow its command: driver fault, stalled or unplugged tach
