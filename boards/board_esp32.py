@@ -9,6 +9,7 @@ TICK_HZ = 100
 TELEMETRY_TIMER_ID = 1    # telemetry rows: hardware timer 1: timer 0 runs the tick
 TIMER_ID = 0
 WDT_TIMEOUT_MS = 2000
+RETAIN = "esp32_rtc"   # where the run/standby intent survives a reset (ecmo/drivers/retain.py)
 ADC_MV = True             # calibrations below are in mV from read_uv() // 1000
 ADC_ATTEN = 3             # machine.ADC.ATTN_11DB
 RPM_MAX = 5000

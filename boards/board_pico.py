@@ -8,6 +8,7 @@ TICK_HZ = 100
 TELEMETRY_TIMER_ID = -1    # telemetry rows: soft virtual timer, like the tick
 TIMER_ID = -1
 WDT_TIMEOUT_MS = 2000
+RETAIN = "rp2_scratch"   # where the run/standby intent survives a reset (ecmo/drivers/retain.py)
 ADC_MV = False            # calibrations below are in read_u16 counts
 RPM_MAX = 5000
 

@@ -66,7 +66,7 @@ def build(board, out_dir):
 _PREPARE = """
 import os
 try:
-    rig.standby()       # pump off; the loop keeps running and feeding the watchdog
+    rig.expect_reset()  # pump off (standby); the reset at the end is planned: no alarm, no resume
     rig.telemetry(0)
 except Exception:
     pass

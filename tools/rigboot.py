@@ -181,7 +181,7 @@ def serve(g, world):
                 world.step()
             except (machine.SimWatchdogReset, machine.SimHardReset) as e:
                 # as a board would: the chip restarts, the world outside stays
-                cause = machine.WDT_RESET if isinstance(e, machine.SimWatchdogReset) else machine.HARD_RESET
+                cause = machine.WDT_RESET if isinstance(e, machine.SimWatchdogReset) else machine.WDT_RESET
                 machine.sim_reboot(cause)
                 _out("\r\n%s: the simulated board restarts\r\n" % type(e).__name__)
                 g["rig"] = boot(g["_settings"])

@@ -14,6 +14,7 @@ from ecmo.drivers.pump import Pump
 from ecmo.drivers.clamp import Clamp
 from ecmo.drivers.estop import EStop
 from ecmo.drivers.annunciator import Annunciator
+from ecmo.drivers.retain import Retained, RUN as KEEP_RUN, ASKED as KEEP_ASKED
 from ecmo.drivers.status import name as status_name
 from ecmo.control.pump_control import PumpControl, RPM, FLOW, MODE_NAMES
 from ecmo.control import pid as P
@@ -25,8 +26,6 @@ from ecmo.loop import Loop
 from ecmo.telemetry import Telemetry
 
 _FLOW_MAX_LPM = S.FLOW_MAX_LPM
-_BOOT_REASONS = {machine.PWRON_RESET: "power-on", machine.WDT_RESET: "watchdog",
-                 machine.HARD_RESET: "hard reset"}
 
 
 class _Critical:
@@ -51,6 +50,7 @@ class Rig:
         self.path = settings_path or getattr(board, "SETTINGS_PATH", "settings.json")
         self.settings, problem = S.load(self.path, board.RPM_MAX)
         self.boot_cause = machine.reset_cause()
+        self.retain = Retained(getattr(board, "RETAIN", None))
         self._i2c = {}
         self.al = Alarms()
         self._build(board)
@@ -140,14 +140,21 @@ class Rig:
             self.control.set_mode(m, self.flow.value, self.sup.rpm_applied)
 
     def _resume(self, now):
-        # Resume policy after an unexpected reset while the pump was running (docs/hazards.md):
-        # VA restarts at once (a stopped pump in VA means retrograde flow and no support);
-        # VV stays in standby with a high alarm (no retrograde hazard; the operator checks first).
-        if self.boot_cause == machine.WDT_RESET:
+        # After a reset nobody asked for (watchdog, crash; not power-on, not deploy/halt/reboot):
+        # a latched HIGH alarm, and if the operator had the pump running, the profile's policy
+        # (docs/hazards.md): VA restarts at once (a stopped pump in VA means retrograde flow and
+        # no support); VV stays in standby (no retrograde hazard; the operator checks first).
+        kept = self.retain.get()
+        running = kept is not None and kept & KEEP_RUN != 0
+        asked = kept is not None and kept & KEEP_ASKED != 0
+        self.unexpected_reset = self.boot_cause != machine.PWRON_RESET and not asked
+        if self.unexpected_reset:
             self.al.set(A.WDT_RESET, True, now)
             self.al.set(A.WDT_RESET, False, now)   # latched: shown until acknowledged
-            if self.settings.get("running") and self.settings["profile"] == "VA":
-                self.sup.start(now)
+        resume = self.unexpected_reset and running and self.sup.profile == "VA"
+        if resume:
+            self.sup.start(now)
+        self.retain.put(KEEP_RUN if resume else 0)
 
     def start(self):
         # start the periodic tick and the watchdog; the REPL stays free
@@ -164,6 +171,7 @@ class Rig:
         if self.timer is not None:
             self.timer.deinit()
         self.tlm.set_rate(0)
+        self.retain.put(KEEP_ASKED)   # the watchdog will reset the board: that one is asked for
         self.sup.trip()
         if self.gas is not None:
             self.gas.cut()     # no sweep into blood that no longer moves
@@ -182,6 +190,7 @@ class Rig:
   clamp(closed)            operator clamp of the return line
   ack()                    acknowledge alarms: audio paused, alarms stay visible
   restart()                release a latched air / e-stop stop once clear and acknowledged
+  reboot()                 planned reset: standby, no alarm and no resume after it
   alarms() / log(n)        alarms shown now / last n alarm events
   blind()                  interlocks that cannot see because a sensor is invalid
   telemetry(hz)            CSV rows on this link ('TLM ...', header '#TLM ...'), 0 = off, max %d
@@ -211,12 +220,22 @@ class Rig:
         with _CRIT:
             self.sup.start(self.loop.now_ms)
             self.control.restart(self.flow.value)
-        self.settings["running"] = True
+        self.retain.put(KEEP_RUN)     # an unexpected reset resumes (VA) from here on
 
     def standby(self):
         with _CRIT:
             self.sup.standby()
-        self.settings["running"] = False
+        self.retain.put(0)
+
+    def expect_reset(self):
+        # the next reset is deliberate (deploy, a planned reboot): no alarm, no resume after it
+        with _CRIT:
+            self.sup.standby()
+        self.retain.put(KEEP_ASKED)
+
+    def reboot(self):
+        self.expect_reset()
+        machine.reset()
 
     def mode(self, name):
         S.choice("mode", name, S.CONTROL_MODES)
@@ -319,11 +338,10 @@ class Rig:
 
     def load(self):
         # a missing, corrupt or out-of-bounds file changes nothing here (boot is where defaults
-        # and the SETTINGS alarm apply); the running state is not taken over from the file
+        # and the SETTINGS alarm apply)
         d, problem = S.load(self.path, self.board.RPM_MAX)
         if problem:
             raise ValueError("settings not loaded: " + problem)
-        d["running"] = self.settings["running"]
         self._apply_settings(d)
         self.settings = d
         if d["telemetry_hz"] != self.tlm.hz:

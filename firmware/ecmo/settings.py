@@ -38,7 +38,6 @@ def defaults(profile="VA"):
         # integral does the work; a larger kp slows the settling after a ramp.
         "gains": [300, 1500, 0],
         "limits": profiles.defaults(profile),
-        "running": False,
         "telemetry_hz": 0,
         "sweep_lpm": 0.0,           # oxygenator sweep gas setpoint, L/min (gas side)
         "fio2": 1.0,                # FiO2 of the sweep (fraction): 100 % O2 at ECMO start
@@ -73,10 +72,6 @@ def check_field(name, v, rpm_max):
         return int(number("rpm", v, 0, rpm_max))
     if name == "telemetry_hz":
         return int(number("telemetry_hz", v, 0, TELEMETRY_MAX_HZ, True))
-    if name == "running":
-        if not isinstance(v, bool):
-            raise ValueError("running must be True or False, got %r" % (v,))
-        return v
     if name == "gains":
         if not isinstance(v, (list, tuple)) or len(v) != 3:
             raise ValueError("gains must be [kp, ki, kd], got %r" % (v,))
@@ -145,7 +140,9 @@ def validate(d, rpm_max):
             bad.append(k)
     # fields this module does not know (added by the gas side) are kept; their owner checks them
     for k in d:
-        if k not in out and k not in ("version",):
+        # older files kept "running": the run/standby intent now lives in retained memory
+        # (drivers/retain.py), never on flash, so it is dropped
+        if k not in out and k not in ("version", "running"):
             out[k] = d[k]
     return out, bad
 

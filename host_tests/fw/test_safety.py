@@ -321,16 +321,17 @@ def test_h11_watchdog_fed_only_by_healthy_ticks():
     assert machine.sim_wdt().expired
 
 
-def reboot_after_watchdog(b):
-    # the chip resets; the world (sensors, pins) stays; firmware boots again from its settings
-    b.rig.save()
-    machine.sim_reboot(machine.WDT_RESET)
+def reboot_after_watchdog(b, cause=machine.WDT_RESET):
+    # the chip resets; the world (sensors, pins, retained memory) stays; the firmware boots
+    # again. Nothing is saved first: the run/standby intent must not depend on a save().
+    machine.sim_reboot(cause)
     return Bench(profile=None, keep_settings=True)
 
 
 def test_h11_va_resumes_pumping_after_watchdog_reset():
     b = Bench()
     b.running(2600)
+    b.rig.save()                 # the speed comes from flash; the run intent does not
     b2 = reboot_after_watchdog(b)
     assert shown(b2, A.WDT_RESET)
     b2.ticks(500)
@@ -340,6 +341,7 @@ def test_h11_va_resumes_pumping_after_watchdog_reset():
 def test_h11_vv_stays_in_standby_after_watchdog_reset():
     b = Bench(profile="VV")
     b.running(2600)
+    b.rig.save()                 # the profile and speed come from flash; run intent does not
     b2 = reboot_after_watchdog(b)
     b2.ticks(100)
     assert b2.rig.sup.state == STANDBY and b2.duty() == 0 and shown(b2, A.WDT_RESET)
@@ -446,3 +448,58 @@ def test_h07_switching_vv_to_va_below_the_floor_closes_the_line_first():
     assert b.clamp_closed()
     b.ticks(300)
     assert not b.clamp_closed() and b.rig.sup.rpm_applied == 1500
+
+
+def test_h11_va_resumes_even_when_run_was_never_saved():
+    # regression: the run intent lived in the settings dict and needed a save() to survive
+    b = Bench()
+    b.rig.save()
+    b.running(2000)
+    b2 = reboot_after_watchdog(b)
+    b2.ticks(500)
+    assert b2.rig.sup.state == RUN and b2.rig.sup.rpm_applied == 2000
+
+
+def test_h11_operator_standby_is_honoured_after_a_reset():
+    # regression: run, save, standby, reset -> the pump resumed against the operator's decision
+    b = Bench()
+    b.running(2000)
+    b.rig.save()
+    b.rig.standby()
+    b2 = reboot_after_watchdog(b)
+    b2.ticks(200)
+    assert b2.rig.sup.state == STANDBY and b2.duty() == 0
+    assert shown(b2, A.WDT_RESET)            # still an unexpected reset: the operator is told
+
+
+def test_h11_planned_reset_raises_no_alarm_and_does_not_resume():
+    # rp2's machine.reset() reads back as a watchdog reset; expect_reset() tells them apart
+    b = Bench()
+    b.running(2000)
+    b.rig.expect_reset()
+    b2 = reboot_after_watchdog(b)
+    b2.ticks(100)
+    assert b2.rig.sup.state == STANDBY and not shown(b2, A.WDT_RESET)
+
+
+def test_h11_halt_then_watchdog_is_a_planned_reset():
+    b = Bench()
+    b.running(2000)
+    b.rig.halt()
+    assert b.duty() == 0 and b.clamp_closed()
+    try:
+        b.ticks(300)
+        raise AssertionError("watchdog did not fire after halt")
+    except machine.SimWatchdogReset:
+        pass
+    b2 = reboot_after_watchdog(b)
+    b2.ticks(50)
+    assert b2.rig.sup.state == STANDBY and not shown(b2, A.WDT_RESET)
+
+
+def test_h11_power_cycle_boots_to_standby_without_the_reset_alarm():
+    b = Bench()
+    b.running(2000)
+    b2 = reboot_after_watchdog(b, machine.PWRON_RESET)
+    b2.ticks(50)
+    assert b2.rig.sup.state == STANDBY and not shown(b2, A.WDT_RESET)

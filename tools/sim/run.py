@@ -259,7 +259,7 @@ class Sim:
         except machine.SimWatchdogReset:
             self._reboot(machine.WDT_RESET, "watchdog")
         except machine.SimHardReset:
-            self._reboot(machine.HARD_RESET, "machine.reset()")
+            self._reboot(machine.WDT_RESET, "machine.reset()")
         except Exception as ex:
             # a refused command is an outcome to report, not a reason to stop the run
             self.errors.append((t, v, "%s: %s" % (type(ex).__name__, ex)))
@@ -296,7 +296,7 @@ class Sim:
             except machine.SimWatchdogReset:
                 self._reboot(machine.WDT_RESET, "watchdog")
             except machine.SimHardReset:
-                self._reboot(machine.HARD_RESET, "machine.reset()")
+                self._reboot(machine.WDT_RESET, "machine.reset()")
             if self.rig.loop.n != self._n:
                 self._n = self.rig.loop.n
                 self._row()

@@ -2,11 +2,11 @@
 # Runs under CPython and the MicroPython unix port (a machine.py on sys.path shadows the built-in).
 # Constants follow the rp2 port (micropython-rp2-stubs 1.29).
 
+# Only the reset causes every port has: rp2 defines just these two (its machine.reset() reboots
+# through the watchdog, so it reads back as WDT_RESET). ESP32's others are left out on purpose,
+# so firmware that relies on them fails here as it would on a Pico.
 PWRON_RESET = 1
-HARD_RESET = 2
 WDT_RESET = 3
-DEEPSLEEP_RESET = 4
-SOFT_RESET = 5
 
 _ENODEV = 19    # errno the ports raise when an I2C address does not ACK
 _ETIMEDOUT = 110
@@ -37,6 +37,8 @@ class _World:
         self.wdt = _WdtState()
         self.irq_state = 0
         self.freq = _FREQ_HZ
+        self.retained = {}   # mem32 words and RTC memory: survive a reset, not a power cycle
+        self.rtc_mem = b""
 
 
 _w = None    # the current world; made at the end of the module, once every class exists
@@ -57,6 +59,9 @@ def sim_reboot(reset_cause=WDT_RESET):
     _w.adcs = old.adcs
     _w.buses = old.buses
     _w.faults = old.faults
+    if reset_cause != PWRON_RESET:      # a power cycle loses what a reset keeps
+        _w.retained = old.retained
+        _w.rtc_mem = old.rtc_mem
     for pid in old.pins:
         st = _PinState(pid)
         st.driven = old.pins[pid].driven
@@ -571,6 +576,31 @@ class WDT:
 
 
 # ---------------------------------------------------------------- misc
+
+class _Mem32:
+    # machine.mem32: only what the firmware touches (scratch words) is modelled, as plain storage
+    def __getitem__(self, addr):
+        return _w.retained.get(addr, 0)
+
+    def __setitem__(self, addr, value):
+        _w.retained[addr] = value & 0xFFFFFFFF
+
+
+mem32 = _Mem32()
+
+
+class RTC:
+    # ESP32 RTC memory survives resets (not power cycles); the clock itself is not modelled
+    def __init__(self, id=0):
+        pass
+
+    def memory(self, data=None):
+        if data is None:
+            return _w.rtc_mem
+        if len(data) > 2048:
+            raise ValueError("RTC memory is 2048 bytes")
+        _w.rtc_mem = bytes(data)
+
 
 def reset_cause():
     return _w.reset_cause
