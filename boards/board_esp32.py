@@ -22,8 +22,8 @@ BUZZER = 16
 LED = 2
 
 I2C = {
-    0: {"sda": 21, "scl": 22, "freq": 400000},
-    1: {"sda": 18, "scl": 19, "freq": 400000},
+    0: {"sda": 21, "scl": 22, "freq": 400000, "timeout_us": 2000},   # a dead bus costs 2 ms, not 50
+    1: {"sda": 18, "scl": 19, "freq": 400000, "timeout_us": 2000},
 }
 
 # P1: 0.3 V = -300 mmHg .. 2.4 V = +500 mmHg; flow: 0.3 V = -2 L/min .. 2.4 V = +10 L/min.

@@ -20,8 +20,8 @@ BUZZER = 19
 LED = 25
 
 I2C = {
-    0: {"sda": 4, "scl": 5, "freq": 400000},
-    1: {"sda": 6, "scl": 7, "freq": 400000},
+    0: {"sda": 4, "scl": 5, "freq": 400000, "timeout_us": 2000},   # a dead bus costs 2 ms, not 50
+    1: {"sda": 6, "scl": 7, "freq": 400000, "timeout_us": 2000},
 }
 
 # P1: bridge transducer + in-amp, 0.3 V = -300 mmHg .. 3.0 V = +500 mmHg (u16 = V / 3.3 * 65535).

@@ -33,9 +33,14 @@ class Loop:
         self._start_us = ticks_us()
         self._ovr_hold = 0
         self.flow_ok = False
+        self.busy = False               # the REPL is changing settings: skip this period
+        self.deferred = 0               # periods skipped for it
         self.cb = self.tick             # bound once, for machine.Timer
 
     def tick(self, _timer=None):
+        if self.busy:
+            self.deferred += 1
+            return
         t0 = ticks_us()
         if self.n and ticks_diff(t0, self._start_us) > self._period_us + (self._period_us >> 1):
             self.late += 1
@@ -56,7 +61,7 @@ class Loop:
             for a in self.aux:
                 a.tick(now, self.n)
             self.alarms.set(A.TICK_ERROR, False, now)
-        except Exception as e:
+        except BaseException as e:    # KeyboardInterrupt too: Ctrl-C must not leave it half done
             ok = False
             self.errors += 1
             self.last_error = e
@@ -72,7 +77,7 @@ class Loop:
             ok = False
             self.errors += 1
             self.last_error = e
-        self.n += 1
+        self.n = (self.n + 1) & 0x3FFFFFFF
         us = ticks_diff(ticks_us(), t0)
         self.tick_us = us
         if us > self.max_tick_us:

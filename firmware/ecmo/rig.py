@@ -29,16 +29,23 @@ _FLOW_MAX_LPM = S.FLOW_MAX_LPM
 
 
 class _Critical:
-    # `with _CRIT:` keeps the timer callback out while a group of fields changes
+    # `with self._crit:` keeps the tick out while the REPL changes a group of fields. The tick is
+    # a scheduled callback, which can run between any two bytecodes even with IRQs masked, so a
+    # flag the tick honours is what excludes it; the tick skips (and counts) a period that falls
+    # inside. Hard IRQs (air, e-stop) are not held off: they only touch the trip, never settings.
+    def __init__(self, loop):
+        self._loop = loop
+        self._depth = 0
+
     def __enter__(self):
-        self._s = machine.disable_irq()
+        self._depth += 1
+        self._loop.busy = True
 
     def __exit__(self, *a):
-        machine.enable_irq(self._s)
+        self._depth -= 1
+        if self._depth == 0:
+            self._loop.busy = False
         return False
-
-
-_CRIT = _Critical()
 
 
 _number = S.number     # the bounds checks live in settings.py, shared with load()
@@ -70,7 +77,9 @@ class Rig:
     def _bus(self, n):
         if n not in self._i2c:
             c = self.board.I2C[n]
-            self._i2c[n] = I2C(n, scl=Pin(c["scl"]), sda=Pin(c["sda"]), freq=c["freq"])
+            # a short timeout: a dead bus must cost the tick a couple of ms, not the port's 50 ms
+            self._i2c[n] = I2C(n, scl=Pin(c["scl"]), sda=Pin(c["sda"]), freq=c["freq"],
+                               timeout=c.get("timeout_us", 2000))
         return self._i2c[n]
 
     def _adc(self, pin):
@@ -127,10 +136,11 @@ class Rig:
             aux = (self.gas,)
         self.loop = Loop(sensors, self.pump, self.control, self.sup, self.al, self.ann, period_ms,
                          aux=aux)
+        self._crit = _Critical(self.loop)
 
     def _apply_settings(self, d):
         # d was validated (load) or built by a setter; apply as one change
-        with _CRIT:
+        with self._crit:
             self.sup.set_profile(d["profile"], d["limits"])
             g = d["gains"]
             self.control.pid.set_gains(g[0], g[1], g[2])
@@ -217,19 +227,19 @@ class Rig:
             self.pump.rpm, p(self.p1), p(self.p2), p(self.p3), dp, al))
 
     def run(self):
-        with _CRIT:
+        with self._crit:
             self.sup.start(self.loop.now_ms)
             self.control.restart(self.flow.value)
         self.retain.put(KEEP_RUN)     # an unexpected reset resumes (VA) from here on
 
     def standby(self):
-        with _CRIT:
+        with self._crit:
             self.sup.standby()
         self.retain.put(0)
 
     def expect_reset(self):
         # the next reset is deliberate (deploy, a planned reboot): no alarm, no resume after it
-        with _CRIT:
+        with self._crit:
             self.sup.standby()
         self.retain.put(KEEP_ASKED)
 
@@ -239,7 +249,7 @@ class Rig:
 
     def mode(self, name):
         S.choice("mode", name, S.CONTROL_MODES)
-        with _CRIT:
+        with self._crit:
             self.control.set_mode(FLOW if name == "flow" else RPM, self.flow.value, self.sup.rpm_applied)
         self.settings["control"] = name
 
@@ -263,7 +273,7 @@ class Rig:
             g[1] = S.check_gain("ki", ki)
         if kd is not None:
             g[2] = S.check_gain("kd", kd)
-        with _CRIT:
+        with self._crit:
             self.control.pid.set_gains(g[0], g[1], g[2])
         self.settings["gains"] = g
         return tuple(g)
@@ -281,7 +291,7 @@ class Rig:
         new = dict(self.settings["limits"])
         new[name] = v
         new = S.check_limits(new, None)    # hard bounds and warn/crit order
-        with _CRIT:
+        with self._crit:
             setattr(self.sup, name, v)
         self.settings["limits"] = new
         return v
@@ -289,7 +299,7 @@ class Rig:
     def profile(self, name):
         S.choice("profile", name, profiles.PROFILES)
         lim = profiles.defaults(name)
-        with _CRIT:
+        with self._crit:
             self.sup.set_profile(name, lim)
         self.settings["profile"] = name
         self.settings["limits"] = lim
@@ -300,11 +310,12 @@ class Rig:
         self.sup.clamp_request = closed
 
     def ack(self):
-        with _CRIT:
+        with self._crit:
             self.al.ack(self.loop.now_ms)
+            self.sup.acked()
 
     def restart(self):
-        with _CRIT:
+        with self._crit:
             self.sup.restart(self.loop.now_ms)
             self.control.restart(self.flow.value)
 
@@ -368,7 +379,7 @@ class Rig:
         if not isinstance(fio2, bool) and isinstance(fio2, (int, float)) and fio2 > 1:
             fio2 = _number("fio2", fio2, 21, 100) / 100
         fio2 = float(_number("fio2", fio2, S.FIO2_MIN, 1.0))
-        with _CRIT:
+        with self._crit:
             g.set_fio2_dpct(int(fio2 * 1000 + 0.5))
         self.settings["fio2"] = float(fio2)
 
@@ -382,7 +393,7 @@ class Rig:
                                            ("kd", kd, SW.SWEEP_KD_MAX))):
             if v is not None:
                 new[i] = int(_number(name, v, 0, hi))
-        with _CRIT:
+        with self._crit:
             pid.set_gains(new[0], new[1], new[2])
         return tuple(new)
 

@@ -173,6 +173,7 @@ def test_pulse_flow_from_turbine_pulses():
 
 def test_digital_bubble_latches_and_calls_trip_in_irq():
     hits = []
+    machine.sim_pin(16).drive(0)             # liquid at the detector
     b = DigitalBubble(16, 1, lambda: hits.append(1))
     machine.sim_pin(16).drive(1)
     assert b.latched and hits == [1]       # before any read(): the IRQ did it
@@ -182,6 +183,13 @@ def test_digital_bubble_latches_and_calls_trip_in_irq():
     b.clear()
     b.read()
     assert not b.latched
+
+
+def test_digital_bubble_unplugged_reads_as_air():
+    hits = []
+    b = DigitalBubble(16, 1, lambda: hits.append(1))    # nothing drives the pin
+    b.read()
+    assert b.air and b.latched and hits == [1]
 
 
 def test_digital_bubble_present_at_boot_is_caught_by_read():
@@ -262,3 +270,25 @@ def test_pump_tach_sum_stays_bounded_when_nobody_reads():
         pin.drive(1)
     p.read()
     assert abs(p.rpm - 3000) <= 30, p.rpm
+
+
+class _Frame:
+    def __init__(self, frame):
+        self.frame = bytes(frame)
+
+    def write(self, data):
+        pass
+
+    def read(self, n):
+        return self.frame[:n]
+
+
+def test_abp_all_zero_frame_is_a_fault_but_saturated_high_is_a_pressure():
+    # regression: a frame of zeros (SDA stuck low) read as a valid -517 mmHg
+    s = HoneywellABP(machine.I2C(0), 0x28, -5171, 5171)
+    machine.sim_i2c_attach(0, 0x28, _Frame((0, 0, 0, 0)))
+    assert s.read() == S.RANGE
+    machine.sim_i2c_attach(0, 0x28, _Frame((0x3F, 0xFF, 0xFF, 0xFF)))   # saturated: very high
+    assert s.read() == S.OK and s.value == 5171
+    machine.sim_i2c_attach(0, 0x28, _Frame((0xFF, 0xFF, 0xFF, 0xFF)))   # floating bus
+    assert s.read() == S.DIAG

@@ -503,3 +503,55 @@ def test_h11_power_cycle_boots_to_standby_without_the_reset_alarm():
     b2 = reboot_after_watchdog(b, machine.PWRON_RESET)
     b2.ticks(50)
     assert b2.rig.sup.state == STANDBY and not shown(b2, A.WDT_RESET)
+
+
+def test_h01_cut_bubble_detector_wire_stops_like_air():
+    # regression: an unplugged digital detector floated and the air interlock was blind
+    b = Bench()
+    b.running(2500)
+    machine.sim_pin(16).drive(None)          # wire cut: only the pull is left
+    assert b.duty() == 0 and b.clamp_closed()
+    b.ticks(2)
+    b.rig.ack()
+    try:
+        b.rig.restart()
+        raise AssertionError("restart with the detector unplugged")
+    except ValueError as e:
+        assert "air" in str(e)
+
+
+def test_h01_second_bubble_after_ack_needs_a_new_ack():
+    # regression: air seen again after the acknowledgement did not block the restart
+    b = Bench()
+    b.running(2500)
+    b.air(True)
+    b.ticks(2)
+    b.air(False)
+    b.rig.ack()
+    b.air(True)                               # another bubble, already gone by the restart
+    b.air(False)
+    try:
+        b.rig.restart()
+        raise AssertionError("restart after an unacknowledged bubble")
+    except ValueError as e:
+        assert "since the acknowledgement" in str(e)
+    b.rig.ack()
+    b.rig.restart()
+    b.ticks(300)
+    assert b.rig.sup.state == RUN
+
+
+def test_h01_restart_reads_the_detector_now_not_the_last_tick():
+    b = Bench()
+    b.running(2500)
+    b.air(True)
+    b.ticks(2)
+    b.air(False)
+    b.ticks(1)
+    b.rig.ack()
+    machine.sim_pin(16).drive(1)              # air again, but the IRQ's latch is already set
+    try:
+        b.rig.restart()
+        raise AssertionError("restart with air at the detector")
+    except ValueError as e:
+        assert "air still" in str(e)

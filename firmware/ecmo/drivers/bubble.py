@@ -30,15 +30,22 @@ class _Detector(Reading):
 
 class DigitalBubble(_Detector):
     # CMOS wet/dry output (e.g. Sensortechnics AD8/AD9): active_level is the "air" level.
+    # The input is pulled toward "air": a cut or unplugged detector stops the pump like air
+    # would, rather than leaving the air interlock silently blind (a digital output has no
+    # other way to say it is gone).
     def __init__(self, pin_id, active_level=1, on_air=None):
         _Detector.__init__(self, on_air)
         self._active = active_level
-        self._pin = Pin(pin_id, Pin.IN)
+        self._pin = Pin(pin_id, Pin.IN, Pin.PULL_UP if active_level else Pin.PULL_DOWN)
         trig = Pin.IRQ_RISING if active_level else Pin.IRQ_FALLING
         self._pin.irq(handler=self._irq, trigger=trig, hard=True)
 
     def _irq(self, _pin):
         self._latch()
+
+    def present(self):
+        # air at the detector right now (REPL side: the restart check must not use the last tick)
+        return self._pin.value() == self._active
 
     def read(self):
         self.air = self._pin.value() == self._active
@@ -68,3 +75,6 @@ class AnalogBubble(_Detector):
         if self.air and not self.latched:
             self._latch()
         return OK
+
+    def present(self):
+        return self.air

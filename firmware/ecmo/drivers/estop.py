@@ -30,5 +30,9 @@ class EStop:
                 self._on_stop()
         return 0
 
+    def present(self):
+        # pressed (or wire cut) right now
+        return self._pin.value() == self._active
+
     def clear(self):
         self.latched = False

@@ -2,12 +2,13 @@
 # Values in 0.1 mmHg (`_dmmhg`).
 from micropython import const
 from ecmo.drivers.analog import AnalogSensor
-from ecmo.drivers.status import Reading, OK, BUS, STALE, DIAG
+from ecmo.drivers.status import Reading, OK, BUS, STALE, DIAG, RANGE
 
 # Honeywell app note "I2C Communication with Honeywell Digital Output Pressure Sensors":
 # 14-bit counts, 10 %..90 % transfer function, status in bits 7:6 of the first byte.
 _ABP_OUT_MIN = const(1638)
 _ABP_OUT_MAX = const(14746)
+_ABP_FAULT_LO = const(819)    # 5 % of 2^14: half way from the 10 % floor to zero
 _ABP_STATUS_STALE = const(2)
 _ABP_STATUS_DIAG = const(3)
 # A stale reading is normal now and then (we read faster than it converts); only a run of them is a fault.
@@ -45,7 +46,12 @@ class HoneywellABP(Reading):
             return self.status
         self._stale = 0
         counts = ((b[0] & 0x3F) << 8) | b[1]
-        # Past the calibrated span the part saturates; clamping keeps "very high" reading as high.
+        # Far below 10 % is no pressure at all but an all-zero frame (SDA stuck low, sensor in
+        # reset); a real vacuum that deep is not possible on these lines. Above 90 % the part
+        # saturates up to all ones: clamping keeps "very high" reading as high, so the
+        # over-pressure interlock still acts (a floating bus reads status 3 = DIAG instead).
+        if counts < _ABP_FAULT_LO:
+            return self._fail(RANGE)
         if counts < _ABP_OUT_MIN:
             counts = _ABP_OUT_MIN
         elif counts > _ABP_OUT_MAX:

@@ -57,6 +57,7 @@ class Supervisor:
         self.holding = False        # RPM hold: a sensor an interlock needs is invalid
         self.clamp_request = False  # operator asked for the clamp closed (VA weaning, tests)
         self._floor_on = False      # VA retrograde floor in force last tick
+        self._air_events_acked = 0  # bubble events when the operator last acknowledged
         self._run_t = 0
         self._cnt = bytearray(9)    # debounce counters, see _deb()
         self._low_flow_n = 0
@@ -113,14 +114,22 @@ class Supervisor:
     def restart_blockers(self):
         # why a latched stop may not be released yet; empty when it may
         why = []
-        if self.bubble.air:
+        if self.bubble.present():
             why.append("air still at the detector")
-        if self.estop.active:
+        if self.bubble.status:
+            why.append("bubble detector faulted: air cannot be seen")
+        if self.bubble.events != self._air_events_acked:
+            why.append("air seen again since the acknowledgement")
+        if self.estop.present():
             why.append("e-stop still pressed")
         if (self.alarms.present(A.AIR) and not self.alarms.acked[A.AIR]) or \
                 (self.alarms.present(A.ESTOP) and not self.alarms.acked[A.ESTOP]):
             why.append("alarm not acknowledged")
         return why
+
+    def acked(self):
+        # the operator acknowledged: the air events seen so far are known to him
+        self._air_events_acked = self.bubble.events
 
     def restart(self, now_ms):
         if self.state != STOP:
