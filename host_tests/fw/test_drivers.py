@@ -292,3 +292,15 @@ def test_abp_all_zero_frame_is_a_fault_but_saturated_high_is_a_pressure():
     assert s.read() == S.OK and s.value == 5171
     machine.sim_i2c_attach(0, 0x28, _Frame((0xFF, 0xFF, 0xFF, 0xFF)))   # floating bus
     assert s.read() == S.DIAG
+
+
+def test_pump_tach_ignores_the_first_pulse_after_a_long_stall():
+    # regression: a gap longer than the ticks period wrapped and one pulse gave a bogus RPM
+    p = Pump(15, 14, 13, 20000, 5000, 2)
+    pin = machine.sim_pin(13)
+    machine.sim_advance_us((1 << 30) + 5000)   # stalled for longer than ticks_us wraps
+    p.read()
+    pin.drive(0)
+    pin.drive(1)
+    p.read()
+    assert p.rpm == 0

@@ -26,17 +26,22 @@ class Pump:
         self._acc_us = 0
         self._n = 0
         self._t_last = ticks_us()
+        self._stalled = True      # no pulse seen yet
         self._tach = Pin(tach_pin, Pin.IN, Pin.PULL_UP)
         self._tach.irq(handler=self._irq, trigger=Pin.IRQ_FALLING, hard=True)
 
     def _irq(self, _pin):
         t = ticks_us()
-        # bounded: if nobody reads (loop halted, motor still turning) the sum must not outgrow
-        # a small int, or this hard IRQ would allocate
-        if self._n < _TACH_MAX_PULSES:
-            self._acc_us += ticks_diff(t, self._t_last)
-            self._n += 1
+        d = ticks_diff(t, self._t_last)
         self._t_last = t
+        # the first pulse after a stall only starts the clock (its gap may even have wrapped);
+        # the sum is bounded so a long unread run cannot outgrow a small int in this handler
+        if self._stalled or d <= 0 or d >= _TACH_TIMEOUT_US:
+            self._stalled = False
+            return
+        if self._n < _TACH_MAX_PULSES:
+            self._acc_us += d
+            self._n += 1
 
     def drive(self, rpm, enable):
         if rpm < 0:
@@ -69,10 +74,8 @@ class Pump:
         self._n = 0
         enable_irq(st)
         if n:
-            # first pulse after a stop carries the long idle gap: only trust it if short
-            period = acc // n
-            if period > 0 and period < _TACH_TIMEOUT_US:
-                self.rpm = _US_PER_MIN // (period * self._ppr)
+            self.rpm = _US_PER_MIN // ((acc // n) * self._ppr)
         elif ticks_diff(ticks_us(), t_last) > _TACH_TIMEOUT_US:
             self.rpm = 0
+            self._stalled = True
         return 0

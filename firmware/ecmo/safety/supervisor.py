@@ -221,7 +221,10 @@ class Supervisor:
 
         # flow: low (slow debounce) and retrograde
         low = running and not flow_bad and q < self.flow_low_mlpm
-        self._low_flow_n = self._low_flow_n + 1 if low else 0
+        if not low:
+            self._low_flow_n = 0
+        elif self._low_flow_n < 0x3FFF0000:     # bounded: stays a small int
+            self._low_flow_n += 1
         al.set(A.LOW_FLOW, self._low_flow_n >= self.low_flow_ticks, now_ms)
         al.set(A.RETROGRADE, self._deb(7, not flow_bad and q < self.flow_retro_mlpm), now_ms)
 
@@ -294,7 +297,10 @@ class Supervisor:
         # the motor does not follow its command: driver fault, stalled or unplugged tach
         off = self.pump.rpm - rpm
         bad = off > _TACH_TOL_RPM + rpm // 5 or -off > _TACH_TOL_RPM + rpm // 5
-        self._tach_n = self._tach_n + 1 if bad else 0
+        if not bad:
+            self._tach_n = 0
+        elif self._tach_n < _TACH_TICKS:
+            self._tach_n += 1
         self.alarms.set(A.TACH, self._tach_n >= _TACH_TICKS, now_ms)
 
     def _clot(self, now_ms, q, flow_bad):
