@@ -402,3 +402,22 @@ def test_h15_halt_closes_the_sweep_valve():
     assert b.gas.valve_duty() > 0
     b.rig.halt()
     assert b.gas.valve_duty() == 0 and b.duty() == 0
+
+
+def test_h15_invalid_flow_never_releases_a_sweep_cut():
+    # regression: VV at 0 RPM cut the sweep, then an open flow-sensor wire counted as
+    # "blood is back" and the valve reopened into stagnant blood
+    b = rigkit.Bench(profile="VV")
+    b.set(flow=3.0)
+    b.running(2500, settle=100)
+    m = gas_model.GasModel()
+    b.rig.set_sweep(3.0)
+    _run(b, m, 3.0, 300)
+    assert b.gas.valve_duty() > 0
+    b.rig.set_rpm(0)                      # VV has no speed floor
+    b.set(flow=0.0)
+    _run(b, m, 0.0, 300)
+    assert b.gas.valve_duty() == 0
+    b.raw("flow", 0)                      # flow sensor wire open
+    _run(b, m, 0.0, 300)
+    assert b.gas.valve_duty() == 0 and b.rig.pump.rpm == 0

@@ -46,10 +46,12 @@ class GasSafety:
         self._sat_n = 0
 
     def blood_moving(self):
-        # pump running and no latched stop; a flow sensor that cannot see does not count as
-        # "stopped" (fail operational: cutting sweep in VV is hypoxaemia)
+        # pump running, commanded above zero and turning (tach), no latched stop. A flow sensor
+        # that cannot see does not count as "stopped" (fail operational: cutting sweep in VV is
+        # hypoxaemia), but it is never enough to call blood moving again (see update)
         s = self.sup
-        return s.state == RUN and not s.tripped and s.pump.enabled
+        return s.state == RUN and not s.tripped and s.pump.enabled and s.rpm_applied > 0 \
+            and s.pump.rpm > 0
 
     def update(self, now_ms, target_mlpm, sp_mlpm, req_u16, purge_u16):
         # every pump tick; returns the valve duty to apply
@@ -67,7 +69,8 @@ class GasSafety:
                 self.cut = True
                 self._ok_n = 0
         else:
-            back = moving and (not q_ok or q >= s.sweep_blood_min_mlpm + _BLOOD_HYST_MLPM)
+            # released only on a flow that is seen: an invalid reading could hide a dead circuit
+            back = moving and q_ok and q >= s.sweep_blood_min_mlpm + _BLOOD_HYST_MLPM
             self._ok_n = _count(self._ok_n, back)
             if self._ok_n * self.period_ms >= _RESTORE_MS:
                 self.cut = False
