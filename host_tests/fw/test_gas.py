@@ -421,3 +421,21 @@ def test_h15_invalid_flow_never_releases_a_sweep_cut():
     b.raw("flow", 0)                      # flow sensor wire open
     _run(b, m, 0.0, 300)
     assert b.gas.valve_duty() == 0 and b.rig.pump.rpm == 0
+
+
+def test_h20_silent_ads1115_does_not_leak_heap():
+    # regression: every read of a silent ADS1115 re-raised one OSError instance, and MicroPython
+    # appends traceback entries to it on each raise: ~50 B per read that GC cannot free
+    if not hasattr(gc, "mem_alloc"):
+        return
+    b = rigkit.Bench()
+    b.running(2500, settle=50)
+    machine.sim_i2c_fault(0, 0x48, "nack")
+    b.ticks(100)
+    gc.collect()
+    before = gc.mem_alloc()
+    b.ticks(1000)
+    gc.collect()
+    grew = gc.mem_alloc() - before
+    assert b.rig.loop.errors == 0
+    assert grew < 2000, "heap grew %d B over 1000 ticks with the ADS1115 silent" % grew

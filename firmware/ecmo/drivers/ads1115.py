@@ -13,12 +13,13 @@ _MODE_SINGLE = const(0x0100)
 _DR_860SPS = const(0x00E0)      # 1.2 ms per conversion, well inside a 10 ms tick
 _COMP_OFF = const(0x0003)
 _PGA = {6144: 0, 4096: 1, 2048: 2, 1024: 3, 512: 4, 256: 5}   # full-scale mV -> PGA code
-_EIO = const(5)
 
 
 class _Channel:
     # What AnalogSensor expects from an ADC: read_u16() returns the last conversion of this
-    # input in signed counts (full scale = fsr_mv), or raises OSError when the chip is not answering.
+    # input in signed counts (full scale = fsr_mv), or None when the chip is not answering.
+    # Not an exception: MicroPython appends a traceback to a re-raised instance on every raise,
+    # which a silent chip would turn into a heap leak of ~50 B per read.
     def __init__(self, ads, i):
         self._ads = ads
         self._i = i
@@ -26,7 +27,7 @@ class _Channel:
     def read_u16(self):
         a = self._ads
         if not a.ok or not a.valid[self._i]:
-            raise a.err
+            return None
         return a.counts[self._i]
 
 
@@ -43,7 +44,6 @@ class ADS1115:
         self._cur = -1                  # channel whose conversion is running
         self.ok = False
         self.faults = 0
-        self.err = OSError(_EIO)        # made once; raised by channels while the chip is silent
 
     def channel(self, ain, fsr_mv=4096):
         if ain < 0 or ain > 3 or fsr_mv not in _PGA:

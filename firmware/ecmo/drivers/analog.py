@@ -40,6 +40,8 @@ class AnalogSensor(Reading):
             return self._fail(BUS)
         except Exception:  # a driver must never raise into the tick
             return self._fail(NAN)
+        if raw is None:            # an external converter that is not answering
+            return self._fail(BUS)
         if not isinstance(raw, int):
             return self._fail(NAN)
         if raw == self.raw:
