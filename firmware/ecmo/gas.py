@@ -21,6 +21,9 @@ class Gas:
         self._rig = rig
         period_ms = 1000 // b.TICK_HZ
         self.every = spec.get("every", _EVERY)
+        if not 1 <= self.every <= 10:
+            # the sweep PID's gain bounds keep ki * e * dt below 2**30 for dt up to 10 ticks
+            raise ValueError("GAS every must be 1..10 ticks, got %r" % (self.every,))
         self.step_ms = period_ms * self.every
         self._mv = getattr(b, "ADC_MV", False)
         self.ads = None

@@ -7,6 +7,7 @@ from ecmo.safety import alarms as A
 from ecmo.safety.supervisor import STOP, RUN
 
 _OVERRUN_HOLD_TICKS = const(100)   # keep the overrun alarm up for 1 s after the last overrun
+_MAX_SKIPS = const(5)              # a REPL update may hold the tick off this many periods, no more
 
 
 class Loop:
@@ -35,12 +36,18 @@ class Loop:
         self.flow_ok = False
         self.busy = False               # the REPL is changing settings: skip this period
         self.deferred = 0               # periods skipped for it
+        self._skips = 0                 # periods skipped in a row
         self.cb = self.tick             # bound once, for machine.Timer
 
     def tick(self, _timer=None):
         if self.busy:
-            self.deferred += 1
-            return
+            if self._skips < _MAX_SKIPS:
+                self.deferred += 1
+                self._skips += 1
+                return
+            # a REPL update held on too long: run anyway (a torn read beats no supervision)
+        else:
+            self._skips = 0
         t0 = ticks_us()
         if self.n and ticks_diff(t0, self._start_us) > self._period_us + (self._period_us >> 1):
             self.late += 1
@@ -101,5 +108,5 @@ class Loop:
             else:
                 sup.actuate(0, False, sup.clamp.closed)
             self.alarms.set(A.TICK_ERROR, True, now)
-        except Exception:
-            self.pump.stop()
+        except BaseException:
+            self.pump.stop()    # the one thing left that is defined

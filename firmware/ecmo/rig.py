@@ -42,9 +42,12 @@ class _Critical:
         self._loop.busy = True
 
     def __exit__(self, *a):
-        self._depth -= 1
-        if self._depth == 0:
-            self._loop.busy = False
+        try:
+            self._depth -= 1
+        finally:
+            if self._depth <= 0:
+                self._depth = 0
+                self._loop.busy = False
         return False
 
 
@@ -144,7 +147,7 @@ class Rig:
             self.sup.set_profile(d["profile"], d["limits"])
             g = d["gains"]
             self.control.pid.set_gains(g[0], g[1], g[2])
-            self.control.flow_target_mlpm = int(d["flow_lpm"] * 1000)
+            self.control.flow_target_mlpm = int(d["flow_lpm"] * 1000 + 0.5)   # float32: 4.1 -> 4100
             self.control.rpm_target = int(d["rpm"])
             m = FLOW if d["control"] == "flow" else RPM
             self.control.set_mode(m, self.flow.value, self.sup.rpm_applied)
@@ -255,7 +258,7 @@ class Rig:
 
     def set_flow(self, lpm):
         lpm = float(_number("flow_lpm", lpm, 0, S.FLOW_MAX_LPM))
-        self.control.flow_target_mlpm = int(lpm * 1000)   # one store: atomic for the tick
+        self.control.flow_target_mlpm = int(lpm * 1000 + 0.5)   # one store: atomic for the tick
         self.settings["flow_lpm"] = lpm
 
     def set_rpm(self, rpm):
@@ -413,11 +416,15 @@ class Rig:
 
     def calibrate_air(self):
         # O2 cell in room air (20.9 %): returns how far the old calibration was off, in 0.1 %
-        return self._gas_side().o2.calibrate(209)
+        g = self._gas_side()
+        with self._crit:
+            return g.o2.calibrate(209)
 
     def calibrate_o2(self):
         # O2 cell in 100 % O2
-        return self._gas_side().o2.calibrate(1000)
+        g = self._gas_side()
+        with self._crit:
+            return g.o2.calibrate(1000)
 
     def gas_status(self):
         line = self._gas_side().status_line()

@@ -290,4 +290,15 @@ def save(path, d):
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         f.write(text)
-    _rename(tmp, path)
+    try:
+        _rename(tmp, path)
+    except OSError:
+        # FAT (some ESP32 builds) will not rename over an existing file: remove it first.
+        # Not atomic there; a reset in between leaves only settings.json.tmp, which load()
+        # does not read, so the rig boots with defaults and the SETTINGS alarm.
+        try:
+            os.stat(path)
+        except OSError:
+            raise    # no old file in the way: the rename failed for another reason
+        os.remove(path)
+        _rename(tmp, path)

@@ -439,3 +439,15 @@ def test_h20_silent_ads1115_does_not_leak_heap():
     grew = gc.mem_alloc() - before
     assert b.rig.loop.errors == 0
     assert grew < 2000, "heap grew %d B over 1000 ticks with the ADS1115 silent" % grew
+
+
+def test_gas_loop_period_is_bounded_by_its_integer_maths():
+    from ecmo.gas import Gas
+    b = rigkit.Bench(start=False)
+    spec = dict(board.GAS)
+    spec["every"] = 20
+    try:
+        Gas(b.rig, spec)
+        raise AssertionError("a 200 ms sweep loop was accepted")
+    except ValueError as e:
+        assert "every" in str(e)

@@ -81,3 +81,43 @@ def test_i2c_is_built_with_a_short_timeout():
     import board_pico as board
     for n in board.I2C:
         assert board.I2C[n].get("timeout_us", 50000) <= 5000
+
+
+def test_an_exception_while_actuating_leaves_interrupts_enabled():
+    # regression: actuate() masked IRQs and an exception skipped enable_irq: air IRQs dead
+    b = Bench()
+    b.running(2500)
+    pump = b.rig.pump
+    drive = pump.drive
+
+    def broken(rpm, enable):
+        raise RuntimeError("PWM write failed")
+
+    pump.drive = broken
+    b.ticks(3)
+    pump.drive = drive
+    assert machine.sim_irqs_enabled()
+    assert b.rig.loop.errors >= 1
+    b.air(True)                               # the air IRQ still acts
+    assert b.duty() == 0 and b.clamp_closed()
+
+
+def test_a_repl_update_cannot_hold_the_tick_off_for_long():
+    b = Bench()
+    b.running(2500)
+    loop = b.rig.loop
+    n0 = loop.n
+    with b.rig._crit:
+        b.ticks(20)                           # a REPL call stuck for 200 ms
+    assert loop.deferred == 5 and loop.n - n0 == 15
+    assert not loop.busy
+
+
+def test_crit_is_released_when_the_update_raises():
+    b = Bench()
+    try:
+        with b.rig._crit:
+            raise ValueError("bad input")
+    except ValueError:
+        pass
+    assert not b.rig.loop.busy

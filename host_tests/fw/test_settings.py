@@ -316,3 +316,25 @@ def test_temperature_limits_must_stay_ordered():
         raise AssertionError("low == high accepted")
     except ValueError as e:
         assert "temp_low" in str(e)
+
+
+def test_save_on_a_filesystem_that_cannot_rename_over_a_file():
+    # FAT: rename onto an existing name fails; save removes the old file first
+    _clean()
+    S.save(PATH, S.defaults())
+    real = S._rename
+
+    def fat_rename(a, b):
+        if _exists(b):
+            raise OSError(17)    # EEXIST
+        real(a, b)
+
+    S._rename = fat_rename
+    try:
+        d = S.defaults()
+        d["rpm"] = 3100
+        S.save(PATH, d)
+    finally:
+        S._rename = real
+    back, problem = S.load(PATH)
+    assert problem is None and back["rpm"] == 3100

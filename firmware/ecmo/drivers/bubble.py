@@ -18,7 +18,7 @@ class _Detector(Reading):
     def _latch(self):
         # runs in a hard IRQ for the digital detector: no allocation (ticks_ms is a small int)
         self.latched = True
-        self.events += 1
+        self.events = (self.events + 1) & 0x3FFFFFFF   # bounded: a chattering detector must not allocate here
         self.t_ms = ticks_ms()
         if self._on_air is not None:
             self._on_air()

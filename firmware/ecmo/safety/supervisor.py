@@ -280,18 +280,19 @@ class Supervisor:
         # e-stop IRQ cannot land between the trip check and the writes and be undone; a trip
         # that fired at any time since the top of the tick wins here.
         st = disable_irq()
-        if self.trip_.tripped:
-            self.pump.stop()
-            self.clamp.close()
+        try:       # whatever raises in here (even Ctrl-C), interrupts come back on
+            if self.trip_.tripped:
+                self.pump.stop()
+                self.clamp.close()
+                return False
+            self.pump.drive(rpm, enable)
+            if clamp_closed:
+                self.clamp.close()
+            else:
+                self.clamp.open()
+            return True
+        finally:
             enable_irq(st)
-            return False
-        self.pump.drive(rpm, enable)
-        if clamp_closed:
-            self.clamp.close()
-        else:
-            self.clamp.open()
-        enable_irq(st)
-        return True
 
     def _tach(self, rpm, now_ms):
         # the motor does not follow its command: driver fault, stalled or unplugged tach

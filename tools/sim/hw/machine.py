@@ -624,6 +624,11 @@ def enable_irq(state):
     _w.irq_state = state
 
 
+def sim_irqs_enabled():
+    # True unless the firmware is inside disable_irq() .. enable_irq()
+    return _w.irq_state == 0
+
+
 def unique_id():
     return b"\xe6\x60\x58\x38\x83\x1c\x27\x2d"
 
