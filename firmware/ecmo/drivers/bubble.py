@@ -1,6 +1,7 @@
 # Air-bubble detectors. The digital one latches in a hard IRQ and calls the safety trip at once,
 # so the pump stops before the next tick; the tick reads the level and the latch.
 from machine import Pin
+from ecmo.drivers import pins
 from time import ticks_ms
 from ecmo.drivers.status import Reading, OK
 
@@ -38,7 +39,7 @@ class DigitalBubble(_Detector):
         self._active = active_level
         self._pin = Pin(pin_id, Pin.IN, Pin.PULL_UP if active_level else Pin.PULL_DOWN)
         trig = Pin.IRQ_RISING if active_level else Pin.IRQ_FALLING
-        self._pin.irq(handler=self._irq, trigger=trig, hard=True)
+        self.hard_irq = pins.irq(self._pin, self._irq, trig)
 
     def _irq(self, _pin):
         self._latch()

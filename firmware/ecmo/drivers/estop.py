@@ -1,6 +1,7 @@
 # Emergency-stop input. Wire it normally-closed to ground with a pull-up, active_level=1:
 # a pressed button or a cut wire both read 1 and stop the pump.
 from machine import Pin
+from ecmo.drivers import pins
 from time import ticks_ms
 
 
@@ -13,7 +14,7 @@ class EStop:
         self.t_ms = 0
         self._pin = Pin(pin_id, Pin.IN, Pin.PULL_UP if active_level else Pin.PULL_DOWN)
         trig = Pin.IRQ_RISING if active_level else Pin.IRQ_FALLING
-        self._pin.irq(handler=self._irq, trigger=trig, hard=True)
+        self.hard_irq = pins.irq(self._pin, self._irq, trig)
 
     def _irq(self, _pin):
         self.latched = True

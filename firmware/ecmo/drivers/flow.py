@@ -2,6 +2,7 @@
 # analog output (clamp-on ultrasonic), turbine pulses (pin IRQ), Sensirion SLF3S on I2C (side line only).
 from micropython import const
 from machine import Pin
+from ecmo.drivers import pins
 from time import ticks_ms, ticks_diff
 from ecmo.drivers.analog import AnalogSensor
 from ecmo.drivers.sensirion import word_ok
@@ -31,7 +32,7 @@ class PulseFlow(Reading):
         self._k = 60000 * 1000 // (window_ticks * tick_ms)
         Reading.__init__(self)
         self._pin = Pin(pin_id, Pin.IN, Pin.PULL_UP)  # open-collector output needs a pull-up
-        self._pin.irq(handler=self._irq, trigger=Pin.IRQ_FALLING, hard=True)
+        pins.irq(self._pin, self._irq, Pin.IRQ_FALLING)
 
     def _irq(self, _pin):
         self._count = (self._count + 1) & _MASK30

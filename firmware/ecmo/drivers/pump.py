@@ -2,6 +2,7 @@
 # The BLDC controller closes its own speed loop; duty maps linearly to 0..rpm_max.
 from micropython import const
 from machine import Pin, PWM, disable_irq, enable_irq
+from ecmo.drivers import pins
 from time import ticks_us, ticks_diff
 
 _TACH_TIMEOUT_US = const(300000)  # no pulse for 0.3 s: below ~100 RPM at 2 pulses/rev, call it stopped
@@ -28,7 +29,7 @@ class Pump:
         self._t_last = ticks_us()
         self._stalled = True      # no pulse seen yet
         self._tach = Pin(tach_pin, Pin.IN, Pin.PULL_UP)
-        self._tach.irq(handler=self._irq, trigger=Pin.IRQ_FALLING, hard=True)
+        pins.irq(self._tach, self._irq, Pin.IRQ_FALLING)
 
     def _irq(self, _pin):
         t = ticks_us()

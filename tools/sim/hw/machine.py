@@ -48,6 +48,7 @@ def sim_reset(reset_cause=PWRON_RESET):
     # A new world: nothing attached, clock at 0.
     global _w
     _w = _World(reset_cause)
+    _PORT[0] = "rp2"
 
 
 def sim_reboot(reset_cause=WDT_RESET):
@@ -237,7 +238,9 @@ class Pin:
             return self._st.pull
         self.init(-1, pull)
 
-    def irq(self, handler=None, trigger=IRQ_FALLING | IRQ_RISING, hard=False):
+    def irq(self, handler=None, trigger=IRQ_FALLING | IRQ_RISING, hard=None):
+        if hard is not None and _PORT[0] == "esp32":
+            raise TypeError("extra keyword arguments given")   # as the ESP32 port does
         st = self._st
         st.irq_handler = handler
         st.irq_trigger = trigger
@@ -622,6 +625,16 @@ def disable_irq():
 
 def enable_irq(state):
     _w.irq_state = state
+
+
+_PORT = ["rp2"]
+
+
+def sim_port(name):
+    # which port's quirks the fake shows: "rp2" (default) or "esp32" (Pin.irq takes no hard=)
+    if name not in ("rp2", "esp32"):
+        raise ValueError("port: 'rp2' or 'esp32'")
+    _PORT[0] = name
 
 
 def sim_irqs_enabled():
