@@ -164,6 +164,11 @@ class Rig:
         if self.unexpected_reset:
             self.al.set(A.WDT_RESET, True, now)
             self.al.set(A.WDT_RESET, False, now)   # latched: shown until acknowledged
+        if self.boot_cause == machine.PWRON_RESET:
+            # Both chips report a brownout as power-on, and retained memory is gone: a supply
+            # dip while pumping looks exactly like switching the rig on. So every power-on
+            # boot tells the operator the pump is in standby until he acknowledges or runs it.
+            self.al.set(A.POWER_ON, True, now)
         resume = self.unexpected_reset and running and self.sup.profile == "VA"
         if resume:
             self.sup.start(now)
@@ -233,6 +238,7 @@ class Rig:
         with self._crit:
             self.sup.start(self.loop.now_ms)
             self.control.restart(self.flow.value)
+            self.al.set(A.POWER_ON, False, self.loop.now_ms)
         self.retain.put(KEEP_RUN)     # an unexpected reset resumes (VA) from here on
 
     def standby(self):
@@ -314,6 +320,7 @@ class Rig:
 
     def ack(self):
         with self._crit:
+            self.al.set(A.POWER_ON, False, self.loop.now_ms)
             self.al.ack(self.loop.now_ms)
             self.sup.acked()
 

@@ -5,6 +5,7 @@
 # Anything else on the link is ordinary REPL output. Numbers are formatted from the firmware's
 # integers (no floats), so a row reads the same on a board, the unix port and CPython.
 # An invalid reading (sensor fault) is an empty field.
+import sys
 import micropython
 from machine import Timer
 from time import ticks_ms, ticks_diff
@@ -44,6 +45,15 @@ class Telemetry:
         self._pending = False
         self._emit_cb = self._emit     # bound once: the timer callback only schedules it
         self._tick_cb = self._tick
+        self.dropped = 0               # rows not sent because the link had no room
+        self._poll = None
+        try:
+            import select
+            p = select.poll()
+            p.register(sys.stdout, select.POLLOUT)
+            self._poll = p
+        except Exception:              # a stdout that cannot be polled: write and hope
+            pass
 
     # ---- columns ----
     def columns(self):
@@ -108,12 +118,22 @@ class Telemetry:
             except RuntimeError:      # schedule queue full: skip this row
                 self._pending = False
 
+    def _room(self):
+        # The row is written from a scheduled callback, and while it blocks the tick (also a
+        # scheduled callback) cannot run: on rp2 a USB port that is open but not read blocks
+        # each write up to 500 ms. So a row goes out only when the link can take it now.
+        return self._poll is None or bool(self._poll.poll(0))
+
     def _emit(self, _arg):
         self._pending = False
         try:
+            if not self._room():
+                self.dropped += 1
+                return
+            text = ROW_PREFIX + self.row() + "\n"
             if self.rows % HEADER_EVERY == 0:
-                print(HEADER_PREFIX + self.header())
+                text = HEADER_PREFIX + self.header() + "\n" + text
             self.rows += 1
-            print(ROW_PREFIX + self.row())
+            sys.stdout.write(text)       # one write per row, not two
         except Exception as e:        # telemetry must never take the rig down
             self.rig.loop.last_error = e

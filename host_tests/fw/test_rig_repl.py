@@ -198,3 +198,21 @@ def test_halt_stops_telemetry():
     r.telemetry(5)
     r.halt()
     assert machine.sim_timers() == []
+
+
+class _FullLink:
+    # a serial link the host has open but does not read: no room for a row
+    def poll(self, timeout):
+        return []
+
+
+def test_telemetry_drops_rows_instead_of_blocking_the_tick():
+    # regression: a row printed into a link nobody reads blocked the scheduler, so the tick
+    b = rigkit.Bench()
+    b.running(2500, settle=20)
+    b.rig.telemetry(20)
+    b.rig.tlm._poll = _FullLink()
+    n0 = b.rig.loop.n
+    b.ticks(100)
+    assert b.rig.tlm.dropped >= 15 and b.rig.tlm.rows == 0
+    assert b.rig.loop.n - n0 == 100 and b.rig.loop.errors == 0

@@ -537,3 +537,29 @@ def test_h01_restart_reads_the_detector_now_not_the_last_tick():
     b.rig.ack()
     machine.sim_pin(16).drive(1)              # air again, but the IRQ's latch is already set
     refused(b.rig.restart, "air still", "restart with air at the detector")
+
+
+def test_h21_power_on_boot_alarms_until_acknowledged():
+    b = Bench(start=False)
+    assert shown(b, A.POWER_ON) and b.rig.sup.state == STANDBY
+    b.rig.start()
+    b.ticks(5)
+    assert b.rig.al.audible()
+    b.rig.ack()
+    b.ticks(1)
+    assert not shown(b, A.POWER_ON)
+
+
+def test_h21_running_the_pump_clears_the_power_on_alarm():
+    b = Bench()
+    b.running(2000)
+    assert not shown(b, A.POWER_ON)
+
+
+def test_h21_brownout_while_pumping_boots_to_standby_with_the_alarm():
+    b = Bench()
+    b.running(2500)
+    b.rig.ack()
+    b2 = reboot_after_watchdog(b, machine.PWRON_RESET)
+    b2.ticks(10)
+    assert b2.rig.sup.state == STANDBY and shown(b2, A.POWER_ON)
