@@ -1,8 +1,10 @@
 # The simulated rig behind a pty (`make rig`), driven with the real mpremote and with
 # `monitor`, as a board would be. Every wait is bounded; assertions check content, not timing.
+# Each test gets a rig of its own (a fresh board and world): no test depends on another's state.
 import csv
 import os
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -22,23 +24,52 @@ pytestmark = pytest.mark.skipif(_exe("micropython") is None or _exe("mpremote") 
                                 reason="micropython/mpremote not in the venv: run `make venv`")
 
 
-@pytest.fixture(scope="module")
-def rig_port(tmp_path_factory):
-    d = tmp_path_factory.mktemp("simrig")
-    p = subprocess.Popen([sys.executable, "-m", "tools.rigpty", "--settings", str(d / "settings.json")],
+def _start_rig(args):
+    p = subprocess.Popen([sys.executable, "-m", "tools.cli", "rig"] + args,
                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        r, _, _ = select.select([p.stdout], [], [], 10)
-        assert r, "rigpty printed nothing in 10 s"
-        line = p.stdout.readline()
-        assert line.startswith("ecmo-rig simulated rig on "), line
-        yield line.split()[-1], d
-    finally:
+    r, _, _ = select.select([p.stdout], [], [], 10)
+    assert r, "rigpty printed nothing in 10 s"
+    line = p.stdout.readline()
+    assert line.startswith("ecmo-rig simulated rig on "), line
+    return p, line.split()[-1]
+
+
+def _stop(p):
+    if p.poll() is None:
         p.terminate()
-        try:
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            p.kill()
+    try:
+        p.wait(5)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait(5)
+
+
+@pytest.fixture
+def rig_port(tmp_path):
+    p, port = _start_rig(["--settings", str(tmp_path / "settings.json")])
+    try:
+        yield port, tmp_path
+        assert p.poll() is None, "the simulated rig died"
+    finally:
+        _stop(p)
+
+
+def _row(port, code=""):
+    # run code, then one telemetry row as a dict (and the rig's virtual time in s)
+    out = _mpremote(port, code + "\nimport machine; print(machine.sim_now_us()); "
+                    "print(rig.telemetry_header()); print(rig.telemetry_row())").split()
+    return dict(zip(out[-2].split(","), out[-1].split(","))), int(out[-3]) / 1e6
+
+
+def _wait_row(port, cond, what, wall_s=30):
+    # poll until cond(row, t) holds; bounded by wall time, the condition checks content only
+    deadline = time.monotonic() + wall_s
+    while True:
+        row, t = _row(port)
+        if cond(row, t):
+            return row
+        assert time.monotonic() < deadline, "%s: not within %d s; last %r" % (what, wall_s, row)
+        time.sleep(0.2)
 
 
 def _mpremote(port, code):
@@ -84,10 +115,81 @@ def test_set_flow_with_mpremote_and_read_it_back_from_telemetry(rig_port, tmp_pa
 
 def test_monitor_passes_typed_lines_to_the_repl(rig_port):
     port = rig_port[0]
-    r = subprocess.run([sys.executable, "-m", "tools.cli", "monitor", "--port", port, "--seconds", "1.5",
-                        "--rate", "10"], cwd=ROOT, input="", capture_output=True, text=True, timeout=20)
+    r = subprocess.run([sys.executable, "-m", "tools.cli", "monitor", "--port", port, "--seconds", "2",
+                        "--rate", "10"], cwd=ROOT, input="print(12345*2)\n", capture_output=True,
+                       text=True, timeout=20)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "telemetry rows" in r.stdout
+    assert "24690" in r.stdout, r.stdout
+
+
+def test_rig_runs_the_shared_world_sensors_healthy_and_pump_follows(rig_port):
+    # the world of tools/sim/world.py: noisy sensors (never STUCK), the gas side's parts attached
+    port = rig_port[0]
+    _mpremote(port, "rig.set_rpm(2500); rig.run()")
+    _, t0 = _row(port)
+    row = _wait_row(port, lambda r, t: t >= t0 + 5, "5 s of rig time")
+    assert row["state"] == "run" and row["flow_lpm"] and float(row["flow_lpm"]) > 1.0, row
+    assert row["p1_mmhg"] and row["p2_mmhg"] and row["p3_mmhg"], row
+    assert not [a for a in row["alarms"].split("|") if a.startswith("SENSOR")], row
+    assert "sweep_lpm" in row, "the pico board has the gas side"
+    duty = int(row["duty"])
+    _mpremote(port, "rig.set_rpm(3200)")
+    _wait_row(port, lambda r, t: int(r["duty"]) > duty, "duty after set_rpm(3200)")
+    status = _mpremote(port, "rig.status()")
+    assert "SENSOR" not in status, status
+
+
+def test_reboot_restarts_the_simulated_board_in_standby(rig_port):
+    port = rig_port[0]
+    _mpremote(port, "rig.set_rpm(2500); rig.run()")
+    _mpremote(port, "rig.reboot()")           # planned: standby, no alarm, the rig lives on
+    out = _mpremote(port, "rig.status(); import machine; print(machine.reset_cause())")
+    assert out.startswith("standby "), out
+    assert "WDT_RESET" not in out, out
+    # an unplanned machine.reset() (mpremote's own `reset`): alarm, and VA resumes the pump
+    _mpremote(port, "rig.run()")
+    r = subprocess.run([_exe("mpremote"), "connect", port, "resume", "reset"], capture_output=True,
+                       text=True, timeout=20)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = _mpremote(port, "rig.status()")
+    assert out.startswith("run ") and "WDT_RESET" in out, out
+
+
+def test_deploy_to_the_simulated_rig_verifies_and_resets(rig_port):
+    port, flash = rig_port
+    r = subprocess.run([sys.executable, "-m", "tools.cli", "deploy", "--port", port, "--build",
+                        str(flash.parent / "build")], cwd=ROOT, capture_output=True, text=True,
+                       timeout=240)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "files verified" in r.stdout and "resetting" in r.stdout
+    assert (flash / "ecmo" / "rig.mpy").exists() and (flash / "board.py").exists()
+    out = _mpremote(port, "rig.status()")
+    assert out.startswith("standby ") and "WDT_RESET" not in out, out
+
+
+def test_ctrl_c_ends_the_rig_with_exit_0(tmp_path):
+    p, _ = _start_rig(["--settings", str(tmp_path / "settings.json")])
+    try:
+        p.send_signal(signal.SIGINT)
+        assert p.wait(10) == 0, p.stdout.read()
+    finally:
+        _stop(p)
+
+
+def test_default_flash_is_a_fresh_temporary_folder_removed_at_exit():
+    p, _ = _start_rig([])
+    try:
+        flash = None
+        for _ in range(5):
+            line = p.stdout.readline()
+            if "simulated flash" in line:
+                flash = line.split(": ", 1)[1].strip()
+                break
+        assert flash and os.path.isdir(flash) and "ecmo-simrig-" in flash, line
+    finally:
+        _stop(p)
+    assert not os.path.exists(flash)
 
 
 def test_deploy_dry_run_lists_files_and_hashes():

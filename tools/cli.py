@@ -4,8 +4,11 @@
 #   plot      PNG of a telemetry CSV
 #   autotune  relay-feedback identification of the flow loop, PID gains, simulated step response
 #   rig       the simulated rig behind a pseudo-terminal (tools/rigpty.py)
-#   sim/bench belong to tools/sim and tools/bench; dispatched when those modules exist
+#   sim/bench belong to tools/sim and tools/bench: handed their arguments untouched
+# Expected failures (no such port, a relay that does not oscillate, a board that does not
+# answer) end as one line on stderr and exit code 1, not a traceback.
 import argparse
+import ast
 import csv
 import hashlib
 import importlib
@@ -21,6 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "firmware")
 BOARDS = {"pico": ("board_pico.py", "armv6m"), "esp32": ("board_esp32.py", "xtensawin")}
 ROW, HEADER = "TLM ", "#TLM "      # firmware/ecmo/telemetry.py
+BUILD_MARK = ".ecmo-deploy-build"    # written into every build folder deploy made itself
 
 
 def _tool(name):
@@ -111,8 +115,12 @@ def _mpremote(port, *args, timeout=60):
     if exe is None:
         raise SystemExit("mpremote not found: run `make venv`")
     for attempt in range(4):
-        p = subprocess.run([exe, "connect", port, "resume"] + list(args), capture_output=True,
-                           text=True, timeout=timeout)
+        try:
+            p = subprocess.run([exe, "connect", port, "resume"] + list(args), capture_output=True,
+                               text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise SystemExit("mpremote %s: no answer from %s in %d s"
+                             % (" ".join(args[:2]), port, timeout))
         if p.returncode == 0 or "failed to access" not in p.stdout + p.stderr:
             break
         time.sleep(0.3)     # the port is still held by the previous client: try again
@@ -130,9 +138,28 @@ def _quiet_telemetry(port):
         s.reset_input_buffer()
 
 
+def _clear_build(out_dir):
+    # Only a folder deploy owns is emptied: anything under the repo's build/, or one carrying
+    # the marker a previous deploy wrote. `--build ~` must never delete a home folder.
+    out_dir = os.path.realpath(out_dir)
+    build_root = os.path.realpath(os.path.join(ROOT, "build"))
+    if os.path.exists(out_dir):
+        ours = os.path.isdir(out_dir) and (out_dir.startswith(build_root + os.sep) or
+                                           os.path.exists(os.path.join(out_dir, BUILD_MARK)))
+        if not ours and (not os.path.isdir(out_dir) or os.listdir(out_dir)):
+            raise SystemExit("refusing to empty %s: not under %s and no %s in it (give a new "
+                             "or empty folder)" % (out_dir, build_root, BUILD_MARK))
+        shutil.rmtree(out_dir)
+    os.makedirs(out_dir)
+    with open(os.path.join(out_dir, BUILD_MARK), "w") as f:
+        f.write("made by `python -m tools.cli deploy`; deploy may delete this folder\n")
+    return out_dir
+
+
 def cmd_deploy(a):
-    out_dir = a.build or os.path.join(ROOT, "build", a.board)
-    shutil.rmtree(out_dir, ignore_errors=True)
+    if not a.port and not a.dry_run:
+        raise SystemExit("deploy needs --port (or --dry-run)")    # before a minute of compiling
+    out_dir = _clear_build(a.build or os.path.join(ROOT, "build", a.board))
     print("building for %s (%s) in %s" % (a.board, BOARDS[a.board][1], out_dir))
     plan = build(a.board, out_dir)
     local = {remote: _sha(src) for src, remote in plan}
@@ -143,8 +170,6 @@ def cmd_deploy(a):
         print("dry run: would mkdir %s, copy %d files to %s, verify, reset"
               % (" ".join(dirs), len(plan), a.port or "PORT"))
         return 0
-    if not a.port:
-        raise SystemExit("deploy needs --port (or --dry-run)")
     print("stopping the rig and preparing folders on %s" % a.port)
     try:
         _quiet_telemetry(a.port)
@@ -166,16 +191,23 @@ def cmd_deploy(a):
     line = [ln for ln in text.splitlines() if ln.startswith("HASHES ")]
     if not line:
         raise SystemExit("no hashes from the board:\n" + text)
-    remote = eval(line[-1][7:], {})         # a dict literal printed by the board
+    try:
+        remote = ast.literal_eval(line[-1][7:])     # a dict literal printed by the board
+    except (ValueError, SyntaxError):
+        raise SystemExit("unreadable hashes from the board: %s" % line[-1])
     bad = [r for r in local if remote.get(r) != local[r]]
     if bad:
         raise SystemExit("hash mismatch on the board: %s" % ", ".join(bad))
     print("all %d files verified" % len(local))
     if a.no_reset:
         return 0
+    # `resume reset`: mpremote runs machine.reset() without waiting for a reply (the board
+    # goes away), and `resume` skips the soft reset at connect, which the simulated rig does not
+    # have (without it mpremote waited 30 s there). _PREPARE called rig.expect_reset(), so the
+    # firmware boots in standby with no WDT_RESET alarm, on a board and on the simulated rig
+    # alike. (`exec "rig.reboot()"` would wait for a reply a real board never sends.)
     print("resetting")
-    exe = _tool("mpremote")
-    subprocess.run([exe, "connect", a.port, "reset"], capture_output=True, timeout=30)
+    _mpremote(a.port, "reset", timeout=30)
     return 0
 
 
@@ -228,15 +260,22 @@ def cmd_monitor(a):
         s.write(b"\r\nrig.telemetry(%d)\r\n" % a.rate)
     t_end = None if a.seconds is None else time.monotonic() + a.seconds
     last = None
+    stdin_fd = sys.stdin.fileno() if sys.stdin is not None and not sys.stdin.closed else None
     try:
         while t_end is None or time.monotonic() < t_end:
-            fds = [s.fileno()] + ([sys.stdin] if interactive or not sys.stdin.isatty() and a.seconds is None else [])
+            # typed (or piped) lines go to the REPL, with --seconds too; at the end of piped
+            # input, monitor keeps showing telemetry until --seconds (or Ctrl-C)
+            # (os.read, not readline: lines arriving together must not wait in a buffer)
+            fds = [s.fileno()] + ([stdin_fd] if stdin_fd is not None else [])
             r, _, _ = select.select(fds, [], [], 0.1)
-            if sys.stdin in r:
-                line = sys.stdin.readline()
-                if not line:
-                    break
-                s.write(line.rstrip("\n").encode() + b"\r\n")
+            if stdin_fd is not None and stdin_fd in r:
+                data = os.read(stdin_fd, 4096)
+                if not data:
+                    stdin_fd = None
+                    if a.seconds is None and not interactive:
+                        break
+                else:
+                    s.write(data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
             if s.fileno() in r:
                 rows, text = rd.feed(s.read(4096))
                 for t in text:
@@ -275,7 +314,7 @@ def cmd_plot(a):
         mod = importlib.import_module("tools.sim.plot")    # the simulator's, when it exists
     except ImportError:
         mod = importlib.import_module("tools.plot")
-    print(mod.plot(a.csv, a.output))
+    print(mod.plot(a.csv, a.output))    # a missing or empty CSV: SystemExit / OSError, see main()
     return 0
 
 
@@ -324,7 +363,11 @@ def cmd_autotune(a):
         print("relay on %s: sp %.2f L/min, bias %d RPM +-%d, up to %.0f s"
               % (a.port, a.setpoint, a.bias, a.d, a.seconds))
         relay = _port_relay(a, T.Relay(a.setpoint, a.bias, a.d, a.eps))
-    res = relay.result()
+    try:
+        res = relay.result()
+    except RuntimeError as e:
+        raise SystemExit("autotune: %s: a larger -d, a bias nearer the setpoint, or more "
+                         "--seconds" % e)
     print("oscillation: a = %.3f L/min, Pu = %.2f s over %d cycles, bias %d RPM"
           % (res["a_lpm"], res["pu_s"], res["cycles"], relay.bias))
     print("Ku = 4d/(pi a) = %.0f RPM per L/min" % res["ku"])
@@ -347,23 +390,41 @@ def cmd_autotune(a):
 
 
 # ---------------------------------------------------------------- rig, sim, bench
-def cmd_rig(a):
-    from tools import rigpty
-    return rigpty.main(a.rest)
+# These own their arguments: main() hands them everything after the command name, before
+# argparse here could reject an option it does not know (--scenario, --settings, --quick).
+DELEGATED = {"rig": "tools.rigpty", "sim": "tools.sim.host", "bench": "tools.bench.__main__"}
 
 
-def _dispatch(mods, argv):
-    for name in mods:
-        try:
-            mod = importlib.import_module(name)
-        except ImportError:
-            continue
-        if hasattr(mod, "main"):
-            return mod.main(argv) or 0
-    raise SystemExit("not available yet (%s)" % " / ".join(mods))
+def _delegate(cmd, argv):
+    mod = importlib.import_module(DELEGATED[cmd])
+    return mod.main(argv) or 0
+
+
+def _fail(msg):
+    print("error: %s" % msg, file=sys.stderr)
+    return 1
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        if argv and argv[0] in DELEGATED:
+            return _delegate(argv[0], argv[1:])
+        return _main(argv)
+    except KeyboardInterrupt:
+        return 130
+    except subprocess.TimeoutExpired as e:
+        return _fail("%s did not finish in %s s" % (os.path.basename(str(e.cmd[0])), e.timeout))
+    except OSError as e:                # a missing CSV, a port that is not there or is busy
+        return _fail(e)
+    except Exception as e:
+        # pyserial's SerialException is not an OSError; it is imported only when needed
+        if type(e).__name__ == "SerialException":
+            return _fail(e)
+        raise
+
+
+def _main(argv):
     ap = argparse.ArgumentParser(prog="python -m tools.cli", description="ecmo-rig host tools")
     sub = ap.add_subparsers(dest="cmd", required=True)
 
@@ -405,12 +466,10 @@ def main(argv=None):
     p.add_argument("--json", action="store_true", help="also print the result as JSON")
     p.set_defaults(fn=cmd_autotune)
 
-    for name, mods, help_ in (("rig", None, "the simulated rig behind a pty, in real time"),
-                              ("sim", ("tools.sim.host",), "simulator scenarios (tools/sim)"),
-                              ("bench", ("tools.bench.run", "tools.bench.fwbench"), "benchmarks (tools/bench)")):
-        p = sub.add_parser(name, help=help_, add_help=False)
-        p.add_argument("rest", nargs=argparse.REMAINDER)
-        p.set_defaults(fn=cmd_rig if mods is None else (lambda a, m=mods: _dispatch(m, a.rest)))
+    # listed for --help only: main() hands these their arguments before parsing
+    sub.add_parser("rig", help="the simulated rig behind a pty, in real time (rig --help)")
+    sub.add_parser("sim", help="run a simulator scenario (sim --help)")
+    sub.add_parser("bench", help="benchmarks (bench --help)")
 
     a = ap.parse_args(argv)
     return a.fn(a)

@@ -1,119 +1,106 @@
 # The simulated rig as a board, for the MicroPython unix port (tools/rigpty.py starts it):
-#   micropython tools/rigboot.py [settings_path]
-# Boots the firmware like main.py (fake machine, Pico pin map) around the plant of
-# tools/sim/plant.py, moves virtual time with wall time, and serves a REPL on stdin/stdout:
-# a friendly REPL (one line at a time) and the raw REPL that mpremote speaks (Ctrl-A, code,
-# Ctrl-D -> "OK" out \x04 err \x04 ">"; Ctrl-B back; raw-paste answered "not supported").
+#   micropython tools/rigboot.py SETTINGS_PATH [BOARD [PROFILE [SEED]]]
+# Boots firmware/main.py unchanged (fake machine) inside the same World as the scenario runner
+# (tools/sim/world.py: the plant, sensor noise and offsets from the seed, the gas side's parts),
+# moves virtual time with wall time, and serves a REPL on stdin/stdout: a friendly REPL (one
+# line at a time) and the raw REPL that mpremote speaks (Ctrl-A, code, Ctrl-D -> "OK" out \x04
+# err \x04 ">"; Ctrl-B back; raw-paste answered "not supported").
 # There is no soft reset (the world would be lost): use `mpremote connect PATH resume ...`.
+# machine.reset() (rig.reboot(), `mpremote ... resume reset`) and the watchdog restart the
+# simulated chip as on a board: the world outside stays, main.py boots again.
 import sys
 import select
 
 _HERE = sys.argv[0].replace("\\", "/")
 _ROOT = (_HERE.rsplit("/", 1)[0] if "/" in _HERE else ".") + "/.."
-for _p in (_ROOT + "/tools/sim", _ROOT + "/boards", _ROOT + "/firmware", _ROOT + "/tools/sim/hw"):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
+if _ROOT + "/tools/sim" not in sys.path:
+    sys.path.insert(0, _ROOT + "/tools/sim")
 
 import utime                      # the real clock (the fake `time` is virtual)
+import run                        # the scenario runner: its paths, shims and board file
 import machine
-import board_pico as board
-sys.modules["board"] = board
+from world import World, SUB_US
 
-STEP_US = 2000                    # world step; the tick runs every 10 ms inside it
 MAX_LAG_US = 300000               # further behind than this, virtual time slips (no catch-up storm)
-
-
-def _u16_for(spec, value):
-    ra, va, rb, vb = spec["cal"]
-    u = ra + (value - va) * (rb - ra) // (vb - va)
-    return 0 if u < 0 else 65535 if u > 65535 else u
-
-
-class World:
-    # the hardware around the firmware: plant inputs from the pins, sensor outputs from the plant
-    def __init__(self, profile="VA"):
-        from devices import HoneywellABP
-        try:
-            from plant import Plant
-            self.plant = Plant(profile)
-        except ImportError:
-            self.plant = None
-        self.p2 = HoneywellABP(-517.1, 517.1)
-        self.p3 = HoneywellABP(-517.1, 517.1)
-        machine.sim_i2c_attach(0, 0x28, self.p2)
-        machine.sim_i2c_attach(1, 0x28, self.p3)
-        machine.sim_pin(board.ESTOP["pin"]).drive(0)
-        machine.sim_pin(board.BUBBLE["pin"]).drive(0)
-        machine.sim_pin(board.PUMP["tach"]).drive(1)
-        self._pulses = 0
-        self._rev = 0.0
-        self._n = 0
-        self._sense()
-
-    def _sense(self):
-        s = board.SENSORS
-        pl = self.plant
-        if pl is None:
-            return
-        machine.sim_adc(s["p1"]["adc"]).u16 = _u16_for(s["p1"], int(pl.p1_mmhg * 10))
-        machine.sim_adc(s["flow"]["adc"]).u16 = _u16_for(s["flow"], int(pl.flow_lpm * 1000))
-        self.p2.pressure_mmhg = pl.p2_mmhg
-        self.p3.pressure_mmhg = pl.p3_mmhg
-        machine.sim_pin(board.BUBBLE["pin"]).drive(1 if pl.air_at_detector else 0)
-
-    def step(self):
-        machine.sim_advance_us(STEP_US)
-        pwm = machine.sim_pwm(board.PUMP["pwm"])
-        en = machine.sim_pin(board.PUMP["enable"]).level == board.PUMP["enable_level"]
-        clamp = machine.sim_pin(board.CLAMP["pin"]).level == board.CLAMP["closed_level"]
-        pl = self.plant
-        if pl is not None:
-            pl.step(STEP_US / 1e6, pwm.duty_u16, en, clamp)
-            revs = pl.revolutions
-        else:
-            self._rev += (pwm.duty_u16 * board.RPM_MAX / 65535 if en else 0) * STEP_US / 6e7
-            revs = self._rev
-        want = int(revs * board.PUMP["pulses_per_rev"])
-        tach = machine.sim_pin(board.PUMP["tach"])     # looked up each time: a reboot renews pins
-        while self._pulses < want:
-            self._pulses += 1
-            tach.drive(0)
-            tach.drive(1)
-        self._n += 1
-        if self._n % 5 == 0:          # sensors once per 10 ms tick is enough
-            self._sense()
+RESETS = (machine.SimWatchdogReset, machine.SimHardReset)
 
 
 def _out(s):
     sys.stdout.write(s)
 
 
-def _run_friendly(line, g):
+class SimBoard:
+    # the chip (main.py's globals are the REPL's namespace) inside the world, which outlives it
+    def __init__(self, settings_path, board="pico", profile="VA", seed=1):
+        self.board = run.board_file(board, settings_path)
+        path = run.ROOT + "/firmware/main.py"
+        with open(path) as f:
+            self._main = compile(f.read(), path, "exec")
+        machine.sim_reset(machine.PWRON_RESET)
+        # noise on, as in a scenario: a noiseless sensor reads the same value every tick and
+        # the firmware rightly calls it STUCK
+        self.world = World(self.board, profile, seed, None, True)
+        self.g = None
+        self.boot()
+
+    def boot(self):
+        # what the board does at reset: main.py with `board` importable
+        sys.modules["board"] = self.board
+        g = {"__name__": "__main__"}
+        exec(self._main, g)
+        g["world"] = self.world          # the simulated bench, for faults by hand
+        self.g = g
+
+    def reboot(self, e):
+        # As the scenario runner does: machine.reset() on rp2 reads back as WDT_RESET; the
+        # firmware tells a deliberate reset (rig.reboot, deploy) from an unexpected one by its
+        # retained memory (firmware/ecmo/drivers/retain.py), which survives sim_reboot.
+        machine.sim_reboot(machine.WDT_RESET)
+        self.world.rebind()
+        _out("\r\n%s: the simulated board restarts\r\n" % type(e).__name__)
+        self.boot()
+
+    def step(self):
+        try:
+            self.world.step_ms()
+        except RESETS as e:
+            self.reboot(e)
+
+
+def _run_friendly(line, sb):
     try:
         try:
-            r = eval(line, g)
+            r = eval(line, sb.g)
             if r is not None:
                 _out(repr(r) + "\n")
         except SyntaxError:
-            exec(line, g)
+            exec(line, sb.g)
+    except RESETS as e:
+        sb.reboot(e)
     except Exception as e:
         sys.print_exception(e, sys.stdout)
 
 
-def _run_raw(code, g):
+def _run_raw(code, sb):
     import io
     _out("OK")
     err = ""
+    reset = None
     try:
-        exec(code, g)
+        exec(code, sb.g)
+    except RESETS as e:
+        reset = e
     except Exception as e:
         buf = io.StringIO()
         sys.print_exception(e, buf)
         err = buf.getvalue()
+    # the reply ends before the restart, so `mpremote exec "rig.reboot()"` returns at once
     _out("\x04" + err + "\x04>")
+    if reset is not None:
+        sb.reboot(reset)
 
 
-def serve(g, world):
+def serve(sb):
     poll = select.poll()
     poll.register(sys.stdin, select.POLLIN)
     rd = sys.stdin.buffer
@@ -147,7 +134,7 @@ def serve(g, world):
                     _out("R\x00")
                 elif ch == 0x04:
                     if buf:
-                        _run_raw(bytes(buf).decode(), g)
+                        _run_raw(bytes(buf).decode(), sb)
                         buf = bytearray()
                     else:
                         _out("\r\nsimulated rig: no soft reset; use `mpremote ... resume`\r\n>")
@@ -158,7 +145,7 @@ def serve(g, world):
                 line = bytes(buf).decode().strip()
                 buf = bytearray()
                 if line:
-                    _run_friendly(line, g)
+                    _run_friendly(line, sb)
                 _out(">>> ")
             elif ch in (0x08, 0x7F):
                 if buf:
@@ -176,35 +163,16 @@ def serve(g, world):
         t_wall = now
         if lag > MAX_LAG_US:
             lag = MAX_LAG_US
-        while lag >= STEP_US:
-            try:
-                world.step()
-            except (machine.SimWatchdogReset, machine.SimHardReset) as e:
-                # as a board would: the chip restarts, the world outside stays
-                cause = machine.WDT_RESET if isinstance(e, machine.SimWatchdogReset) else machine.WDT_RESET
-                machine.sim_reboot(cause)
-                _out("\r\n%s: the simulated board restarts\r\n" % type(e).__name__)
-                g["rig"] = boot(g["_settings"])
-                _out(">>> ")
-            lag -= STEP_US
+        while lag >= SUB_US:
+            sb.step()
+            lag -= SUB_US
 
 
 def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else "/tmp/ecmo-simrig-settings.json"
-    machine.sim_reset()
-    world = World()
-    g = {"world": world, "machine": machine, "__name__": "__main__", "_settings": path}
-    g["rig"] = boot(path)
-    serve(g, world)
-
-
-def boot(path):
-    # what main.py does on a board
-    from ecmo.rig import Rig
-    rig = Rig(board, path)
-    rig.start()
-    _out("ecmo-rig on %s (simulated, real time): rig.help() lists the commands\r\n" % board.NAME)
-    return rig
+    a = sys.argv[1:]
+    path = a[0] if a else "settings.json"
+    sb = SimBoard(path, *a[1:3], **({"seed": int(a[3])} if len(a) > 3 else {}))
+    serve(sb)
 
 
 main()

@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import termios
 import tty
 
@@ -40,7 +41,7 @@ def _cooked(data, state):
     return bytes(out)
 
 
-def serve(settings_path, link=None, out=sys.stdout):
+def serve(settings_path, link=None, out=sys.stdout, board="pico", profile="VA", seed=1):
     exe = micropython_exe()
     if exe is None:
         raise SystemExit("micropython not found: run `make venv`")
@@ -50,28 +51,36 @@ def serve(settings_path, link=None, out=sys.stdout):
     path = os.ttyname(slave)
     # the simulated board's flash is the settings file's folder: `deploy` to the sim lands there
     cwd = os.path.dirname(os.path.abspath(settings_path))
-    proc = subprocess.Popen([exe, "-X", "heapsize=8M", BOOT, os.path.abspath(settings_path)], cwd=cwd,
+    proc = subprocess.Popen([exe, "-X", "heapsize=8M", BOOT, os.path.abspath(settings_path), board,
+                             profile, str(seed)], cwd=cwd,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            bufsize=0, env=dict(os.environ, MICROPYPATH=".frozen"))
+                            bufsize=0, env=dict(os.environ, MICROPYPATH=".frozen"),
+                            # its own session: Ctrl-C in the terminal reaches only this relay,
+                            # which then stops the rig (else the child dies first, mid-line)
+                            start_new_session=True)
     if link:
         try:
             os.remove(link)
         except OSError:
             pass
         os.symlink(path, link)
-    out.write(READY + path + "\n")
-    out.write("  mpremote connect %s resume repl     (Ctrl-] leaves)\n" % path)
-    out.write("  python -m tools.cli monitor --port %s\n" % path)
-    out.flush()
 
     def stop(*_a):
         raise KeyboardInterrupt
 
+    # before the ready line (inside the try below): a Ctrl-C right after it ends cleanly
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)     # even when started from a shell that ignores it
     state = [0]
     pending = b""
     tail = b""
+    interrupted = False
     try:
+        out.write(READY + path + "\n")
+        out.write("  mpremote connect %s resume repl     (Ctrl-] leaves)\n" % path)
+        out.write("  python -m tools.cli monitor --port %s\n" % path)
+        out.write("  simulated flash (settings, deploy): %s\n" % cwd)
+        out.flush()
         while proc.poll() is None:
             r, _, _ = select.select([proc.stdout, master], [], [], 0.2)
             if proc.stdout in r:
@@ -98,9 +107,15 @@ def serve(settings_path, link=None, out=sys.stdout):
                     termios.tcflush(slave, termios.TCIFLUSH)
                     pending = b""
     except KeyboardInterrupt:
-        pass
+        interrupted = True          # Ctrl-C / SIGTERM: the operator's way out, not a failure
     finally:
-        if proc.poll() is not None:
+        if not interrupted:
+            # stdout closed: give the child a moment to exit before deciding it died
+            try:
+                proc.wait(2)
+            except subprocess.TimeoutExpired:
+                pass
+        if proc.poll() is not None and not interrupted:
             # the simulated board died: say why (its last words) instead of vanishing
             out.write("simulated rig exited (rc=%s); last output:\n%s\n"
                       % (proc.returncode, tail.decode("utf-8", "replace")))
@@ -118,19 +133,34 @@ def serve(settings_path, link=None, out=sys.stdout):
                 os.remove(link)
             except OSError:
                 pass
-    return proc.returncode
+    return 0 if interrupted else proc.returncode
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="rig", description="the simulated rig behind a pty, in real time")
-    ap.add_argument("--settings", default="/tmp/ecmo-simrig/settings.json",
-                    help="settings file of the simulated board (default %(default)s)")
+    ap.add_argument("--settings",
+                    help="settings file of the simulated board; its folder is the board's flash "
+                         "(default: a new temporary folder, printed)")
+    ap.add_argument("--board", choices=("pico", "esp32"), default="pico")
+    ap.add_argument("--profile", choices=("VA", "VV"), default="VA",
+                    help="the simulated circuit (the firmware's profile is its own setting)")
+    ap.add_argument("--seed", type=int, default=1, help="sensor noise and calibration offsets")
     ap.add_argument("--link", help="also make this symlink to the pty (e.g. /tmp/ecmo-rig)")
     a = ap.parse_args(argv)
+    scratch = None
+    if a.settings is None:
+        # per run, not a shared /tmp path: another user's or clone's rig never collides;
+        # removed at exit (give --settings to keep a simulated flash across runs)
+        scratch = tempfile.mkdtemp(prefix="ecmo-simrig-")
+        a.settings = os.path.join(scratch, "settings.json")
     d = os.path.dirname(a.settings)
     if d:
         os.makedirs(d, exist_ok=True)
-    return serve(a.settings, a.link) or 0
+    try:
+        return serve(a.settings, a.link, board=a.board, profile=a.profile, seed=a.seed) or 0
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 # Byte-level I2C sensor models for the fake bus (machine.sim_i2c_attach). Each holds a settable
-# physical value and a `fault` to inject. Runs under CPython and MicroPython. Protocols:
-# shared/reference/RIG_FACTS.md sections 1, 2 and 7.
+# physical value and a `fault` to inject. Runs under CPython and MicroPython. Protocols: the
+# makers' datasheets (Honeywell ABP I2C, Sensirion SF06-LF and SFM3000), as summarised in the
+# project's reference notes (RIG_FACTS sections 1, 2 and 7; not in this repo).
 
 _ENODEV = 19
 

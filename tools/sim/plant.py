@@ -2,7 +2,9 @@
 # Host side, floats allowed; runs unchanged under CPython 3.11 and the MicroPython unix port.
 #
 # Units: flow Q in L/min, pressure in mmHg, volume in mL, time in s, pump speed w in krpm.
-# Figures marked "RF §n" come from shared/reference/RIG_FACTS.md section n; the others are
+# Figures marked "RF §n" come from section n of the project's reference notes (RIG_FACTS;
+# project reference notes, not in this repo), which collect published figures: the pump and
+# cannula datasheets named beside each figure (RotaFlow, CentriMag, Terumo); the others are
 # chosen here and say so.
 #
 # Motor (RF §6: BLDC time constant unconfirmed, first-order lag placeholder):

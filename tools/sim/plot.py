@@ -1,11 +1,42 @@
-# plot.png from a simulator run's telemetry.csv: flow and setpoint, RPM, P1/P2/P3 on one time
-# axis, alarms as shaded bands labelled by code. Host side (CPython + matplotlib, Agg backend).
+# plot.png from a simulator run's telemetry.csv: flow and setpoint, RPM, P1/P2/P3 with the
+# profile's P1/P3 limits, the gas side when the board has one, alarms as bands coloured by
+# priority and labelled by code. Host side (CPython + matplotlib, Agg backend).
+# Alarm priorities and default limits are read from the firmware's own tables (parsed, not
+# imported: those modules need MicroPython's `const` and ticks), so a plot never disagrees
+# with what the firmware does.
+import ast
 import csv
 import json
 import os
 
-PALETTE = ("#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
-           "#1f77b4", "#2ca02c", "#7f7f7f")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SAFETY = os.path.join(ROOT, "firmware", "ecmo", "safety")
+PRIORITY_COLOR = {3: "#d62728", 2: "#ff9f1c", 1: "#17becf"}    # HIGH red, MEDIUM orange, LOW cyan
+OTHER_COLOR = "#7f7f7f"         # a code the firmware's table does not name
+
+
+def _assignments(path):
+    with open(path) as f:
+        tree = ast.parse(f.read(), path)
+    return {n.targets[0].id: n.value for n in tree.body
+            if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)}
+
+
+def alarm_priorities(path=os.path.join(SAFETY, "alarms.py")):
+    # code name -> 1 (LOW), 2 (MEDIUM), 3 (HIGH), from alarms.py NAMES and PRIORITY
+    a = _assignments(path)
+    level = {k: v.args[0].value for k, v in a.items()
+             if isinstance(v, ast.Call) and getattr(v.func, "id", "") == "const"
+             and k in ("LOW", "MEDIUM", "HIGH")}
+    names = ast.literal_eval(a["NAMES"])
+    prio = [level[e.id] for e in a["PRIORITY"].args[0].elts]     # bytes((HIGH, HIGH, ...))
+    return dict(zip(names, prio))
+
+
+def default_limits(profile, path=os.path.join(SAFETY, "profiles.py")):
+    # limit name -> the profile's default, in firmware units (profiles.py LIMITS: VA, VV, ...)
+    col = 1 if profile == "VV" else 0
+    return {k: v[col] for k, v in ast.literal_eval(_assignments(path)["LIMITS"]).items()}
 
 
 def _col(rows, name):
@@ -48,6 +79,9 @@ def plot(csv_path, output=None, title=None):
     out_dir = os.path.dirname(os.path.abspath(csv_path))
     with open(csv_path) as f:
         rows = list(csv.DictReader(f))
+    if not rows:
+        raise SystemExit("%s has no telemetry rows: nothing to plot" % csv_path)
+    gas = "sweep_lpm" in rows[0]
     if title is None:
         try:
             with open(os.path.join(out_dir, "summary.json")) as f:
@@ -57,10 +91,15 @@ def plot(csv_path, output=None, title=None):
     t = _col(rows, "t_s")
     bands = alarm_bands(t, rows)
     codes = sorted(bands, key=lambda c: bands[c][0][0])
-    color = dict((c, PALETTE[i % len(PALETTE)]) for i, c in enumerate(codes))
+    prio = alarm_priorities()
+    color = dict((c, PRIORITY_COLOR.get(prio.get(c), OTHER_COLOR)) for c in codes)
+    profile = rows[0].get("profile") or "VA"
+    lim = default_limits(profile)
 
-    fig, ax = plt.subplots(4, 1, sharex=True, figsize=(12, 9.5),
-                           gridspec_kw={"height_ratios": [3, 2, 3, max(1.2, 0.35 * len(codes))]})
+    ratios = [3, 2, 3] + ([2.5] if gas else []) + [max(1.2, 0.35 * len(codes))]
+    fig, ax = plt.subplots(len(ratios), 1, sharex=True, figsize=(12, 9.5 + (2.5 if gas else 0)),
+                           gridspec_kw={"height_ratios": ratios})
+    panels = ax[:-1]
     a = ax[0]
     a.plot(t, _col(rows, "flow_lpm"), color="#1f77b4", lw=1.0, label="flow (measured)")
     a.plot(t, _col(rows, "true_flow_lpm"), color="#1f77b4", lw=0.8, ls=":", label="flow (true)")
@@ -77,22 +116,45 @@ def plot(csv_path, output=None, title=None):
     for name, c in (("p1", "#9467bd"), ("p2", "#d62728"), ("p3", "#ff7f0e")):
         a.plot(t, _col(rows, name + "_mmhg"), color=c, lw=1.0, label=name.upper())
         a.plot(t, _col(rows, "true_" + name + "_mmhg"), color=c, lw=0.7, ls=":")
-    a.axhline(-150, color="#9467bd", lw=0.6, ls="-.")
+    # the profile's default limits (the firmware's table; a rig.limit() change is not in the CSV)
+    for key, c, ls in (("p1_warn_dmmhg", "#9467bd", "--"), ("p1_crit_dmmhg", "#9467bd", "-."),
+                       ("p3_warn_dmmhg", "#ff7f0e", "--"), ("p3_crit_dmmhg", "#ff7f0e", "-.")):
+        y = lim[key] / 10.0
+        a.axhline(y, color=c, lw=0.7, ls=ls)
+        a.annotate("%s %s %.0f" % (key[:2].upper(), key[3:7], y), (1.0, y),
+                   xycoords=("axes fraction", "data"), xytext=(-4, 2),
+                   textcoords="offset points", ha="right", fontsize=7, color=c)
     a.set_ylabel("pressure [mmHg]")
-    a.legend(loc="upper left", fontsize=8, ncol=3, title="measured (solid), true (dotted)",
+    a.legend(loc="upper left", fontsize=8, ncol=3,
+             title="measured (solid), true (dotted); %s default limits" % profile,
              title_fontsize=7)
+    if gas:
+        a = ax[3]
+        a.plot(t, _col(rows, "sweep_setpoint_lpm"), color="k", lw=1.0, ls="--",
+               label="sweep setpoint")
+        a.plot(t, _col(rows, "sweep_lpm"), color="#1f77b4", lw=1.0, label="sweep")
+        a.plot(t, _col(rows, "fio2"), color="#2ca02c", lw=1.0, label="FiO2 (fraction)")
+        a.set_ylabel("sweep [L/min], FiO2")
+        a.legend(loc="upper left", fontsize=8, ncol=3)
+        b = a.twinx()
+        b.plot(t, _col(rows, "sat_post_pct"), color="#d62728", lw=1.0, label="SpO2 post [%]")
+        b.plot(t, _col(rows, "temp_c"), color="#8c564b", lw=1.0, label="temp [degC]")
+        b.set_ylabel("sat post [%], temp [degC]")
+        b.legend(loc="upper right", fontsize=8, ncol=2)
     # alarms: shaded in every panel, and one labelled lane per code at the bottom
-    lane = ax[3]
+    lane = ax[-1]
     for i, c in enumerate(codes):
         for t0, t1 in bands[c]:
-            for a in ax[:3]:
+            for a in panels:
                 a.axvspan(t0, max(t1, t0 + 0.01), color=color[c], alpha=0.10, lw=0)
             lane.broken_barh([(t0, max(t1 - t0, 0.01))], (i - 0.4, 0.8), color=color[c])
     lane.set_yticks(range(len(codes)))
     lane.set_yticklabels(codes, fontsize=8)
     lane.set_ylim(-0.6, max(len(codes), 1) - 0.4)
     lane.invert_yaxis()
-    lane.set_ylabel("alarms")
+    for lbl, c in zip(lane.get_yticklabels(), codes):
+        lbl.set_color(color[c])
+    lane.set_ylabel("alarms\n(red HIGH, orange\nMEDIUM, cyan LOW)", fontsize=8)
     if not codes:
         lane.text(0.5, 0.5, "no alarms", transform=lane.transAxes, ha="center", va="center")
     lane.set_xlabel("time [s]")

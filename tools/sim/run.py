@@ -100,6 +100,30 @@ def board_file(name, settings_path):
     return b
 
 
+def _scratch_dir():
+    # A flash folder of its own for a run without an out dir: a fixed /tmp path was shared by
+    # every clone, user and concurrent run. Both runtimes have os.urandom (MicroPython's os has
+    # no getpid and there is no tempfile module).
+    base = os.getenv("TMPDIR") or "/tmp"
+    while True:
+        d = base + "/ecmo_sim_flash_" + "".join("%02x" % b for b in os.urandom(6))
+        try:
+            os.mkdir(d)
+            return d
+        except OSError:
+            pass            # taken: draw again
+
+
+def _remove_scratch(d):
+    # the firmware writes only files there (settings.json, .tmp, .bad)
+    for name in os.listdir(d):
+        _remove(d + "/" + name)
+    try:
+        os.rmdir(d)
+    except OSError:
+        pass
+
+
 def _fixed3(us):
     ms = us // 1000
     return "%d.%03d" % (ms // 1000, ms % 1000)
@@ -111,9 +135,12 @@ class Sim:
         self.sc = SC.load(sc) if isinstance(sc, str) else SC.validate(sc)
         sc = self.sc
         self.out_dir = out_dir
+        self._scratch = None
         if flash_dir is None:
-            flash_dir = (out_dir + "/flash") if out_dir else \
-                "/tmp/ecmo_sim_flash_" + sys.implementation.name
+            if out_dir:
+                flash_dir = out_dir + "/flash"
+            else:
+                flash_dir = self._scratch = _scratch_dir()     # removed at the end of run()
         _mkdirs(flash_dir)
         self.settings_path = flash_dir + "/settings.json"
         _remove(self.settings_path)     # a fresh board: nothing saved yet
@@ -317,6 +344,9 @@ class Sim:
         if self._csv is not None:
             self._csv.close()
             self._csv = None
+        if self._scratch is not None:
+            _remove_scratch(self._scratch)
+            self._scratch = None
         self.wall_s = (_wall_ms() - w0) / 1000.0
         return self.summary()
 

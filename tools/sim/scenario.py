@@ -101,8 +101,8 @@ TOP = {
     "seed": (False, _num(0, 2 ** 31 - 1, True), 1),
     "run": (False, _bool, True),        # start the pump at t = 0 (false: stay in standby)
     "noise": (False, _bool, True),      # sensor noise and calibration offsets
-    "plant": (False, _dict, None),
-    "sweep_lpm": (False, _num(0, 10), 3.0),   # gas side only: sweep set at the start      # plant parameter overrides (tools/sim/plant.py DEFAULTS)
+    "plant": (False, _dict, None),      # plant parameter overrides (tools/sim/plant.py DEFAULTS)
+    "sweep_lpm": (False, _num(0, 10), 3.0),   # gas side only: sweep set at the start
     "events": (False, None, None),
 }
 
