@@ -261,6 +261,10 @@ class Sim:
                 self._repl(e["line"])
             elif v == "reset":
                 self._reboot(machine.WDT_RESET, "reset event: watchdog-style")
+            elif v == "power_cycle":
+                # power lost or a brownout: the chip restarts as from power-on, retained memory
+                # is gone; the plant (pump coasting, patient) goes on
+                self._reboot(machine.PWRON_RESET, "power cycle / brownout")
             elif v == "set_sweep":
                 self._sweep_pending = False
                 rig.set_sweep(e["lpm"])

@@ -77,6 +77,7 @@ VERBS = {
     "restart": ((), ()),
     "repl": ((("line", _str),), ()),
     "reset": ((), ()),
+    "power_cycle": ((), ()),
 }
 # The oxygenator side (tools/sim/gas_model.py) adds its verbs here when it is present.
 GAS_VERBS = {

@@ -162,6 +162,8 @@ class _Abp:
 class World:
     def __init__(self, board, profile="VA", seed=1, plant_params=None, noise=True):
         self.board = board
+        # the fake machine shows this board's port quirks (ESP32: Pin.irq takes no hard=)
+        machine.sim_port("esp32" if board.ARCH == "xtensawin" else "rp2")
         params = {"rpm_max": float(board.RPM_MAX)}
         if plant_params:
             for k in plant_params:
