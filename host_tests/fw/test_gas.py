@@ -451,3 +451,12 @@ def test_gas_loop_period_is_bounded_by_its_integer_maths():
         raise AssertionError("a 200 ms sweep loop was accepted")
     except ValueError as e:
         assert "every" in str(e)
+
+
+def test_h15_a_dead_tach_alone_does_not_cut_sweep():
+    # the flow sensor still sees blood moving: one failed sensor must not cut sweep (VV: hypoxaemia)
+    b, m = _bench_running(3.0)
+    _run(b, m, 3.0, 300)
+    b.motor = False                       # tach silent, pump still pumping
+    _run(b, m, 3.0, 300)
+    assert b.gas.valve_duty() > 0 and not b.rig.al.present(A.SWEEP_NO_BLOOD)

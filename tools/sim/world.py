@@ -115,31 +115,34 @@ class _Analog:
 
 
 class _SlowBus:
-    # wraps an I2C part so every transfer spends time on the bus (clock stretching)
-    def __init__(self, dev):
+    # wraps an I2C part so every transfer spends time on the bus (clock stretching); `spend`
+    # is the world's: while the firmware is blocked the plant goes on and the tach still pulses
+    def __init__(self, dev, spend):
         self.dev = dev
+        self.spend = spend
 
     def write(self, data):
-        machine.sim_spend_us(SLOW_READ_US)
+        self.spend(SLOW_READ_US)
         return self.dev.write(data)
 
     def read(self, n):
-        machine.sim_spend_us(SLOW_READ_US)
+        self.spend(SLOW_READ_US)
         return self.dev.read(n)
 
 
 class _Abp:
     # Honeywell ABP on its own I2C bus; bus-level faults go through the fake machine.I2C
-    def __init__(self, board, spec, noise, offset):
+    def __init__(self, board, spec, noise, offset, spend):
         self.bus = spec["bus"]
         self.addr = spec["addr"]
+        self.spend = spend
         self.dev = HoneywellABP(spec["pmin_dmmhg"] / 10.0, spec["pmax_dmmhg"] / 10.0)
         self.noise = noise
         self.offset = offset
         self.fault = None
 
     def attach(self):
-        dev = _SlowBus(self.dev) if self.fault == "slow" else self.dev
+        dev = _SlowBus(self.dev, self.spend) if self.fault == "slow" else self.dev
         machine.sim_i2c_attach(self.bus, self.addr, dev)
 
     def put(self, value, rng):
@@ -178,8 +181,8 @@ class World:
         nz = NOISE if noise else {"p1": 0.0, "p2": 0.0, "p3": 0.0, "flow": 0.0}
         self.p1 = _Analog(board, s["p1"], 10.0, nz["p1"], off["p1"])
         self.flow = _Analog(board, s["flow"], 1000.0, nz["flow"], off["flow"])
-        self.p2 = _Abp(board, s["p2"], nz["p2"], off["p2"])
-        self.p3 = _Abp(board, s["p3"], nz["p3"], off["p3"])
+        self.p2 = _Abp(board, s["p2"], nz["p2"], off["p2"], self._spend)
+        self.p3 = _Abp(board, s["p3"], nz["p3"], off["p3"], self._spend)
         self.bubble_fault = None
         self.tach_fault = None
         self.estop_pressed = False
@@ -245,24 +248,35 @@ class World:
     # ---- time ----
     def step_ms(self, n=1):
         # n sub-steps of 1 ms; firmware timers fire inside machine.sim_advance_us
-        pl = self.plant
         for _ in range(n):
-            rev0 = pl.revolutions
-            pl.step(0.001, self.duty_u16(), self.enabled(), self.clamp_closed())
-            self._drive_air(pl.air_at_detector)
-            self.refresh()
-            if self.gas is not None:
-                self._gas_ms += 1
-                if self._gas_ms >= GAS_EVERY_MS:
-                    self._gas_ms = 0
-                    g = self.gas_dev
-                    self.gas.step(GAS_EVERY_MS / 1000.0, g.valve_duty(), pl.flow_lpm,
-                                  g.blend_duty())
-                    g.follow(self.gas)
-            done = self._emit_tach(rev0, pl.revolutions)
-            machine.sim_advance_us(SUB_US - done)
+            self._sub_step(machine.sim_advance_us)
 
-    def _emit_tach(self, rev0, rev1):
+    def _spend(self, us):
+        # The firmware is blocked inside a tick (a slow bus) for `us`: around a real board the
+        # circuit goes on and the tach IRQ still arrives on time, so step the world with the
+        # clock moving but no timer firing (there is no tick to fire: we are inside it).
+        while us > 0:
+            self._sub_step(machine.sim_spend_us)
+            us -= SUB_US
+
+    def _sub_step(self, advance):
+        pl = self.plant
+        rev0 = pl.revolutions
+        pl.step(0.001, self.duty_u16(), self.enabled(), self.clamp_closed())
+        self._drive_air(pl.air_at_detector)
+        self.refresh()
+        if self.gas is not None:
+            self._gas_ms += 1
+            if self._gas_ms >= GAS_EVERY_MS:
+                self._gas_ms = 0
+                g = self.gas_dev
+                self.gas.step(GAS_EVERY_MS / 1000.0, g.valve_duty(), pl.flow_lpm,
+                              g.blend_duty())
+                g.follow(self.gas)
+        done = self._emit_tach(rev0, pl.revolutions, advance)
+        advance(SUB_US - done)
+
+    def _emit_tach(self, rev0, rev1, advance):
         # The Hall output falls once per pulse, at the microsecond the rotor passes (linear
         # within the sub-step), so the firmware's period timing sees a clean speed rather than
         # a 1 ms grid. Returns the microseconds of the sub-step already advanced.
@@ -279,7 +293,7 @@ class World:
             if at > SUB_US:
                 at = SUB_US
             if at > done:
-                machine.sim_advance_us(at - done)
+                advance(at - done)
                 done = at
             pin.drive(0)
             pin.drive(1)

@@ -46,12 +46,13 @@ class GasSafety:
         self._sat_n = 0
 
     def blood_moving(self):
-        # pump running, commanded above zero and turning (tach), no latched stop. A flow sensor
-        # that cannot see does not count as "stopped" (fail operational: cutting sweep in VV is
-        # hypoxaemia), but it is never enough to call blood moving again (see update)
+        # pump running and commanded above zero, no latched stop, and something that shows it
+        # turns: a valid flow reading (judged against its limit in update), or else the tach.
+        # One failed sensor never cuts sweep by itself (fail operational: in VV that would be
+        # hypoxaemia), and an invalid flow is never enough to call blood moving again (update)
         s = self.sup
         return s.state == RUN and not s.tripped and s.pump.enabled and s.rpm_applied > 0 \
-            and s.pump.rpm > 0
+            and (self.blood.status == 0 or s.pump.rpm > 0)
 
     def update(self, now_ms, target_mlpm, sp_mlpm, req_u16, purge_u16):
         # every pump tick; returns the valve duty to apply
