@@ -68,11 +68,16 @@ class Loop:
             for a in self.aux:
                 a.tick(now, self.n)
             self.alarms.set(A.TICK_ERROR, False, now)
-        except BaseException as e:    # KeyboardInterrupt too: Ctrl-C must not leave it half done
+        except Exception as e:
             ok = False
             self.errors += 1
             self.last_error = e
             self._fail_safe(now)
+        except BaseException:
+            # not a firmware error (Ctrl-C on the unix port, the simulator's resets): leave
+            # the actuators defined, then let it go on to whoever asked for it
+            self._fail_safe(now)
+            raise
         try:
             self.alarms.set(A.OVERRUN, self._ovr_hold > 0, now)
             if self._ovr_hold:
@@ -108,5 +113,5 @@ class Loop:
             else:
                 sup.actuate(0, False, sup.clamp.closed)
             self.alarms.set(A.TICK_ERROR, True, now)
-        except BaseException:
+        except Exception:
             self.pump.stop()    # the one thing left that is defined

@@ -563,3 +563,69 @@ def test_h21_brownout_while_pumping_boots_to_standby_with_the_alarm():
     b2 = reboot_after_watchdog(b, machine.PWRON_RESET)
     b2.ticks(10)
     assert b2.rig.sup.state == STANDBY and shown(b2, A.POWER_ON)
+
+
+def test_h01_air_edge_while_restart_clears_the_latch_is_not_lost():
+    # regression: an air edge between the restart checks and the clearing of the latches was
+    # wiped, and the pump restarted after an air event it never acted on
+    b = Bench()
+    b.running(2500)
+    b.air(True)
+    b.ticks(2)
+    b.air(False)
+    b.ticks(1)
+    b.rig.ack()
+    clear = b.rig.bubble.clear
+
+    def clear_with_air():
+        b.air(True)               # masked: pending until the restart's critical section ends
+        b.air(False)
+        clear()
+
+    b.rig.bubble.clear = clear_with_air
+    try:
+        b.rig.restart()
+    except ValueError:
+        pass
+    b.rig.bubble.clear = clear
+    b.ticks(2)
+    assert b.rig.sup.state == STOP and b.duty() == 0 and b.clamp_closed()
+
+
+def test_h07_va_return_line_not_opened_on_a_stale_tach_reading():
+    # regression: after standby the tach kept its last speed for 300 ms, and a quick run()
+    # opened the return line at once with the rotor stopped
+    b = Bench()
+    b.running(2500)
+    b.motor = False              # rotor stopped dead (no coasting pulses)
+    b.rig.standby()
+    b.ticks(5)
+    b.rig.run()
+    b.ticks(1)
+    assert b.clamp_closed()
+
+
+class SimReset(BaseException):
+    pass
+
+
+class ResettingSensor:
+    status = 0
+    value = 0
+
+    def read(self):
+        raise SimReset()
+
+
+def test_tick_lets_non_errors_through_after_a_defined_state():
+    # regression: `except BaseException` swallowed the simulator's resets (and Ctrl-C)
+    b = Bench()
+    b.running(2500)
+    loop = b.rig.loop
+    loop.sensors = loop.sensors + (ResettingSensor(),)
+    try:
+        loop.tick()
+        raise AssertionError("swallowed")
+    except SimReset:
+        pass
+    assert loop.errors == 0 and b.enabled()

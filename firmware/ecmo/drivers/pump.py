@@ -55,16 +55,26 @@ class Pump:
         self._pwm.duty_u16(d)
         self._en.value(self._on if enable else self._off)
         self.duty_u16 = d
+        if not enable and self.enabled:
+            self._forget()
         self.enabled = enable
         self.rpm_cmd = rpm
 
     def stop(self):
-        # called from the air/e-stop hard IRQ: two pin writes, nothing else
+        # called from the air/e-stop hard IRQ: two pin writes and a few stores, nothing else
         self._pwm.duty_u16(0)
         self._en.value(self._off)
         self.duty_u16 = 0
         self.enabled = False
         self.rpm_cmd = 0
+        self._forget()
+
+    def _forget(self):
+        # The motor was switched off: the last speed reading no longer holds (it would stay up
+        # to 300 ms otherwise, and VA opens the return line on it). Measure afresh from the
+        # next pulses; a rotor still coasting shows again within two of them.
+        self.rpm = 0
+        self._stalled = True
 
     def read(self):
         st = disable_irq()

@@ -137,12 +137,20 @@ class Supervisor:
         why = self.restart_blockers()
         if why:
             raise ValueError("cannot restart: " + ", ".join(why))
-        self.bubble.clear()
-        self.estop.clear()
-        self.trip_.tripped = False
-        self.state = RUN
-        self.cap_rpm = self.rpm_max
-
+        # Clear the latches with interrupts off, after one more look: an air or e-stop edge
+        # between the checks above and the clearing would otherwise be wiped unseen.
+        events = self.bubble.events
+        st = disable_irq()
+        try:
+            if self.bubble.events != events or self.bubble.present() or self.estop.present():
+                raise ValueError("cannot restart: air or e-stop seen just now")
+            self.bubble.clear()
+            self.estop.clear()
+            self.trip_.tripped = False
+            self.state = RUN
+            self.cap_rpm = self.rpm_max
+        finally:
+            enable_irq(st)
 
     def blind(self):
         # which interlocks cannot see right now (REPL side)

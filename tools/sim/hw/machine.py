@@ -37,6 +37,7 @@ class _World:
         self.wdt = _WdtState()
         self.irq_state = 0
         self.freq = _FREQ_HZ
+        self.pending = []    # pin IRQs that arrived while interrupts were masked
         self.retained = {}   # mem32 words and RTC memory: survive a reset, not a power cycle
         self.rtc_mem = b""
 
@@ -153,7 +154,11 @@ class _PinState:
             return
         want = Pin.IRQ_RISING if new else Pin.IRQ_FALLING
         if self.irq_trigger & want:
-            self.irq_handler(self.irq_pin)
+            if _w.irq_state:
+                # interrupts masked (disable_irq): the edge stays pending until enable_irq
+                _w.pending.append((self.irq_handler, self.irq_pin))
+            else:
+                self.irq_handler(self.irq_pin)
 
 
 def _pin_state(pid):
@@ -625,6 +630,9 @@ def disable_irq():
 
 def enable_irq(state):
     _w.irq_state = state
+    while not _w.irq_state and _w.pending:
+        handler, pin = _w.pending.pop(0)
+        handler(pin)
 
 
 _PORT = ["rp2"]
