@@ -14,7 +14,8 @@ from ecmo.drivers.pump import Pump
 from ecmo.drivers.clamp import Clamp
 from ecmo.drivers.estop import EStop
 from ecmo.drivers.annunciator import Annunciator
-from ecmo.drivers.retain import Retained, RUN as KEEP_RUN, ASKED as KEEP_ASKED
+from ecmo.drivers.retain import Retained, RUN as KEEP_RUN, ASKED as KEEP_ASKED, VA as KEEP_VA, \
+    FLOW as KEEP_FLOW
 from ecmo.drivers.status import name as status_name
 from ecmo.control.pump_control import PumpControl, RPM, FLOW, MODE_NAMES
 from ecmo.control import pid as P
@@ -61,6 +62,7 @@ class Rig:
         self.settings, problem = S.load(self.path, board.RPM_MAX)
         self.boot_cause = machine.reset_cause()
         self.retain = Retained(getattr(board, "RETAIN", None))
+        self._run_intent = False
         self._i2c = {}
         self.al = Alarms()
         self._build(board)
@@ -154,25 +156,52 @@ class Rig:
 
     def _resume(self, now):
         # After a reset nobody asked for (watchdog, crash; not power-on, not deploy/halt/reboot):
-        # a latched HIGH alarm, and if the operator had the pump running, the profile's policy
-        # (docs/hazards.md): VA restarts at once (a stopped pump in VA means retrograde flow and
-        # no support); VV stays in standby (no retrograde hazard; the operator checks first).
+        # a latched HIGH alarm; the rig comes back as it was running (profile, mode, setpoint from
+        # retained memory, not the last save), and if the operator had the pump running, the
+        # profile's policy (docs/hazards.md): VA restarts at once (a stopped pump in VA means
+        # retrograde flow and no support); VV stays in standby (the operator checks first).
         kept = self.retain.get()
-        running = kept is not None and kept & KEEP_RUN != 0
-        asked = kept is not None and kept & KEEP_ASKED != 0
-        self.unexpected_reset = self.boot_cause != machine.PWRON_RESET and not asked
-        if self.unexpected_reset:
-            self.al.set(A.WDT_RESET, True, now)
-            self.al.set(A.WDT_RESET, False, now)   # latched: shown until acknowledged
+        flags = kept[0] if kept is not None else 0
+        self.unexpected_reset = self.boot_cause != machine.PWRON_RESET and not flags & KEEP_ASKED
         if self.boot_cause == machine.PWRON_RESET:
             # Both chips report a brownout as power-on, and retained memory is gone: a supply
             # dip while pumping looks exactly like switching the rig on. So every power-on
             # boot tells the operator the pump is in standby until he acknowledges or runs it.
             self.al.set(A.POWER_ON, True, now)
-        resume = self.unexpected_reset and running and self.sup.profile == "VA"
+        resume = False
+        if self.unexpected_reset:
+            self.al.set(A.WDT_RESET, True, now)
+            self.al.set(A.WDT_RESET, False, now)   # latched: shown until acknowledged
+            if kept is not None:
+                self._restore_live(flags, kept[1], now)
+                resume = flags & KEEP_RUN != 0 and self.sup.profile == "VA"
         if resume:
             self.sup.start(now)
-        self.retain.put(KEEP_RUN if resume else 0)
+        self._run_intent = resume
+        self._keep()
+
+    def _restore_live(self, flags, setpoint, now):
+        prof = "VA" if flags & KEEP_VA else "VV"
+        if prof != self.sup.profile:
+            # switched live and never saved: that profile's default limits, and say so
+            self.sup.set_profile(prof)
+            self.settings["profile"] = prof
+            self.settings["limits"] = profiles.defaults(prof)
+            self.al.set(A.SETTINGS, True, now)
+        c = self.control
+        if flags & KEEP_FLOW:
+            c.flow_target_mlpm = setpoint
+            c.set_mode(FLOW, self.flow.value, 0)
+        else:
+            c.rpm_target = setpoint
+            c.set_mode(RPM, self.flow.value, 0)
+
+    def _keep(self, asked=False):
+        # the live intent into retained memory (REPL side; never from the tick)
+        c = self.control
+        flags = (KEEP_RUN if self._run_intent else 0) | (KEEP_ASKED if asked else 0) | \
+            (KEEP_VA if self.sup.profile == "VA" else 0) | (KEEP_FLOW if c.mode == FLOW else 0)
+        self.retain.put(flags, c.flow_target_mlpm if c.mode == FLOW else c.rpm_target)
 
     def start(self):
         # start the periodic tick and the watchdog; the REPL stays free
@@ -189,7 +218,8 @@ class Rig:
         if self.timer is not None:
             self.timer.deinit()
         self.tlm.set_rate(0)
-        self.retain.put(KEEP_ASKED)   # the watchdog will reset the board: that one is asked for
+        self._run_intent = False
+        self._keep(asked=True)        # the watchdog will reset the board: that one is asked for
         self.sup.trip()
         if self.gas is not None:
             self.gas.cut()     # no sweep into blood that no longer moves
@@ -239,18 +269,21 @@ class Rig:
             self.sup.start(self.loop.now_ms)
             self.control.restart(self.flow.value)
             self.al.set(A.POWER_ON, False, self.loop.now_ms)
-        self.retain.put(KEEP_RUN)     # an unexpected reset resumes (VA) from here on
+        self._run_intent = True       # an unexpected reset resumes (VA) from here on
+        self._keep()
 
     def standby(self):
         with self._crit:
             self.sup.standby()
-        self.retain.put(0)
+        self._run_intent = False
+        self._keep()
 
     def expect_reset(self):
         # the next reset is deliberate (deploy, a planned reboot): no alarm, no resume after it
         with self._crit:
             self.sup.standby()
-        self.retain.put(KEEP_ASKED)
+        self._run_intent = False
+        self._keep(asked=True)
 
     def reboot(self):
         self.expect_reset()
@@ -261,16 +294,19 @@ class Rig:
         with self._crit:
             self.control.set_mode(FLOW if name == "flow" else RPM, self.flow.value, self.sup.rpm_applied)
         self.settings["control"] = name
+        self._keep()
 
     def set_flow(self, lpm):
         lpm = float(_number("flow_lpm", lpm, 0, S.FLOW_MAX_LPM))
         self.control.flow_target_mlpm = int(lpm * 1000 + 0.5)   # one store: atomic for the tick
         self.settings["flow_lpm"] = lpm
+        self._keep()
 
     def set_rpm(self, rpm):
         rpm = int(_number("rpm", rpm, 0, self.board.RPM_MAX))
         self.control.rpm_target = rpm
         self.settings["rpm"] = rpm
+        self._keep()
 
     def gains(self, kp=None, ki=None, kd=None):
         g = list(self.settings["gains"])
@@ -312,6 +348,7 @@ class Rig:
             self.sup.set_profile(name, lim)
         self.settings["profile"] = name
         self.settings["limits"] = lim
+        self._keep()
 
     def clamp(self, closed):
         if not isinstance(closed, bool):

@@ -247,7 +247,14 @@ def load(path, rpm_max=5000):
         with open(path) as f:
             text = f.read()
     except OSError:
-        return defaults(), "no settings file"
+        # A reset inside save()'s FAT fallback (old file removed, new one not yet renamed)
+        # leaves only the complete .tmp: it was written and closed before the remove, and its
+        # checksum says whether it is whole. Put it in place and read it.
+        try:
+            _rename(path + ".tmp", path)
+        except OSError:
+            return defaults(), "no settings file"
+        return load(path, rpm_max)
     try:
         d = json.loads(text)
         if not isinstance(d, dict):
@@ -294,11 +301,10 @@ def save(path, d):
         _rename(tmp, path)
     except OSError:
         # FAT (some ESP32 builds) will not rename over an existing file: remove it first.
-        # Not atomic there; a reset in between leaves only settings.json.tmp, which load()
-        # does not read, so the rig boots with defaults and the SETTINGS alarm.
+        # A reset in between leaves only the complete .tmp, which load() puts in place.
         try:
             os.stat(path)
         except OSError:
-            raise    # no old file in the way: the rename failed for another reason
+            raise OSError("cannot rename %s to %s" % (tmp, path))
         os.remove(path)
         _rename(tmp, path)

@@ -629,3 +629,25 @@ def test_tick_lets_non_errors_through_after_a_defined_state():
     except SimReset:
         pass
     assert loop.errors == 0 and b.enabled()
+
+
+def test_h11_reset_restores_the_live_profile_not_the_saved_one():
+    # regression: VV switched live and never saved came back pumping as VA after a reset
+    b = Bench()
+    b.rig.save()                              # flash says VA
+    b.rig.profile("VV")
+    b.running(1200)
+    b2 = reboot_after_watchdog(b)
+    b2.ticks(100)
+    assert b2.rig.sup.profile == "VV" and b2.rig.sup.state == STANDBY and b2.duty() == 0
+    assert shown(b2, A.SETTINGS)              # live and saved settings differ: said so
+
+
+def test_h11_va_resumes_at_the_live_setpoint_not_the_saved_one():
+    b = Bench()
+    b.rig.set_rpm(2000)
+    b.rig.save()
+    b.running(2700)                           # changed live, not saved
+    b2 = reboot_after_watchdog(b)
+    b2.ticks(500)
+    assert b2.rig.sup.state == RUN and b2.rig.sup.rpm_applied == 2700

@@ -338,3 +338,33 @@ def test_save_on_a_filesystem_that_cannot_rename_over_a_file():
         S._rename = real
     back, problem = S.load(PATH)
     assert problem is None and back["rpm"] == 3100
+
+
+def test_h13_reset_inside_the_fat_fallback_keeps_the_new_settings():
+    # regression: on FAT the old file is removed before the rename; a reset there left only
+    # settings.json.tmp, and the rig booted silently with defaults
+    _clean()
+    S.save(PATH, S.defaults())
+    real = S._rename
+    calls = []
+
+    def fat_then_reset(a, b):
+        calls.append(b)
+        if len(calls) == 1:
+            raise OSError(17)        # EEXIST: FAT will not rename over a file
+        raise _Reset()               # power lost after the old file was removed
+
+    S._rename = fat_then_reset
+    d = S.defaults()
+    d["rpm"] = 3100
+    try:
+        S.save(PATH, d)
+        raise AssertionError("no reset")
+    except _Reset:
+        pass
+    finally:
+        S._rename = real
+    assert not _exists(PATH) and _exists(PATH + ".tmp")
+    back, problem = S.load(PATH)
+    assert problem is None and back["rpm"] == 3100
+    assert _exists(PATH) and not _exists(PATH + ".tmp")
