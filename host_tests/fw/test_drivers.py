@@ -227,15 +227,20 @@ def test_pump_duty_enable_and_stop():
     assert machine.sim_pwm(15).duty_u16 == 0 and machine.sim_pin(14).level == 0
 
 
-def test_pump_tach_rpm():
-    p = Pump(15, 14, 13, 20000, 5000, 2)
-    pin = machine.sim_pin(13)
-    # 3000 RPM, 2 pulses/rev = 100 Hz: a pulse every 10 ms
-    for _ in range(30):
-        machine.sim_advance_us(10000)
+def pulses(n, period_us, each=None, pin_id=13):
+    # n tach pulses (falling edges), one every period_us; each() after every pulse
+    pin = machine.sim_pin(pin_id)
+    for _ in range(n):
+        machine.sim_advance_us(period_us)
         pin.drive(0)
         pin.drive(1)
-        p.read()
+        if each is not None:
+            each()
+
+
+def test_pump_tach_rpm():
+    p = Pump(15, 14, 13, 20000, 5000, 2)
+    pulses(30, 10000, p.read)      # 3000 RPM, 2 pulses/rev = 100 Hz: a pulse every 10 ms
     assert abs(p.rpm - 3000) <= 30, p.rpm
     machine.sim_advance_us(400000)
     p.read()
@@ -265,11 +270,7 @@ def test_servo_clamp_pulse_widths():
 def test_pump_tach_sum_stays_bounded_when_nobody_reads():
     # regression: with the loop halted and the rotor turning, the IRQ's sum grew without bound
     p = Pump(15, 14, 13, 20000, 5000, 2)
-    pin = machine.sim_pin(13)
-    for _ in range(5000):
-        machine.sim_advance_us(10000)
-        pin.drive(0)
-        pin.drive(1)
+    pulses(5000, 10000)
     p.read()
     assert abs(p.rpm - 3000) <= 30, p.rpm
 
