@@ -14,8 +14,7 @@ from ecmo.drivers.pump import Pump
 from ecmo.drivers.clamp import Clamp
 from ecmo.drivers.estop import EStop
 from ecmo.drivers.annunciator import Annunciator
-from ecmo.drivers.retain import Retained, RUN as KEEP_RUN, ASKED as KEEP_ASKED, VA as KEEP_VA, \
-    FLOW as KEEP_FLOW
+from ecmo.drivers import retain as R
 from ecmo.drivers.status import name as status_name
 from ecmo.control.pump_control import PumpControl, RPM, FLOW, MODE_NAMES
 from ecmo.control import pid as P
@@ -61,7 +60,7 @@ class Rig:
         self.path = settings_path or getattr(board, "SETTINGS_PATH", "settings.json")
         self.settings, problem = S.load(self.path, board.RPM_MAX)
         self.boot_cause = machine.reset_cause()
-        self.retain = Retained(getattr(board, "RETAIN", None))
+        self.retain = R.Retained(getattr(board, "RETAIN", None))
         self._run_intent = False
         self._i2c = {}
         self.al = Alarms()
@@ -74,9 +73,11 @@ class Rig:
         if problem and problem != "no settings file":
             self.al.set(A.SETTINGS, True, now)
         self.settings_problem = problem
-        if self.sup.profile == "VA":
-            self.clamp_out.close()   # VA with the pump stopped: an open return line flows backwards
+        self._dirty = False
         self._resume(now)
+        self.sup.retain = self.retain
+        if self.sup.profile == "VA" and self.sup.state != RUN:
+            self.clamp_out.close()   # VA with the pump stopped: an open return line flows backwards
 
     # ---- construction ----
     def _bus(self, n):
@@ -156,13 +157,14 @@ class Rig:
 
     def _resume(self, now):
         # After a reset nobody asked for (watchdog, crash; not power-on, not deploy/halt/reboot):
-        # a latched HIGH alarm; the rig comes back as it was running (profile, mode, setpoint from
-        # retained memory, not the last save), and if the operator had the pump running, the
-        # profile's policy (docs/hazards.md): VA restarts at once (a stopped pump in VA means
-        # retrograde flow and no support); VV stays in standby (the operator checks first).
+        # a latched HIGH alarm; the rig comes back as it was running (profile, mode, setpoints
+        # and any latched air/e-stop stop from retained memory, not the last save), and if the
+        # operator had the pump running, the profile's policy (docs/hazards.md): VA restarts at
+        # once (a stopped pump in VA means retrograde flow and no support); VV stays in standby
+        # (no retrograde hazard; the operator checks first).
         kept = self.retain.get()
         flags = kept[0] if kept is not None else 0
-        self.unexpected_reset = self.boot_cause != machine.PWRON_RESET and not flags & KEEP_ASKED
+        self.unexpected_reset = self.boot_cause != machine.PWRON_RESET and not flags & R.ASKED
         if self.boot_cause == machine.PWRON_RESET:
             # Both chips report a brownout as power-on, and retained memory is gone: a supply
             # dip while pumping looks exactly like switching the rig on. So every power-on
@@ -173,35 +175,64 @@ class Rig:
             self.al.set(A.WDT_RESET, True, now)
             self.al.set(A.WDT_RESET, False, now)   # latched: shown until acknowledged
             if kept is not None:
-                self._restore_live(flags, kept[1], now)
-                resume = flags & KEEP_RUN != 0 and self.sup.profile == "VA"
+                self._restore_live(kept, now)
+                stopped = flags & (R.STOP_AIR | R.STOP_ESTOP)
+                if stopped:
+                    # a latched stop survives the reset: the first tick shows it again, and
+                    # only ack + clear + restart() release it, as before the reset
+                    self.bubble.latched = flags & R.STOP_AIR != 0
+                    self.estop.latched = flags & R.STOP_ESTOP != 0
+                    self.sup.trip()
+                resume = flags & R.RUN != 0 and not stopped and self.sup.profile == "VA"
         if resume:
             self.sup.start(now)
-        self._run_intent = resume
+        self._run_intent = resume or flags & R.RUN != 0 and self.unexpected_reset
         self._keep()
 
-    def _restore_live(self, flags, setpoint, now):
-        prof = "VA" if flags & KEEP_VA else "VV"
+    def _restore_live(self, kept, now):
+        flags, setpoint, sweep = kept
+        prof = "VA" if flags & R.VA else "VV"
         if prof != self.sup.profile:
-            # switched live and never saved: that profile's default limits, and say so
+            # switched live and never saved: that profile's default limits
             self.sup.set_profile(prof)
             self.settings["profile"] = prof
             self.settings["limits"] = profiles.defaults(prof)
-            self.al.set(A.SETTINGS, True, now)
+        if prof != self.settings["profile"] or flags & R.DIRTY:
+            self.al.set(A.SETTINGS, True, now)   # live changes were not saved: say so
+            self._dirty = True
         c = self.control
-        if flags & KEEP_FLOW:
+        if flags & R.FLOW:
             c.flow_target_mlpm = setpoint
             c.set_mode(FLOW, self.flow.value, 0)
+            self.settings["control"] = "flow"
+            self.settings["flow_lpm"] = setpoint / 1000
         else:
             c.rpm_target = setpoint
             c.set_mode(RPM, self.flow.value, 0)
+            self.settings["control"] = "rpm"
+            self.settings["rpm"] = setpoint
+        if sweep is not None and self.gas is not None:
+            self.gas.control.target_mlpm = sweep
+            self.settings["sweep_lpm"] = sweep / 1000
 
     def _keep(self, asked=False):
-        # the live intent into retained memory (REPL side; never from the tick)
+        # the live intent into retained memory (REPL side, and once from the tick when a latched
+        # stop starts: Supervisor.update)
         c = self.control
-        flags = (KEEP_RUN if self._run_intent else 0) | (KEEP_ASKED if asked else 0) | \
-            (KEEP_VA if self.sup.profile == "VA" else 0) | (KEEP_FLOW if c.mode == FLOW else 0)
-        self.retain.put(flags, c.flow_target_mlpm if c.mode == FLOW else c.rpm_target)
+        sup = self.sup
+        flags = (R.RUN if self._run_intent else 0) | (R.ASKED if asked else 0) | \
+            (R.VA if sup.profile == "VA" else 0) | (R.FLOW if c.mode == FLOW else 0) | \
+            (R.DIRTY if self._dirty else 0)
+        if sup.state == STOP:
+            flags |= (R.STOP_AIR if self.bubble.latched else 0) | \
+                (R.STOP_ESTOP if self.estop.latched else 0)
+        sweep = self.gas.control.target_mlpm if self.gas is not None else None
+        self.retain.put(flags, c.flow_target_mlpm if c.mode == FLOW else c.rpm_target, sweep)
+
+    def _touch(self):
+        # a live change the flash does not have yet
+        self._dirty = True
+        self._keep()
 
     def start(self):
         # start the periodic tick and the watchdog; the REPL stays free
@@ -294,19 +325,19 @@ class Rig:
         with self._crit:
             self.control.set_mode(FLOW if name == "flow" else RPM, self.flow.value, self.sup.rpm_applied)
         self.settings["control"] = name
-        self._keep()
+        self._touch()
 
     def set_flow(self, lpm):
         lpm = float(_number("flow_lpm", lpm, 0, S.FLOW_MAX_LPM))
         self.control.flow_target_mlpm = int(lpm * 1000 + 0.5)   # one store: atomic for the tick
         self.settings["flow_lpm"] = lpm
-        self._keep()
+        self._touch()
 
     def set_rpm(self, rpm):
         rpm = int(_number("rpm", rpm, 0, self.board.RPM_MAX))
         self.control.rpm_target = rpm
         self.settings["rpm"] = rpm
-        self._keep()
+        self._touch()
 
     def gains(self, kp=None, ki=None, kd=None):
         g = list(self.settings["gains"])
@@ -321,6 +352,7 @@ class Rig:
         with self._crit:
             self.control.pid.set_gains(g[0], g[1], g[2])
         self.settings["gains"] = g
+        self._touch()
         return tuple(g)
 
     def limits(self):
@@ -339,6 +371,7 @@ class Rig:
         with self._crit:
             setattr(self.sup, name, v)
         self.settings["limits"] = new
+        self._touch()
         return v
 
     def profile(self, name):
@@ -348,7 +381,7 @@ class Rig:
             self.sup.set_profile(name, lim)
         self.settings["profile"] = name
         self.settings["limits"] = lim
-        self._keep()
+        self._touch()
 
     def clamp(self, closed):
         if not isinstance(closed, bool):
@@ -365,6 +398,8 @@ class Rig:
         with self._crit:
             self.sup.restart(self.loop.now_ms)
             self.control.restart(self.flow.value)
+        self._run_intent = True
+        self._keep()                  # the latched stop is released: a reset must not bring it back
 
     def alarms(self):
         return self.al.codes()
@@ -392,6 +427,8 @@ class Rig:
 
     def save(self):
         S.save(self.path, self.settings)
+        self._dirty = False
+        self._keep()
         return self.path
 
     def load(self):
@@ -404,6 +441,8 @@ class Rig:
         self.settings = d
         if d["telemetry_hz"] != self.tlm.hz:
             self.tlm.set_rate(d["telemetry_hz"])
+        self._dirty = False
+        self._keep()
 
     # ---- oxygenator ----
     # Sweep and FiO2 targets, gas limits and O2-cell calibration (firmware/ecmo/gas.py).
@@ -418,6 +457,7 @@ class Rig:
         lpm = float(_number("sweep_lpm", lpm, 0, S.SWEEP_MAX_LPM))
         g.control.target_mlpm = int(lpm * 1000 + 0.5)   # one store: atomic for the tick
         self.settings["sweep_lpm"] = float(lpm)
+        self._touch()
 
     def set_fio2(self, fio2):
         # FiO2 target as a fraction (0.21..1.0) or a percent (21..100): the blender's setpoint,
@@ -429,6 +469,7 @@ class Rig:
         with self._crit:
             g.set_fio2_dpct(int(fio2 * 1000 + 0.5))
         self.settings["fio2"] = float(fio2)
+        self._touch()
 
     def sweep_gains(self, kp=None, ki=None, kd=None):
         # sweep PID gains: valve steps (16 duty) per L/min, per (L/min*s), per (L/min/s)

@@ -23,6 +23,7 @@ TELEMETRY_MAX_HZ = 20       # 20 rows/s of ~100 bytes fits 115200 baud with room
 CONTROL_MODES = ("rpm", "flow")
 
 _rename = os.rename         # a module name, so tests can inject a reset between write and rename
+_ENOENT = 2
 
 
 def defaults(profile="VA"):
@@ -229,6 +230,8 @@ def _bad_path(path):
 
 def _keep_aside(path):
     # keep the unreadable file for inspection; never let this fail the boot
+    if path is None:
+        return
     try:
         bad = _bad_path(path)
         try:
@@ -246,27 +249,47 @@ def load(path, rpm_max=5000):
     try:
         with open(path) as f:
             text = f.read()
+    except OSError as e:
+        if e.args and e.args[0] != _ENOENT:
+            # there but unreadable (I/O error): never replace it, boot with defaults and say so
+            return defaults(), "settings file unreadable (%s)" % (e,)
+        return _recover_tmp(path, rpm_max)
+    return _decode(text, path, rpm_max)
+
+
+def _recover_tmp(path, rpm_max):
+    # A reset inside save()'s FAT fallback (old file removed, new one not yet renamed) leaves
+    # only the .tmp, written and closed before the remove. Use it only if it decodes cleanly
+    # with a good checksum; then put it in place.
+    try:
+        with open(path + ".tmp") as f:
+            text = f.read()
     except OSError:
-        # A reset inside save()'s FAT fallback (old file removed, new one not yet renamed)
-        # leaves only the complete .tmp: it was written and closed before the remove, and its
-        # checksum says whether it is whole. Put it in place and read it.
-        try:
-            _rename(path + ".tmp", path)
-        except OSError:
-            return defaults(), "no settings file"
-        return load(path, rpm_max)
+        return defaults(), "no settings file"
+    d, problem = _decode(text, None, rpm_max)
+    if problem:
+        return defaults(), "settings lost: only a damaged %s.tmp left" % path
+    try:
+        _rename(path + ".tmp", path)
+    except OSError:
+        pass            # still usable this boot; the next save() writes the file again
+    return d, None
+
+
+def _decode(text, path, rpm_max):
+    # path: where the text came from, kept aside as .bad if it is damaged (None: leave it)
     try:
         d = json.loads(text)
         if not isinstance(d, dict):
             raise ValueError("not an object")
     except Exception:
         _keep_aside(path)
-        return defaults(), "settings file corrupt (kept as %s)" % _bad_path(path)
+        return defaults(), "settings file corrupt (kept as %s)" % _bad_path(path or "")
     if d.get("format") == FORMAT:
         payload = d.get("payload")
         if not isinstance(payload, dict) or d.get("crc32") != checksum(payload):
             _keep_aside(path)
-            return defaults(), "settings checksum wrong (kept as %s)" % _bad_path(path)
+            return defaults(), "settings checksum wrong (kept as %s)" % _bad_path(path or "")
         d = payload
         v = d.get("version")
     else:

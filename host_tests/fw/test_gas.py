@@ -460,3 +460,11 @@ def test_h15_a_dead_tach_alone_does_not_cut_sweep():
     b.motor = False                       # tach silent, pump still pumping
     _run(b, m, 3.0, 300)
     assert b.gas.valve_duty() > 0 and not b.rig.al.present(A.SWEEP_NO_BLOOD)
+
+
+def test_h14_sweep_setpoint_survives_a_reset():
+    b, m = _bench_running(4.0)
+    _run(b, m, 3.0, 100)
+    machine.sim_reboot(machine.WDT_RESET)
+    b2 = rigkit.Bench(profile=None, keep_settings=True)
+    assert b2.rig.gas.control.target_mlpm == 4000

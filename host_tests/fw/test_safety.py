@@ -651,3 +651,112 @@ def test_h11_va_resumes_at_the_live_setpoint_not_the_saved_one():
     b2 = reboot_after_watchdog(b)
     b2.ticks(500)
     assert b2.rig.sup.state == RUN and b2.rig.sup.rpm_applied == 2700
+
+
+def test_h02_cut_estop_wire_stops_the_pump():
+    b = Bench()
+    b.running(2500)
+    machine.sim_pin(17).drive(None)           # NC contact's wire cut: the pull-up reads "pressed"
+    assert b.duty() == 0 and b.clamp_closed()
+    b.ticks(2)
+    assert b.rig.sup.state == STOP and shown(b, A.ESTOP)
+
+
+def test_h10_exception_in_standby_keeps_the_pump_off():
+    b = Bench()
+    b.ticks(5)
+    b.rig.loop.sensors = b.rig.loop.sensors + (BrokenSensor(),)
+    b.ticks(5)
+    assert b.duty() == 0 and not b.enabled() and b.clamp_closed()
+
+
+def test_h01_air_between_the_restart_checks_and_the_clearing_is_not_lost():
+    # regression: the event snapshot was taken after the checks, so air in between was wiped
+    b = Bench()
+    b.running(2500)
+    b.air(True)
+    b.ticks(2)
+    b.air(False)
+    b.ticks(1)
+    b.rig.ack()
+    sup = b.rig.sup
+    blockers = sup.restart_blockers
+
+    def then_air():
+        why = blockers()
+        b.air(True)
+        b.air(False)
+        return why
+
+    sup.restart_blockers = then_air
+    refused(b.rig.restart, "air", "restart with air between the checks and the clearing")
+    sup.restart_blockers = blockers
+    b.ticks(2)
+    assert b.rig.sup.state == STOP and b.duty() == 0
+
+
+def test_h01_estop_pressed_and_released_after_ack_needs_a_new_ack():
+    b = Bench()
+    b.running(2500)
+    b.estop(True)
+    b.ticks(2)
+    b.estop(False)
+    b.rig.ack()
+    b.estop(True)
+    b.estop(False)
+    refused(b.rig.restart, "e-stop", "restart after an unacknowledged e-stop press")
+
+
+def test_h11_latched_air_stop_survives_a_reset():
+    # regression: a watchdog reset in VA released a latched air stop and resumed pumping
+    b = Bench()
+    b.running(2500)
+    b.air(True)
+    b.ticks(2)
+    b.air(False)                              # the bubble has passed
+    b.ticks(2)
+    b2 = reboot_after_watchdog(b)
+    assert b2.duty() == 0 and b2.clamp_closed()
+    b2.ticks(2)
+    assert b2.rig.sup.state == STOP and shown(b2, A.AIR) and b2.duty() == 0
+    refused(b2.rig.restart, "acknowledged", "restart without acknowledging the air")
+    b2.rig.ack()
+    b2.rig.restart()
+    b2.ticks(300)
+    assert b2.rig.sup.state == RUN
+
+
+def test_h11_setpoint_changed_after_run_is_what_resumes():
+    b = Bench()
+    b.running(2000)
+    b.rig.set_rpm(2900)                       # live, after run(), not saved
+    b.ticks(300)
+    b2 = reboot_after_watchdog(b)
+    b2.ticks(500)
+    assert b2.rig.sup.rpm_applied == 2900 and shown(b2, A.SETTINGS)
+
+
+def test_h11_restart_after_a_stop_is_what_a_reset_remembers():
+    b = Bench(profile="VA")
+    b.ticks(5)
+    b.air(True)                               # air while in standby: latched stop
+    b.ticks(2)
+    b.air(False)
+    b.rig.ack()
+    b.rig.set_rpm(2200)
+    b.rig.restart()                           # pumping now
+    b.ticks(300)
+    b2 = reboot_after_watchdog(b)
+    b2.ticks(500)
+    assert b2.rig.sup.state == RUN and b2.rig.sup.rpm_applied == 2200
+
+
+def test_h11_a_retained_word_from_signed_mem32_reads_back():
+    # rp2's mem32 returns a signed int; the retained word must not depend on the sign
+    from ecmo.drivers.retain import Retained, RUN as KRUN, VA as KVA
+    r = Retained("rp2_scratch")
+    r.put(KRUN | KVA, 3100, 4000)
+    assert r.get() == (KRUN | KVA, 3100, 4000)
+    e = Retained("esp32_rtc")
+    e.put(KRUN, 4500, None)
+    assert e.get() == (KRUN, 4500, None)

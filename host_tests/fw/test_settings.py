@@ -368,3 +368,38 @@ def test_h13_reset_inside_the_fat_fallback_keeps_the_new_settings():
     back, problem = S.load(PATH)
     assert problem is None and back["rpm"] == 3100
     assert _exists(PATH) and not _exists(PATH + ".tmp")
+
+
+def test_h13_damaged_tmp_with_no_settings_file_is_an_alarm_not_silence():
+    _clean()
+    with open(PATH + ".tmp", "w") as f:
+        f.write('{"crc32":"00')               # torn first-ever save
+    d, problem = S.load(PATH)
+    assert problem and "lost" in problem and d == S.defaults()
+
+
+def test_unreadable_settings_file_is_never_replaced_by_a_stale_tmp():
+    # regression: any OSError (not just "no such file") made load() rename .tmp over the file
+    _clean()
+    S.save(PATH, S.defaults())
+    with open(PATH + ".tmp", "w") as f:
+        f.write("")                            # stale, empty
+    real_open = S.open if hasattr(S, "open") else None
+    try:
+        S.open = _failing_open                 # the good file gives an I/O error this once
+        d, problem = S.load(PATH)
+    finally:
+        if real_open is None:
+            del S.open
+        else:
+            S.open = real_open
+    assert problem and "unreadable" in problem
+    assert _exists(PATH)                        # left alone
+    d, problem = S.load(PATH)
+    assert problem is None
+
+
+def _failing_open(path, *a):
+    if path == PATH:
+        raise OSError(5)                        # EIO
+    return open(path, *a)

@@ -11,6 +11,7 @@ class EStop:
         self._on_stop = on_stop
         self.latched = False
         self.active = False
+        self.events = 0
         self.t_ms = 0
         self._pin = Pin(pin_id, Pin.IN, Pin.PULL_UP if active_level else Pin.PULL_DOWN)
         trig = Pin.IRQ_RISING if active_level else Pin.IRQ_FALLING
@@ -18,6 +19,7 @@ class EStop:
 
     def _irq(self, _pin):
         self.latched = True
+        self.events = (self.events + 1) & 0x3FFFFFFF   # bounded: stays a small int
         self.t_ms = ticks_ms()
         if self._on_stop is not None:
             self._on_stop()
@@ -26,6 +28,7 @@ class EStop:
         self.active = self._pin.value() == self._active
         if self.active and not self.latched:
             self.latched = True
+            self.events = (self.events + 1) & 0x3FFFFFFF
             self.t_ms = ticks_ms()
             if self._on_stop is not None:
                 self._on_stop()

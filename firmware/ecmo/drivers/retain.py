@@ -1,22 +1,29 @@
-# Two words that survive a reset but not a power cycle: the operator's live intent (running or
-# not, VA or VV, control mode and setpoint) and whether the coming reset was asked for. They tell
-# an unexpected reset (watchdog, crash) from a deliberate one on every port (on rp2
-# machine.reset() itself reboots through the watchdog, so reset_cause() cannot), and let the
-# rig come back as it was running, not as it was last saved. Written only on operator actions,
-# never from the tick, and never to flash (a flash write blocks interrupts, the air IRQ with them).
+# A word that survives a reset but not a power cycle: the operator's live intent (running or
+# not, VA or VV, control mode and setpoint, a latched air/e-stop stop, unsaved changes) and
+# whether the coming reset was asked for. It tells an unexpected reset (watchdog, crash) from a
+# deliberate one on every port (on rp2 machine.reset() itself reboots through the watchdog, so
+# reset_cause() cannot), and lets the rig come back as it was running, not as it was last saved.
+# Never on flash (a flash write blocks interrupts, the air IRQ with them).
 #   rp2:   watchdog SCRATCH0..1 (RP2040 datasheet 4.7: scratch registers persist through the
 #          watchdog reset; the SDK's watchdog_reboot uses SCRATCH4..7 only)
 #   esp32: RTC slow memory (machine.RTC().memory())
+# One 32-bit word holds magic, flags and setpoint, so a reset can never tear them apart. The
+# magic keeps the top two bits clear: rp2's mem32 returns a signed int, and a word below 2**30
+# stays a small int (no allocation when the tick sets a flag).
 import machine
 from micropython import const
 
 _RP2_SCRATCH0 = const(0x4005800C)   # WATCHDOG_BASE 0x40058000 + SCRATCH0 offset 0x0c
 _RP2_SCRATCH1 = const(0x40058010)
-_MAGIC = const(0xEC31)               # upper 16 bits of the flags word: written by us
+_MAGIC = const(0x2A)                 # bits 31..24 of the main word
+_MAGIC_SWEEP = const(0x15)           # bits 31..24 of the sweep word
 RUN = const(1)                       # the operator wants the pump running
 ASKED = const(2)                     # the next reset was asked for (deploy, halt, rig.reboot())
 VA = const(4)                        # the live profile is VA (else VV)
 FLOW = const(8)                      # the live control mode is flow (else RPM)
+STOP_AIR = const(16)                 # a latched air stop not yet released
+STOP_ESTOP = const(32)               # a latched e-stop stop not yet released
+DIRTY = const(64)                    # live settings differ from the saved ones
 
 
 class Retained:
@@ -24,29 +31,42 @@ class Retained:
         if kind not in ("rp2_scratch", "esp32_rtc", None):
             raise ValueError("retain kind: 'rp2_scratch', 'esp32_rtc' or None")
         self._kind = kind
+        self._rtc = machine.RTC() if kind == "esp32_rtc" else None
 
-    def get(self):
-        # (flags, setpoint) or None if nothing valid survived (power-on, or never written);
-        # setpoint is mL/min in flow mode, RPM in RPM mode
-        w = sp = 0
+    def _words(self):
         if self._kind == "rp2_scratch":
-            w = machine.mem32[_RP2_SCRATCH0]
-            sp = machine.mem32[_RP2_SCRATCH1]
-        elif self._kind == "esp32_rtc":
-            m = machine.RTC().memory()
+            return machine.mem32[_RP2_SCRATCH0], machine.mem32[_RP2_SCRATCH1]
+        if self._kind == "esp32_rtc":
+            m = self._rtc.memory()
             if len(m) >= 8:
-                w = m[0] << 24 | m[1] << 16 | m[2] << 8 | m[3]
-                sp = m[4] << 24 | m[5] << 16 | m[6] << 8 | m[7]
-        if w >> 16 != _MAGIC or sp > 0xFFFF:
-            return None
-        return w & 0xFFFF, sp
+                return (m[0] << 24 | m[1] << 16 | m[2] << 8 | m[3],
+                        m[4] << 24 | m[5] << 16 | m[6] << 8 | m[7])
+        return 0, 0
 
-    def put(self, flags, setpoint=0):
-        w = _MAGIC << 16 | flags
-        sp = setpoint & 0xFFFF
+    def _write(self, w, s):
         if self._kind == "rp2_scratch":
-            machine.mem32[_RP2_SCRATCH1] = sp
+            machine.mem32[_RP2_SCRATCH1] = s
             machine.mem32[_RP2_SCRATCH0] = w
         elif self._kind == "esp32_rtc":
-            machine.RTC().memory(bytes((w >> 24 & 0xFF, w >> 16 & 0xFF, w >> 8 & 0xFF, w & 0xFF,
-                                        0, 0, sp >> 8, sp & 0xFF)))
+            self._rtc.memory(bytes((w >> 24, w >> 16 & 0xFF, w >> 8 & 0xFF, w & 0xFF,
+                                    s >> 24, s >> 16 & 0xFF, s >> 8 & 0xFF, s & 0xFF)))
+
+    def get(self):
+        # (flags, setpoint, sweep_mlpm or None), or None if nothing valid survived (power-on,
+        # never written); setpoint is mL/min in flow mode, RPM in RPM mode
+        w, s = self._words()
+        if w >> 24 != _MAGIC:
+            return None
+        sweep = s & 0xFFFF if s >> 24 == _MAGIC_SWEEP else None
+        return w >> 16 & 0xFF, w & 0xFFFF, sweep
+
+    def put(self, flags, setpoint, sweep_mlpm=None):
+        w = _MAGIC << 24 | (flags & 0xFF) << 16 | (setpoint & 0xFFFF)
+        s = _MAGIC_SWEEP << 24 | (sweep_mlpm & 0xFFFF) if sweep_mlpm is not None else 0
+        self._write(w, s)
+
+    def add(self, flag):
+        # from the tick, once, when a latched stop starts; rp2: small ints, nothing allocated
+        w, s = self._words()
+        if w >> 24 == _MAGIC:
+            self._write(w | flag << 16, s)

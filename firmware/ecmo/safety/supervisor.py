@@ -8,6 +8,7 @@ from time import ticks_diff
 from machine import disable_irq, enable_irq
 from ecmo.safety import alarms as A
 from ecmo.safety.profiles import defaults, GAS_LIMITS
+from ecmo.drivers.retain import STOP_AIR, STOP_ESTOP
 
 STANDBY = const(0)
 RUN = const(1)
@@ -58,6 +59,8 @@ class Supervisor:
         self.clamp_request = False  # operator asked for the clamp closed (VA weaning, tests)
         self._floor_on = False      # VA retrograde floor in force last tick
         self._air_events_acked = 0  # bubble events when the operator last acknowledged
+        self._stop_events_acked = 0 # e-stop events then
+        self.retain = None          # drivers.retain.Retained, set by the rig
         self._run_t = 0
         self._cnt = bytearray(9)    # debounce counters, see _deb()
         self._low_flow_n = 0
@@ -120,6 +123,8 @@ class Supervisor:
             why.append("bubble detector faulted: air cannot be seen")
         if self.bubble.events != self._air_events_acked:
             why.append("air seen again since the acknowledgement")
+        if self.estop.events != self._stop_events_acked:
+            why.append("e-stop pressed again since the acknowledgement")
         if self.estop.present():
             why.append("e-stop still pressed")
         if (self.alarms.present(A.AIR) and not self.alarms.acked[A.AIR]) or \
@@ -130,6 +135,7 @@ class Supervisor:
     def acked(self):
         # the operator acknowledged: the air events seen so far are known to him
         self._air_events_acked = self.bubble.events
+        self._stop_events_acked = self.estop.events
 
     def restart(self, now_ms):
         if self.state != STOP:
@@ -139,10 +145,11 @@ class Supervisor:
             raise ValueError("cannot restart: " + ", ".join(why))
         # Clear the latches with interrupts off, after one more look: an air or e-stop edge
         # between the checks above and the clearing would otherwise be wiped unseen.
-        events = self.bubble.events
         st = disable_irq()
         try:
-            if self.bubble.events != events or self.bubble.present() or self.estop.present():
+            if self.bubble.events != self._air_events_acked or \
+                    self.estop.events != self._stop_events_acked or \
+                    self.bubble.present() or self.estop.present():
                 raise ValueError("cannot restart: air or e-stop seen just now")
             self.bubble.clear()
             self.estop.clear()
@@ -186,6 +193,8 @@ class Supervisor:
         if b.latched or e.latched or self.tripped:
             if self.state != STOP:
                 self.state = STOP
+                if self.retain is not None:   # a reset must not release it (rig._resume)
+                    self.retain.add((STOP_AIR if b.latched else 0) | (STOP_ESTOP if e.latched else 0))
         al.set(A.AIR, self.state == STOP and b.latched, now_ms)
         al.set(A.ESTOP, self.state == STOP and e.latched, now_ms)
         al.set(A.SENSOR_BUBBLE, self._deb(0, b.status != 0), now_ms)

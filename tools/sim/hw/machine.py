@@ -588,7 +588,9 @@ class WDT:
 class _Mem32:
     # machine.mem32: only what the firmware touches (scratch words) is modelled, as plain storage
     def __getitem__(self, addr):
-        return _w.retained.get(addr, 0)
+        # signed, as rp2 returns it (extmod/machine_mem.c makes a signed int)
+        v = _w.retained.get(addr, 0)
+        return v - (1 << 32) if v & 0x80000000 else v
 
     def __setitem__(self, addr, value):
         _w.retained[addr] = value & 0xFFFFFFFF
