@@ -75,7 +75,6 @@ class Rig:
         self.settings_problem = problem
         self._dirty = False
         self._resume(now)
-        self.sup.retain = self.retain
         if self.sup.profile == "VA" and self.sup.state != RUN:
             self.clamp_out.close()   # VA with the pump stopped: an open return line flows backwards
 
@@ -130,7 +129,7 @@ class Rig:
                                        bc.get("air_above", True), trip.cb)
         self.estop = EStop(b.ESTOP["pin"], b.ESTOP.get("active_level", 1), trip.cb)
         self.sup = Supervisor(trip, self.bubble, self.estop, self.p1, self.p2, self.p3,
-                              self.flow, self.al, "VA", b.RPM_MAX)
+                              self.flow, self.al, "VA", b.RPM_MAX, self.retain)
         self.ann = Annunciator(b.BUZZER, b.LED)
         sensors = (self.p1, self.p2, self.p3, self.flow, self.bubble, self.estop)
         # the oxygenator side is optional per board: its own loop runs from the pump tick
@@ -223,9 +222,8 @@ class Rig:
         flags = (R.RUN if self._run_intent else 0) | (R.ASKED if asked else 0) | \
             (R.VA if sup.profile == "VA" else 0) | (R.FLOW if c.mode == FLOW else 0) | \
             (R.DIRTY if self._dirty else 0)
-        if sup.state == STOP:
-            flags |= (R.STOP_AIR if self.bubble.latched else 0) | \
-                (R.STOP_ESTOP if self.estop.latched else 0)
+        # a latch holds until restart() clears it, whatever the state says this instant
+        flags |= (R.STOP_AIR if self.bubble.latched else 0) | (R.STOP_ESTOP if self.estop.latched else 0)
         sweep = self.gas.control.target_mlpm if self.gas is not None else None
         self.retain.put(flags, c.flow_target_mlpm if c.mode == FLOW else c.rpm_target, sweep)
 

@@ -36,8 +36,9 @@ class Retained:
     def _words(self):
         if self._kind == "rp2_scratch":
             return machine.mem32[_RP2_SCRATCH0], machine.mem32[_RP2_SCRATCH1]
-        if self._kind == "esp32_rtc":
-            m = self._rtc.memory()
+        rtc = self._rtc
+        if rtc is not None:
+            m = rtc.memory()
             if len(m) >= 8:
                 return (m[0] << 24 | m[1] << 16 | m[2] << 8 | m[3],
                         m[4] << 24 | m[5] << 16 | m[6] << 8 | m[7])
@@ -47,7 +48,7 @@ class Retained:
         if self._kind == "rp2_scratch":
             machine.mem32[_RP2_SCRATCH1] = s
             machine.mem32[_RP2_SCRATCH0] = w
-        elif self._kind == "esp32_rtc":
+        elif self._rtc is not None:
             self._rtc.memory(bytes((w >> 24, w >> 16 & 0xFF, w >> 8 & 0xFF, w & 0xFF,
                                     s >> 24, s >> 16 & 0xFF, s >> 8 & 0xFF, s & 0xFF)))
 

@@ -40,7 +40,7 @@ class Trip:
 
 
 class Supervisor:
-    def __init__(self, trip, bubble, estop, p1, p2, p3, flow, alarms, profile, rpm_max):
+    def __init__(self, trip, bubble, estop, p1, p2, p3, flow, alarms, profile, rpm_max, retain=None):
         self.trip_ = trip
         self.pump = trip.pump
         self.clamp = trip.clamp
@@ -60,7 +60,7 @@ class Supervisor:
         self._floor_on = False      # VA retrograde floor in force last tick
         self._air_events_acked = 0  # bubble events when the operator last acknowledged
         self._stop_events_acked = 0 # e-stop events then
-        self.retain = None          # drivers.retain.Retained, set by the rig
+        self.retain = retain        # drivers.retain.Retained: a latched stop must survive a reset
         self._run_t = 0
         self._cnt = bytearray(9)    # debounce counters, see _deb()
         self._low_flow_n = 0
