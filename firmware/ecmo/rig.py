@@ -120,16 +120,16 @@ class Rig:
         self.flow = self._sensor(s["flow"])
         self.control = PumpControl(400, 800, 0, b.RPM_MAX)
         # the trip exists before the IRQ inputs so their handlers stop the pump at once
-        trip = Trip(self.pump, self.clamp_out)
+        trip = Trip(self.pump, self.clamp_out, self.retain)
         bc = b.BUBBLE
         if bc["kind"] == "digital":
-            self.bubble = DigitalBubble(bc["pin"], bc.get("active_level", 1), trip.cb)
+            self.bubble = DigitalBubble(bc["pin"], bc.get("active_level", 1), trip.air_cb)
         else:
             self.bubble = AnalogBubble(self._sensor(bc["sensor"]), bc["threshold"],
-                                       bc.get("air_above", True), trip.cb)
-        self.estop = EStop(b.ESTOP["pin"], b.ESTOP.get("active_level", 1), trip.cb)
+                                       bc.get("air_above", True), trip.air_cb)
+        self.estop = EStop(b.ESTOP["pin"], b.ESTOP.get("active_level", 1), trip.estop_cb)
         self.sup = Supervisor(trip, self.bubble, self.estop, self.p1, self.p2, self.p3,
-                              self.flow, self.al, "VA", b.RPM_MAX, self.retain)
+                              self.flow, self.al, "VA", b.RPM_MAX)
         self.ann = Annunciator(b.BUZZER, b.LED)
         sensors = (self.p1, self.p2, self.p3, self.flow, self.bubble, self.estop)
         # the oxygenator side is optional per board: its own loop runs from the pump tick
@@ -157,10 +157,10 @@ class Rig:
     def _resume(self, now):
         # After a reset nobody asked for (watchdog, crash; not power-on, not deploy/halt/reboot):
         # a latched HIGH alarm; the rig comes back as it was running (profile, mode, setpoints
-        # and any latched air/e-stop stop from retained memory, not the last save), and if the
-        # operator had the pump running, the profile's policy (docs/hazards.md): VA restarts at
-        # once (a stopped pump in VA means retrograde flow and no support); VV stays in standby
-        # (no retrograde hazard; the operator checks first).
+        # from retained memory, not the last save), and if the operator had the pump running,
+        # the profile's policy (docs/hazards.md): VA restarts at once (a stopped pump in VA
+        # means retrograde flow and no support); VV stays in standby (the operator checks first).
+        # A latched air or e-stop stop survives any reset but a power cycle, planned or not.
         kept = self.retain.get()
         flags = kept[0] if kept is not None else 0
         self.unexpected_reset = self.boot_cause != machine.PWRON_RESET and not flags & R.ASKED
@@ -169,38 +169,44 @@ class Rig:
             # dip while pumping looks exactly like switching the rig on. So every power-on
             # boot tells the operator the pump is in standby until he acknowledges or runs it.
             self.al.set(A.POWER_ON, True, now)
+        stopped = flags & (R.STOP_AIR | R.STOP_ESTOP)
+        if stopped:
+            # the first tick shows it again; only ack + clear + restart() release it
+            self.bubble.latched = flags & R.STOP_AIR != 0
+            self.estop.latched = flags & R.STOP_ESTOP != 0
+            self.sup.trip()
         resume = False
         if self.unexpected_reset:
             self.al.set(A.WDT_RESET, True, now)
             self.al.set(A.WDT_RESET, False, now)   # latched: shown until acknowledged
             if kept is not None:
                 self._restore_live(kept, now)
-                stopped = flags & (R.STOP_AIR | R.STOP_ESTOP)
-                if stopped:
-                    # a latched stop survives the reset: the first tick shows it again, and
-                    # only ack + clear + restart() release it, as before the reset
-                    self.bubble.latched = flags & R.STOP_AIR != 0
-                    self.estop.latched = flags & R.STOP_ESTOP != 0
-                    self.sup.trip()
                 resume = flags & R.RUN != 0 and not stopped and self.sup.profile == "VA"
         if resume:
             self.sup.start(now)
-        self._run_intent = resume or flags & R.RUN != 0 and self.unexpected_reset
+        self._run_intent = resume
         self._keep()
 
     def _restore_live(self, kept, now):
         flags, setpoint, sweep = kept
+        c = self.control
+        flow = flags & R.FLOW != 0
+        # a word that passed its magic but holds impossible setpoints is not trusted
+        if setpoint > (int(S.FLOW_MAX_LPM * 1000) if flow else self.board.RPM_MAX) or \
+                (sweep is not None and sweep > int(S.SWEEP_MAX_LPM * 1000)):
+            self.al.set(A.SETTINGS, True, now)
+            return
         prof = "VA" if flags & R.VA else "VV"
         if prof != self.sup.profile:
             # switched live and never saved: that profile's default limits
             self.sup.set_profile(prof)
             self.settings["profile"] = prof
             self.settings["limits"] = profiles.defaults(prof)
-        if prof != self.settings["profile"] or flags & R.DIRTY:
+        if flags & R.DIRTY:
             self.al.set(A.SETTINGS, True, now)   # live changes were not saved: say so
             self._dirty = True
-        c = self.control
-        if flags & R.FLOW:
+        self.sup.clamp_request = flags & R.CLAMP != 0
+        if flow:
             c.flow_target_mlpm = setpoint
             c.set_mode(FLOW, self.flow.value, 0)
             self.settings["control"] = "flow"
@@ -215,17 +221,23 @@ class Rig:
             self.settings["sweep_lpm"] = sweep / 1000
 
     def _keep(self, asked=False):
-        # the live intent into retained memory (REPL side, and once from the tick when a latched
-        # stop starts: Supervisor.update)
+        # the live intent into retained memory (REPL side). Interrupts are off so an air or
+        # e-stop IRQ cannot record its latch between our read of the latches and the store.
         c = self.control
         sup = self.sup
         flags = (R.RUN if self._run_intent else 0) | (R.ASKED if asked else 0) | \
             (R.VA if sup.profile == "VA" else 0) | (R.FLOW if c.mode == FLOW else 0) | \
-            (R.DIRTY if self._dirty else 0)
-        # a latch holds until restart() clears it, whatever the state says this instant
-        flags |= (R.STOP_AIR if self.bubble.latched else 0) | (R.STOP_ESTOP if self.estop.latched else 0)
+            (R.DIRTY if self._dirty else 0) | (R.CLAMP if sup.clamp_request else 0)
         sweep = self.gas.control.target_mlpm if self.gas is not None else None
-        self.retain.put(flags, c.flow_target_mlpm if c.mode == FLOW else c.rpm_target, sweep)
+        sp = c.flow_target_mlpm if c.mode == FLOW else c.rpm_target
+        st = machine.disable_irq()
+        try:
+            # a latch holds until restart() clears it, whatever the state says this instant
+            latches = (R.STOP_AIR if self.bubble.latched else 0) | \
+                (R.STOP_ESTOP if self.estop.latched else 0)
+            self.retain.put(flags | latches, sp, sweep)
+        finally:
+            machine.enable_irq(st)
 
     def _touch(self):
         # a live change the flash does not have yet
@@ -385,6 +397,7 @@ class Rig:
         if not isinstance(closed, bool):
             raise ValueError("clamp takes True (closed) or False (open)")
         self.sup.clamp_request = closed
+        self._keep()
 
     def ack(self):
         with self._crit:

@@ -247,7 +247,7 @@ def load(path, rpm_max=5000):
     # returns (settings, problem); problem is None when the file was good (or was migrated),
     # "no settings file" when there is none, else a short reason (the caller raises the alarm)
     try:
-        with open(path) as f:
+        with open(path, "rb") as f:      # bytes: erased flash (0xFF) must not fail the read
             text = f.read()
     except OSError as e:
         if e.args and e.args[0] != _ENOENT:
@@ -262,7 +262,7 @@ def _recover_tmp(path, rpm_max):
     # only the .tmp, written and closed before the remove. Use it only if it decodes cleanly
     # with a good checksum; then put it in place.
     try:
-        with open(path + ".tmp") as f:
+        with open(path + ".tmp", "rb") as f:
             text = f.read()
     except OSError:
         return defaults(), "no settings file"
@@ -276,10 +276,11 @@ def _recover_tmp(path, rpm_max):
     return d, None
 
 
-def _decode(text, path, rpm_max):
-    # path: where the text came from, kept aside as .bad if it is damaged (None: leave it)
+def _decode(raw, path, rpm_max):
+    # raw: the file's bytes; path: where they came from, kept aside as .bad if damaged
+    # (None: leave it). Not UTF-8, not JSON, not an object: all the same "corrupt".
     try:
-        d = json.loads(text)
+        d = json.loads(raw.decode())
         if not isinstance(d, dict):
             raise ValueError("not an object")
     except Exception:

@@ -760,3 +760,78 @@ def test_h11_a_retained_word_from_signed_mem32_reads_back():
     e = Retained("esp32_rtc")
     e.put(KRUN, 4500, None)
     assert e.get() == (KRUN, 4500, None)
+
+
+def test_h11_air_during_failing_ticks_survives_the_watchdog_reset():
+    # regression: the latch went into retained memory only from a healthy tick; a tick that
+    # keeps raising (the very case the watchdog is for) lost it, and VA resumed pumping
+    b = Bench()
+    b.running(2500)
+    b.rig.loop.sensors = b.rig.loop.sensors + (BrokenSensor(),)
+    b.air(True)
+    b.air(False)
+    try:
+        b.ticks(400)
+        raise AssertionError("watchdog did not fire")
+    except machine.SimWatchdogReset:
+        pass
+    b2 = reboot_after_watchdog(b)
+    b2.ticks(5)
+    assert b2.rig.sup.state == STOP and shown(b2, A.AIR) and b2.duty() == 0
+
+
+def test_h11_air_then_a_reset_before_any_tick_stays_latched():
+    b = Bench()
+    b.running(2500)
+    b.air(True)
+    b.air(False)
+    b2 = reboot_after_watchdog(b)             # no tick between the bubble and the reset
+    b2.ticks(5)
+    assert b2.rig.sup.state == STOP and shown(b2, A.AIR)
+
+
+def test_h11_planned_reboot_does_not_release_a_latched_stop():
+    b = Bench()
+    b.running(2500)
+    b.estop(True)
+    b.ticks(2)
+    b.estop(False)
+    b.rig.expect_reset()
+    b2 = reboot_after_watchdog(b)
+    b2.ticks(2)
+    assert b2.rig.sup.state == STOP and shown(b2, A.ESTOP)
+    refused(b2.rig.run, "", "run() after a planned reboot released a latched e-stop")
+
+
+def test_h11_vv_standby_after_a_reset_is_not_a_run_intent_later():
+    # regression: the RUN bit survived a VV reset into standby; a later reset in VA started
+    # the pump although nobody had run it since
+    b = Bench(profile="VV")
+    b.running(2500)
+    b2 = reboot_after_watchdog(b)
+    b2.ticks(5)
+    assert b2.rig.sup.state == STANDBY
+    b2.rig.ack()
+    b2.rig.profile("VA")
+    b3 = reboot_after_watchdog(b2)
+    b3.ticks(50)
+    assert b3.rig.sup.state == STANDBY and b3.duty() == 0
+
+
+def test_h11_impossible_retained_setpoint_is_not_trusted():
+    from ecmo.drivers.retain import Retained, RUN as KRUN, VA as KVA, FLOW as KFLOW
+    b = Bench()
+    b.running(2500)
+    Retained("rp2_scratch").put(KRUN | KVA | KFLOW, 0xFFFF, None)   # 65.5 L/min
+    b2 = reboot_after_watchdog(b)
+    assert b2.rig.control.flow_target_mlpm <= 8000 and shown(b2, A.SETTINGS)
+
+
+def test_h07_operator_clamp_survives_a_reset():
+    b = Bench()
+    b.running(2500)
+    b.rig.clamp(True)                         # VA weaning trial: return line clamped
+    b.ticks(10)
+    b2 = reboot_after_watchdog(b)
+    b2.ticks(300)
+    assert b2.clamp_closed()

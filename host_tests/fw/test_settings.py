@@ -403,3 +403,17 @@ def _failing_open(path, *a):
     if path == PATH:
         raise OSError(5)                        # EIO
     return open(path, *a)
+
+
+def test_h13_settings_file_with_bytes_that_are_not_text_boots_with_defaults():
+    # regression: a byte of erased flash (0xFF) made the read raise UnicodeError and Rig() crash
+    _clean()
+    S.save(PATH, S.defaults())
+    with open(PATH, "rb") as f:
+        data = bytearray(f.read())
+    data[10] = 0xFF
+    with open(PATH, "wb") as f:
+        f.write(data)
+    d, problem = S.load(PATH)
+    assert problem and "corrupt" in problem and d == S.defaults()
+    assert _exists(BAD)

@@ -24,6 +24,7 @@ FLOW = const(8)                      # the live control mode is flow (else RPM)
 STOP_AIR = const(16)                 # a latched air stop not yet released
 STOP_ESTOP = const(32)               # a latched e-stop stop not yet released
 DIRTY = const(64)                    # live settings differ from the saved ones
+CLAMP = const(128)                   # the operator has the return line clamped (weaning)
 
 
 class Retained:
@@ -67,7 +68,13 @@ class Retained:
         self._write(w, s)
 
     def add(self, flag):
-        # from the tick, once, when a latched stop starts; rp2: small ints, nothing allocated
+        # From the air / e-stop IRQ (safety.supervisor.Trip). rp2: a hard IRQ, so a read and a
+        # store of small ints and nothing else; ESP32 pin IRQs are soft, allocation is allowed.
+        if self._kind == "rp2_scratch":
+            w = machine.mem32[_RP2_SCRATCH0]
+            if w >> 24 == _MAGIC:
+                machine.mem32[_RP2_SCRATCH0] = w | flag << 16
+            return
         w, s = self._words()
         if w >> 24 == _MAGIC:
             self._write(w | flag << 16, s)

@@ -25,22 +25,36 @@ _TACH_TICKS = const(200)
 
 
 class Trip:
-    # The air and e-stop stop, made before the IRQ inputs so their handlers can call `cb`:
-    # two pin writes and a flag, nothing that allocates.
-    def __init__(self, pump, clamp):
+    # The air and e-stop stop, made before the IRQ inputs so their handlers can call it: two pin
+    # writes, a flag, and the latch recorded in retained memory at once, so no reset (a hung
+    # loop, a crash before the next tick) can release it. Nothing here allocates on rp2.
+    def __init__(self, pump, clamp, retain=None):
         self.pump = pump
         self.clamp = clamp
+        self.retain = retain
         self.tripped = False
-        self.cb = self.fire          # bound once; calling it allocates nothing
+        self.air_cb = self.air       # bound once; calling them allocates nothing
+        self.estop_cb = self.estop
+        self.cb = self.fire
 
     def fire(self):
         self.pump.stop()
         self.clamp.close()
         self.tripped = True
 
+    def air(self):
+        self.fire()
+        if self.retain is not None:
+            self.retain.add(STOP_AIR)
+
+    def estop(self):
+        self.fire()
+        if self.retain is not None:
+            self.retain.add(STOP_ESTOP)
+
 
 class Supervisor:
-    def __init__(self, trip, bubble, estop, p1, p2, p3, flow, alarms, profile, rpm_max, retain=None):
+    def __init__(self, trip, bubble, estop, p1, p2, p3, flow, alarms, profile, rpm_max):
         self.trip_ = trip
         self.pump = trip.pump
         self.clamp = trip.clamp
@@ -60,7 +74,6 @@ class Supervisor:
         self._floor_on = False      # VA retrograde floor in force last tick
         self._air_events_acked = 0  # bubble events when the operator last acknowledged
         self._stop_events_acked = 0 # e-stop events then
-        self.retain = retain        # drivers.retain.Retained: a latched stop must survive a reset
         self._run_t = 0
         self._cnt = bytearray(9)    # debounce counters, see _deb()
         self._low_flow_n = 0
@@ -193,8 +206,6 @@ class Supervisor:
         if b.latched or e.latched or self.tripped:
             if self.state != STOP:
                 self.state = STOP
-                if self.retain is not None:   # a reset must not release it (rig._resume)
-                    self.retain.add((STOP_AIR if b.latched else 0) | (STOP_ESTOP if e.latched else 0))
         al.set(A.AIR, self.state == STOP and b.latched, now_ms)
         al.set(A.ESTOP, self.state == STOP and e.latched, now_ms)
         al.set(A.SENSOR_BUBBLE, self._deb(0, b.status != 0), now_ms)
