@@ -11,6 +11,15 @@ def shown(b, code):
     return A.NAMES[code] in b.rig.alarms()
 
 
+def air_stop_acked(b):
+    # a bubble passes the detector: latched stop, detector clear again, alarm acknowledged
+    b.air(True)
+    b.ticks(2)
+    b.air(False)
+    b.ticks(1)
+    b.rig.ack()
+
+
 def refused(call, why, what):
     # call() must raise ValueError whose message contains `why`
     try:
@@ -530,11 +539,7 @@ def test_h01_second_bubble_after_ack_needs_a_new_ack():
 def test_h01_restart_reads_the_detector_now_not_the_last_tick():
     b = Bench()
     b.running(2500)
-    b.air(True)
-    b.ticks(2)
-    b.air(False)
-    b.ticks(1)
-    b.rig.ack()
+    air_stop_acked(b)
     machine.sim_pin(16).drive(1)              # air again, but the IRQ's latch is already set
     refused(b.rig.restart, "air still", "restart with air at the detector")
 
@@ -570,11 +575,7 @@ def test_h01_air_edge_while_restart_clears_the_latch_is_not_lost():
     # wiped, and the pump restarted after an air event it never acted on
     b = Bench()
     b.running(2500)
-    b.air(True)
-    b.ticks(2)
-    b.air(False)
-    b.ticks(1)
-    b.rig.ack()
+    air_stop_acked(b)
     clear = b.rig.bubble.clear
 
     def clear_with_air():
@@ -674,11 +675,7 @@ def test_h01_air_between_the_restart_checks_and_the_clearing_is_not_lost():
     # regression: the event snapshot was taken after the checks, so air in between was wiped
     b = Bench()
     b.running(2500)
-    b.air(True)
-    b.ticks(2)
-    b.air(False)
-    b.ticks(1)
-    b.rig.ack()
+    air_stop_acked(b)
     sup = b.rig.sup
     blockers = sup.restart_blockers
 
