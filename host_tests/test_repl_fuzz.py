@@ -23,7 +23,8 @@ def _snap(r):
     c = r.control
     return (S.canon(r.settings), c.flow_target_mlpm, c.rpm_target, c.mode, r.sup.profile,
             c.pid.kp, c.pid.ki, c.pid.kd, r.sup.clamp_request, r.tlm.hz,
-            tuple(getattr(r.sup, k) for k in sorted(profiles.LIMITS)))
+            tuple(getattr(r.sup, k) for k in profiles.PUMP_LIMITS),
+            tuple(getattr(r.gas.safety, k) for k in profiles.GAS_LIMITS))
 
 
 def _fresh():

@@ -1,31 +1,20 @@
-# The REPL's face: one object, `rig`, that builds the rig from the board file and the saved
-# settings, runs the loop on a machine.Timer, and offers validated setters to the operator.
-# Every setter checks its input first and changes nothing on error; changes that the tick
-# reads together are applied with interrupts off, so the tick never sees half an update.
+# The REPL's face: one object, `rig`, made from the parts the wiring builds (ecmo/wiring.py)
+# and the saved settings; it runs the loop on a machine.Timer and offers validated setters to
+# the operator. Every setter checks its input against the settings table (ecmo/table.py) first
+# and changes nothing on error; changes that the tick reads together are applied with the tick
+# held off, so it never sees half an update. What happens after a reset: safety/resume.py.
 import machine
-from machine import Pin, ADC, I2C, Timer, WDT
 from time import ticks_ms
-from ecmo import VERSION, settings as S
-from ecmo.drivers.analog import AnalogSensor
-from ecmo.drivers.pressure import HoneywellABP
-from ecmo.drivers.flow import PulseFlow
-from ecmo.drivers.bubble import DigitalBubble, AnalogBubble
-from ecmo.drivers.pump import Pump
-from ecmo.drivers.clamp import Clamp
-from ecmo.drivers.estop import EStop
-from ecmo.drivers.annunciator import Annunciator
+from ecmo import VERSION, settings as S, table as T
+from ecmo.wiring import Wiring
 from ecmo.drivers import retain as R
 from ecmo.drivers.status import name as status_name
-from ecmo.control.pump_control import PumpControl, RPM, FLOW, MODE_NAMES
-from ecmo.control import pid as P
+from ecmo.control.pump_control import RPM, FLOW, MODE_NAMES
 from ecmo.safety import alarms as A
-from ecmo.safety.alarms import Alarms
-from ecmo.safety.supervisor import Supervisor, Trip, STATE_NAMES, RUN, STOP, STANDBY
+from ecmo.safety import resume
+from ecmo.safety.supervisor import STATE_NAMES, RUN
 from ecmo.safety import profiles
-from ecmo.loop import Loop
-from ecmo.telemetry import Telemetry
-
-_FLOW_MAX_LPM = S.FLOW_MAX_LPM
+from ecmo.telemetry import Telemetry, fixed, rounded
 
 
 class _Critical:
@@ -51,7 +40,7 @@ class _Critical:
         return False
 
 
-_number = S.number     # the bounds checks live in settings.py, shared with load()
+_number = S.number
 
 
 class Rig:
@@ -62,182 +51,64 @@ class Rig:
         self.boot_cause = machine.reset_cause()
         self.retain = R.Retained(getattr(board, "RETAIN", None))
         self._run_intent = False
-        self._i2c = {}
-        self.al = Alarms()
-        self._build(board)
+        self.wiring = Wiring(board)
+        p = self.parts = self.wiring.build(self.retain)
+        self.pump = p.pump
+        self.clamp_out = p.clamp_out
+        self.p1 = p.p1
+        self.p2 = p.p2
+        self.p3 = p.p3
+        self.flow = p.flow
+        self.control = p.control
+        self.bubble = p.bubble
+        self.estop = p.estop
+        self.al = p.al
+        self.sup = p.sup
+        self.ann = p.ann
+        self.gas = p.gas
+        self.loop = p.loop
+        self._crit = _Critical(self.loop)
         self._apply_settings(self.settings)
-        self.tlm = Telemetry(self, getattr(board, "TELEMETRY_TIMER_ID", -1))
+        self.tlm = Telemetry(self.sup, self.control, self.al, self.gas, self.loop,
+                             self.wiring.telemetry_timer)
         self.timer = None
         self.wdt = None
         now = ticks_ms()
         if problem and problem != "no settings file":
             self.al.set(A.SETTINGS, True, now)
         self.settings_problem = problem
-        self._dirty = False
-        self._resume(now)
+        boot = resume.after_reset(p, self.retain, self.boot_cause, self.settings, board.RPM_MAX,
+                                  now)
+        self.unexpected_reset = boot.unexpected
+        self._dirty = boot.dirty
+        self._run_intent = boot.run_intent
+        self._keep()
         if self.sup.profile == "VA" and self.sup.state != RUN:
             self.clamp_out.close()   # VA with the pump stopped: an open return line flows backwards
-
-    # ---- construction ----
-    def _bus(self, n):
-        if n not in self._i2c:
-            c = self.board.I2C[n]
-            # a short timeout: a dead bus must cost the tick a couple of ms, not the port's 50 ms
-            self._i2c[n] = I2C(n, scl=Pin(c["scl"]), sda=Pin(c["sda"]), freq=c["freq"],
-                               timeout=c.get("timeout_us", 2000))
-        return self._i2c[n]
-
-    def _adc(self, pin):
-        adc = ADC(Pin(pin))
-        att = getattr(self.board, "ADC_ATTEN", None)
-        if att is not None:
-            adc.atten(att)
-        return adc
-
-    def _sensor(self, spec):
-        k = spec["kind"]
-        if k == "analog":
-            return AnalogSensor(self._adc(spec["adc"]), spec["cal"], spec["rails"], spec["limits"],
-                                spec.get("stuck_ticks", 0), getattr(self.board, "ADC_MV", False))
-        if k == "abp":
-            return HoneywellABP(self._bus(spec["bus"]), spec["addr"], spec["pmin_dmmhg"],
-                                spec["pmax_dmmhg"])
-        if k == "pulse":
-            return PulseFlow(spec["pin"], spec.get("pulses_per_l", 450),
-                             tick_ms=1000 // self.board.TICK_HZ)
-        raise ValueError("unknown sensor kind %r" % k)
-
-    def _build(self, b):
-        period_ms = 1000 // b.TICK_HZ
-        pc = b.PUMP
-        self.pump = Pump(pc["pwm"], pc["enable"], pc["tach"], pc["freq_hz"], b.RPM_MAX,
-                         pc["pulses_per_rev"], pc.get("enable_level", 1))
-        self.clamp_out = Clamp(b.CLAMP["pin"], b.CLAMP.get("closed_level", 1))
-        s = b.SENSORS
-        self.p1 = self._sensor(s["p1"])
-        self.p2 = self._sensor(s["p2"])
-        self.p3 = self._sensor(s["p3"])
-        self.flow = self._sensor(s["flow"])
-        self.control = PumpControl(400, 800, 0, b.RPM_MAX)
-        # the trip exists before the IRQ inputs so their handlers stop the pump at once
-        trip = Trip(self.pump, self.clamp_out, self.retain)
-        bc = b.BUBBLE
-        if bc["kind"] == "digital":
-            self.bubble = DigitalBubble(bc["pin"], bc.get("active_level", 1), trip.air_cb)
-        else:
-            self.bubble = AnalogBubble(self._sensor(bc["sensor"]), bc["threshold"],
-                                       bc.get("air_above", True), trip.air_cb)
-        self.estop = EStop(b.ESTOP["pin"], b.ESTOP.get("active_level", 1), trip.estop_cb)
-        self.sup = Supervisor(trip, self.bubble, self.estop, self.p1, self.p2, self.p3,
-                              self.flow, self.al, "VA", b.RPM_MAX)
-        self.ann = Annunciator(b.BUZZER, b.LED)
-        sensors = (self.p1, self.p2, self.p3, self.flow, self.bubble, self.estop)
-        # the oxygenator side is optional per board: its own loop runs from the pump tick
-        self.gas = None
-        aux = ()
-        if hasattr(b, "GAS"):
-            from ecmo.gas import Gas
-            self.gas = Gas(self, b.GAS)
-            aux = (self.gas,)
-        self.loop = Loop(sensors, self.pump, self.control, self.sup, self.al, self.ann, period_ms,
-                         aux=aux)
-        self._crit = _Critical(self.loop)
 
     def _apply_settings(self, d):
         # d was validated (load) or built by a setter; apply as one change
         with self._crit:
-            self.sup.set_profile(d["profile"], d["limits"])
+            self._apply_limits(d["profile"], d["limits"])
             g = d["gains"]
             self.control.pid.set_gains(g[0], g[1], g[2])
-            self.control.flow_target_mlpm = int(d["flow_lpm"] * 1000 + 0.5)   # float32: 4.1 -> 4100
+            self.control.flow_target_mlpm = T.to_units("flow_lpm", d["flow_lpm"])
             self.control.rpm_target = int(d["rpm"])
             m = FLOW if d["control"] == "flow" else RPM
             self.control.set_mode(m, self.flow.value, self.sup.rpm_applied)
+            if self.gas is not None:
+                # the saved sweep setpoint comes back; the cut holds it while blood is still
+                self.gas.control.target_mlpm = T.to_units("sweep_lpm", d["sweep_lpm"])
+                self.gas.set_fio2_dpct(T.to_units("fio2", d["fio2"]))
 
-    def _resume(self, now):
-        # After a reset nobody asked for (watchdog, crash; not power-on, not deploy/halt/reboot):
-        # a latched HIGH alarm; the rig comes back as it was running (profile, mode, setpoints
-        # from retained memory, not the last save), and if the operator had the pump running,
-        # the profile's policy (docs/hazards.md): VA restarts at once (a stopped pump in VA
-        # means retrograde flow and no support); VV stays in standby (the operator checks first).
-        # A latched air or e-stop stop survives any reset but a power cycle, planned or not.
-        kept = self.retain.get()
-        flags = kept[0] if kept is not None else 0
-        self.unexpected_reset = self.boot_cause != machine.PWRON_RESET and not flags & R.ASKED
-        if self.boot_cause == machine.PWRON_RESET:
-            # Both chips report a brownout as power-on, and retained memory is gone: a supply
-            # dip while pumping looks exactly like switching the rig on. So every power-on
-            # boot tells the operator the pump is in standby until he acknowledges or runs it.
-            self.al.set(A.POWER_ON, True, now)
-        stopped = flags & (R.STOP_AIR | R.STOP_ESTOP)
-        if stopped:
-            # the first tick shows it again; only ack + clear + restart() release it
-            self.bubble.latched = flags & R.STOP_AIR != 0
-            self.estop.latched = flags & R.STOP_ESTOP != 0
-            self.sup.trip()
-        resume = False
-        if self.unexpected_reset:
-            self.al.set(A.WDT_RESET, True, now)
-            self.al.set(A.WDT_RESET, False, now)   # latched: shown until acknowledged
-            if kept is not None:
-                self._restore_live(kept, now)
-                resume = flags & R.RUN != 0 and not stopped and self.sup.profile == "VA"
-        if resume:
-            self.sup.start(now)
-        self._run_intent = resume
-        self._keep()
-
-    def _restore_live(self, kept, now):
-        flags, setpoint, sweep = kept
-        c = self.control
-        flow = flags & R.FLOW != 0
-        # a word that passed its magic but holds impossible setpoints is not trusted
-        if setpoint > (int(S.FLOW_MAX_LPM * 1000) if flow else self.board.RPM_MAX) or \
-                (sweep is not None and sweep > int(S.SWEEP_MAX_LPM * 1000)):
-            self.al.set(A.SETTINGS, True, now)
-            return
-        prof = "VA" if flags & R.VA else "VV"
-        if prof != self.sup.profile:
-            # switched live and never saved: that profile's default limits
-            self.sup.set_profile(prof)
-            self.settings["profile"] = prof
-            self.settings["limits"] = profiles.defaults(prof)
-        if flags & R.DIRTY:
-            self.al.set(A.SETTINGS, True, now)   # live changes were not saved: say so
-            self._dirty = True
-        self.sup.clamp_request = flags & R.CLAMP != 0
-        if flow:
-            c.flow_target_mlpm = setpoint
-            c.set_mode(FLOW, self.flow.value, 0)
-            self.settings["control"] = "flow"
-            self.settings["flow_lpm"] = setpoint / 1000
-        else:
-            c.rpm_target = setpoint
-            c.set_mode(RPM, self.flow.value, 0)
-            self.settings["control"] = "rpm"
-            self.settings["rpm"] = setpoint
-        if sweep is not None and self.gas is not None:
-            self.gas.control.target_mlpm = sweep
-            self.settings["sweep_lpm"] = sweep / 1000
+    def _apply_limits(self, prof, lim):
+        # both supervisors, pump and gas, take their share of the limits
+        self.sup.set_profile(prof, lim)
+        if self.gas is not None:
+            self.gas.safety.set_limits(prof, lim)
 
     def _keep(self, asked=False):
-        # the live intent into retained memory (REPL side). Interrupts are off so an air or
-        # e-stop IRQ cannot record its latch between our read of the latches and the store.
-        c = self.control
-        sup = self.sup
-        flags = (R.RUN if self._run_intent else 0) | (R.ASKED if asked else 0) | \
-            (R.VA if sup.profile == "VA" else 0) | (R.FLOW if c.mode == FLOW else 0) | \
-            (R.DIRTY if self._dirty else 0) | (R.CLAMP if sup.clamp_request else 0)
-        sweep = self.gas.control.target_mlpm if self.gas is not None else None
-        sp = c.flow_target_mlpm if c.mode == FLOW else c.rpm_target
-        st = machine.disable_irq()
-        try:
-            # a latch holds until restart() clears it, whatever the state says this instant
-            latches = (R.STOP_AIR if self.bubble.latched else 0) | \
-                (R.STOP_ESTOP if self.estop.latched else 0)
-            self.retain.put(flags | latches, sp, sweep)
-        finally:
-            machine.enable_irq(st)
+        resume.keep(self.parts, self.retain, self._run_intent, self._dirty, asked)
 
     def _touch(self):
         # a live change the flash does not have yet
@@ -247,10 +118,10 @@ class Rig:
     def start(self):
         # start the periodic tick and the watchdog; the REPL stays free
         b = self.board
-        self.timer = Timer(b.TIMER_ID)
-        self.timer.init(mode=Timer.PERIODIC, freq=b.TICK_HZ, callback=self.loop.cb)
-        if getattr(b, "WDT_TIMEOUT_MS", 0):
-            self.wdt = WDT(timeout=b.WDT_TIMEOUT_MS)
+        self.timer = self.wiring.tick_timer()
+        self.timer.init(mode=machine.Timer.PERIODIC, freq=b.TICK_HZ, callback=self.loop.cb)
+        self.wdt = self.wiring.watchdog()
+        if self.wdt is not None:
             self.loop.wdt = self.wdt
         self.tlm.set_rate(self.settings["telemetry_hz"])
 
@@ -293,16 +164,22 @@ class Rig:
         return line
 
     def status_line(self):
+        # integers formatted as text: the same line on a board, the unix port and CPython
         c = self.control
-        flow_sp = c.flow_target_mlpm / 1000 if c.mode == FLOW else None
-        sp = ("%.2f L/min" % flow_sp) if flow_sp is not None else ("%d rpm" % c.rpm_target)
+        if c.mode == FLOW:
+            sp = fixed(rounded(c.flow_target_mlpm, 10), 2) + " L/min"
+        else:
+            sp = "%d rpm" % c.rpm_target
+
         def p(s):
-            return ("%.0f" % (s.value / 10)) if not s.status else status_name(s.status).upper()
-        dp = "%.0f" % ((self.p2.value - self.p3.value) / 10) if not (self.p2.status or self.p3.status) else "?"
+            return str(rounded(s.value, 10)) if not s.status else status_name(s.status).upper()
+        dp = str(rounded(self.p2.value - self.p3.value, 10)) \
+            if not (self.p2.status or self.p3.status) else "?"
+        f = self.flow
+        flow = fixed(rounded(f.value, 10), 2) if not f.status else status_name(f.status).upper()
         al = ",".join(self.al.codes()) or "-"
         return ("%s %s %s sp=%s flow=%s rpm=%d P1=%s P2=%s P3=%s dP=%s alarms=%s" % (
-            STATE_NAMES[self.sup.state], self.sup.profile, MODE_NAMES[c.mode], sp,
-            ("%.2f" % (self.flow.value / 1000)) if not self.flow.status else status_name(self.flow.status).upper(),
+            STATE_NAMES[self.sup.state], self.sup.profile, MODE_NAMES[c.mode], sp, flow,
             self.pump.rpm, p(self.p1), p(self.p2), p(self.p3), dp, al))
 
     def run(self):
@@ -338,13 +215,13 @@ class Rig:
         self._touch()
 
     def set_flow(self, lpm):
-        lpm = float(_number("flow_lpm", lpm, 0, S.FLOW_MAX_LPM))
-        self.control.flow_target_mlpm = int(lpm * 1000 + 0.5)   # one store: atomic for the tick
+        lpm = T.check("flow_lpm", lpm)
+        self.control.flow_target_mlpm = T.to_units("flow_lpm", lpm)   # one store: atomic for the tick
         self.settings["flow_lpm"] = lpm
         self._touch()
 
     def set_rpm(self, rpm):
-        rpm = int(_number("rpm", rpm, 0, self.board.RPM_MAX))
+        rpm = T.check("rpm", rpm, self.board.RPM_MAX)
         self.control.rpm_target = rpm
         self.settings["rpm"] = rpm
         self._touch()
@@ -353,12 +230,9 @@ class Rig:
         g = list(self.settings["gains"])
         if kp is None and ki is None and kd is None:
             return tuple(g)
-        if kp is not None:
-            g[0] = S.check_gain("kp", kp)
-        if ki is not None:
-            g[1] = S.check_gain("ki", ki)
-        if kd is not None:
-            g[2] = S.check_gain("kd", kd)
+        for i, v in enumerate((kp, ki, kd)):
+            if v is not None:
+                g[i] = T.check(S.GAINS[i], v)
         with self._crit:
             self.control.pid.set_gains(g[0], g[1], g[2])
         self.settings["gains"] = g
@@ -379,16 +253,16 @@ class Rig:
         new[name] = v
         new = S.check_limits(new, None)    # hard bounds and warn/crit order
         with self._crit:
-            setattr(self.sup, name, v)
+            self._apply_limits(prof, new)
         self.settings["limits"] = new
         self._touch()
         return v
 
     def profile(self, name):
-        S.choice("profile", name, profiles.PROFILES)
+        name = T.check("profile", name)
         lim = profiles.defaults(name)
         with self._crit:
-            self.sup.set_profile(name, lim)
+            self._apply_limits(name, lim)
         self.settings["profile"] = name
         self.settings["limits"] = lim
         self._touch()
@@ -425,7 +299,7 @@ class Rig:
         # rows per second on the serial link; 0 = off. Saved with the settings.
         if hz is None:
             return self.tlm.hz
-        hz = int(_number("telemetry_hz", hz, 0, S.TELEMETRY_MAX_HZ, True))
+        hz = T.check("telemetry_hz", hz, whole=True)
         self.tlm.set_rate(hz)
         self.settings["telemetry_hz"] = hz
         return hz
@@ -465,9 +339,9 @@ class Rig:
     def set_sweep(self, lpm):
         # sweep gas setpoint in L/min; 0 closes the valve
         g = self._gas_side()
-        lpm = float(_number("sweep_lpm", lpm, 0, S.SWEEP_MAX_LPM))
-        g.control.target_mlpm = int(lpm * 1000 + 0.5)   # one store: atomic for the tick
-        self.settings["sweep_lpm"] = float(lpm)
+        lpm = T.check("sweep_lpm", lpm)
+        g.control.target_mlpm = T.to_units("sweep_lpm", lpm)   # one store: atomic for the tick
+        self.settings["sweep_lpm"] = lpm
         self._touch()
 
     def set_fio2(self, fio2):
@@ -475,11 +349,11 @@ class Rig:
         # or on a monitor-only rig what the manual blender is set to (the FiO2 alarm checks it)
         g = self._gas_side()
         if not isinstance(fio2, bool) and isinstance(fio2, (int, float)) and fio2 > 1:
-            fio2 = _number("fio2", fio2, 21, 100) / 100
-        fio2 = float(_number("fio2", fio2, S.FIO2_MIN, 1.0))
+            fio2 = _number("fio2", fio2, S.FIO2_MIN * 100, 100) / 100
+        fio2 = T.check("fio2", fio2)
         with self._crit:
-            g.set_fio2_dpct(int(fio2 * 1000 + 0.5))
-        self.settings["fio2"] = float(fio2)
+            g.set_fio2_dpct(T.to_units("fio2", fio2))
+        self.settings["fio2"] = fio2
         self._touch()
 
     def sweep_gains(self, kp=None, ki=None, kd=None):
@@ -498,16 +372,12 @@ class Rig:
 
     def gas_limits(self):
         lim = self.settings["limits"]
-        return dict((k, lim.get(k, getattr(self.sup, k))) for k in profiles.GAS_LIMITS)
+        return dict((k, lim[k]) for k in profiles.GAS_LIMITS)
 
     def gas_limit(self, name, value, confirm=False):
-        # one of gas_limits(), with the same rules as limit(); low temperature stays below high
+        # one of gas_limits(), with the same rules as limit() (low temperature stays below high)
         if name not in profiles.GAS_LIMITS:
             raise ValueError("gas limit must be one of %s, got %r" % (", ".join(profiles.GAS_LIMITS), name))
-        lo = value if name == "temp_low_cdegc" else getattr(self.sup, "temp_low_cdegc")
-        hi = value if name == "temp_high_cdegc" else getattr(self.sup, "temp_high_cdegc")
-        if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo >= hi:
-            raise ValueError("temp_low_cdegc must be below temp_high_cdegc (%s >= %s)" % (lo, hi))
         return self.limit(name, value, confirm)
 
     def calibrate_air(self):

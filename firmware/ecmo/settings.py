@@ -1,26 +1,30 @@
-# Operator settings: defaults, the bounds every field must keep (used by the REPL setters and by
-# load alike), and persistence on flash: versioned, CRC-checked, written atomically.
+# Operator settings: defaults and bounds from the one settings table (ecmo/table.py, used by the
+# REPL setters and by load alike), and persistence on flash: versioned, CRC-checked, written
+# atomically.
 #
-# File format (version 2), one JSON object written by canon() so the text is the same on every
-# runtime: {"crc32":"<8 hex>","format":"ecmo-settings","payload":{...},"version":2}
+# File format (version 3), one JSON object written by canon() so the text is the same on every
+# runtime: {"crc32":"<8 hex>","format":"ecmo-settings","payload":{...},"version":3}
 # crc32 covers canon(payload). Older files are migrated on load:
 #   version 0: flat dict, no "version": gains as kp/ki/kd, limits beside the other fields
 #   version 1: {"version":1, ...payload...} with "limits" and "gains", no checksum, maybe
 #              no telemetry_hz
+#   version 2: the checksummed format, debounce_ticks and low_flow_ticks (100 Hz ticks)
 import json
 import os
 from binascii import crc32
-from ecmo.control import pid as _pid
+from ecmo import table as T
 from ecmo.safety import profiles
 
-VERSION = 2
+VERSION = 3
 FORMAT = "ecmo-settings"
 
-FLOW_MAX_LPM = 8.0          # hard bound of the flow setpoint (adult circuits stay below 7 L/min)
-SWEEP_MAX_LPM = 10.0        # adult sweep gas 0..10 L/min (RIG_FACTS 7)
-FIO2_MIN = 0.21             # room air; a blender cannot go lower
-TELEMETRY_MAX_HZ = 20       # 20 rows/s of ~100 bytes fits 115200 baud with room for the REPL
-CONTROL_MODES = ("rpm", "flow")
+# the table's bounds, by name, for the modules that still use them
+FLOW_MAX_LPM = T.ROWS["flow_lpm"][T.HI]
+SWEEP_MAX_LPM = T.ROWS["sweep_lpm"][T.HI]
+FIO2_MIN = T.ROWS["fio2"][T.LO]
+TELEMETRY_MAX_HZ = T.ROWS["telemetry_hz"][T.HI]
+CONTROL_MODES = T.ROWS["control"][T.LO]
+GAINS = T.names("gains")
 
 _rename = os.rename         # a module name, so tests can inject a reset between write and rename
 _ENOENT = 2
@@ -30,22 +34,18 @@ def defaults(profile="VA"):
     return {
         "version": VERSION,
         "profile": profile,
-        "control": "rpm",
-        "flow_lpm": 3.0,
-        "rpm": 2000,
-        # kp RPM/(L/min), ki RPM/(L/min*s), kd RPM/(L/min/s). Tuned on the simulated rig
-        # (examples/step.json): 2 -> 4 L/min within 5 % 2.3 s after the step (2 s of it is the
-        # setpoint ramp), overshoot < 2 %. The plant is near-static (motor lag 0.3 s), so the
-        # integral does the work; a larger kp slows the settling after a ramp.
-        "gains": [300, 1500, 0],
+        "control": T.default("control", profile),
+        "flow_lpm": T.default("flow_lpm", profile),
+        "rpm": T.default("rpm", profile),
+        "gains": [T.default(g) for g in GAINS],
         "limits": profiles.defaults(profile),
-        "telemetry_hz": 0,
-        "sweep_lpm": 0.0,           # oxygenator sweep gas setpoint, L/min (gas side)
-        "fio2": 1.0,                # FiO2 of the sweep (fraction): 100 % O2 at ECMO start
+        "telemetry_hz": T.default("telemetry_hz", profile),
+        "sweep_lpm": T.default("sweep_lpm", profile),
+        "fio2": T.default("fio2", profile),
     }
 
 
-# ---- bounds: the one place; the REPL setters call these too ----
+# ---- bounds: the table's, the REPL setters call these too ----
 def number(name, v, lo, hi, integer=False):
     # a real number (not bool, not NaN/inf) inside [lo, hi]; integer=True also wants a whole value
     if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v < lo or v > hi \
@@ -63,34 +63,20 @@ def choice(name, v, options):
 
 def check_field(name, v, rpm_max):
     # one top-level field; returns the value to store (ints and floats normalised)
-    if name == "profile":
-        return choice("profile", v, profiles.PROFILES)
-    if name == "control":
-        return choice("control", v, CONTROL_MODES)
-    if name == "flow_lpm":
-        return float(number("flow_lpm", v, 0, FLOW_MAX_LPM))
-    if name == "rpm":
-        return int(number("rpm", v, 0, rpm_max))
-    if name == "telemetry_hz":
-        return int(number("telemetry_hz", v, 0, TELEMETRY_MAX_HZ, True))
     if name == "gains":
         if not isinstance(v, (list, tuple)) or len(v) != 3:
             raise ValueError("gains must be [kp, ki, kd], got %r" % (v,))
-        return [check_gain("kp", v[0]), check_gain("ki", v[1]), check_gain("kd", v[2])]
+        return [check_gain(GAINS[i], v[i]) for i in range(3)]
     if name == "limits":
         return check_limits(v, None)
-    if name == "sweep_lpm":
-        return float(number("sweep_lpm", v, 0, SWEEP_MAX_LPM))
-    if name == "fio2":
-        return float(number("fio2", v, FIO2_MIN, 1.0))
-    raise ValueError("unknown setting %r" % (name,))
-
-
-_GAIN_MAX = {"kp": _pid.KP_MAX, "ki": _pid.KI_MAX, "kd": _pid.KD_MAX}
+    r = T.ROWS.get(name)
+    if r is None or r[T.GROUP] not in ("pump", "gas", "link"):
+        raise ValueError("unknown setting %r" % (name,))
+    return T.check(name, v, rpm_max, name == "telemetry_hz")
 
 
 def check_gain(name, v):
-    return int(number(name, v, 0, _GAIN_MAX[name]))
+    return T.check(name, v)
 
 
 def check_limits(lim, profile, confirm=True):
@@ -117,9 +103,7 @@ def check_limits(lim, profile, confirm=True):
 
 def validate(d, rpm_max):
     # returns (clean settings, list of fields reset to their default); never raises
-    prof = d.get("profile") if isinstance(d, dict) else None
-    if prof not in profiles.PROFILES:
-        prof = "VA"
+    prof = "VV" if isinstance(d, dict) and d.get("profile") == "VV" else "VA"
     out = defaults(prof)
     bad = []
     if not isinstance(d, dict):
@@ -192,34 +176,6 @@ def canon(v):
 
 def checksum(payload):
     return "%08x" % (crc32(canon(payload).encode()) & 0xFFFFFFFF)
-
-
-# ---- migrations: each takes the previous version's dict and returns the next one's ----
-def _v0_to_v1(d):
-    out = {}
-    lim = {}
-    for k in d:
-        if k in profiles.LIMITS:
-            lim[k] = d[k]
-        elif k not in ("kp", "ki", "kd"):
-            out[k] = d[k]
-    out["gains"] = [d.get("kp", 400), d.get("ki", 800), d.get("kd", 0)]
-    base = profiles.defaults(d.get("profile", "VA") if d.get("profile") in profiles.PROFILES else "VA")
-    base.update(lim)
-    out["limits"] = base
-    out["version"] = 1
-    return out
-
-
-def _v1_to_v2(d):
-    out = dict(d)
-    out["version"] = 2
-    if "telemetry_hz" not in out:     # early version 1 files had no telemetry rate
-        out["telemetry_hz"] = 0
-    return out
-
-
-_MIGRATE = (_v0_to_v1, _v1_to_v2)
 
 
 def _bad_path(path):
@@ -299,9 +255,11 @@ def _decode(raw, path, rpm_max):
         _keep_aside(path)
         return defaults(), "settings file has unknown version %r" % (v,)
     try:
-        while v < VERSION:
-            d = _MIGRATE[v](d)
-            v += 1
+        if v < VERSION:
+            from ecmo.migrate import MIGRATE    # only for an old file: not kept in RAM otherwise
+            while v < VERSION:
+                d = MIGRATE[v](d)
+                v += 1
     except Exception:
         _keep_aside(path)
         return defaults(), "settings migration failed"

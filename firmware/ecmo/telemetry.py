@@ -7,7 +7,7 @@
 # An invalid reading (sensor fault) is an empty field.
 import sys
 import micropython
-from machine import Timer
+from machine import Timer   # for its constants; wiring makes the object
 from time import ticks_ms, ticks_diff
 from ecmo.safety.supervisor import STATE_NAMES
 from ecmo.control.pump_control import MODE_NAMES
@@ -29,14 +29,28 @@ def fixed(v, decimals):
     return "%s%d.%0*d" % (s, v // d, decimals, v % d)
 
 
-def _reading(sensor, decimals):
-    return "" if sensor.status else fixed(sensor.value, decimals)
+def rounded(v, div):
+    # v / div to the nearest integer, halves away from zero (integers only)
+    h = div // 2
+    return (v + h) // div if v >= 0 else -((h - v) // div)
+
+
+def reading(sensor, decimals, div=1):
+    # a sensor's value (divided by div, rounded) as text; an invalid reading is an empty field
+    if sensor.status:
+        return ""
+    return fixed(rounded(sensor.value, div) if div != 1 else sensor.value, decimals)
 
 
 class Telemetry:
-    def __init__(self, rig, timer_id=-1):
-        self.rig = rig
-        self.timer_id = timer_id
+    # the parts a row shows; new_timer(): a machine.Timer for the row rate (ecmo/wiring.py)
+    def __init__(self, sup, control, alarms, oxygenator, loop, new_timer):
+        self.sup = sup
+        self.control = control
+        self.alarms = alarms
+        self.gas = oxygenator          # or None
+        self.loop = loop               # an error in a row is kept as the loop's last_error
+        self._new_timer = new_timer
         self.hz = 0
         self.timer = None
         self.rows = 0
@@ -57,43 +71,41 @@ class Telemetry:
 
     # ---- columns ----
     def columns(self):
-        g = self.rig.gas
-        extra = tuple(g.columns()) if g is not None and hasattr(g, "columns") else ()
-        return COLUMNS + extra
+        g = self.gas
+        return COLUMNS + (tuple(g.columns()) if g is not None else ())
 
     def header(self):
         return ",".join(self.columns())
 
     def row(self):
-        r = self.rig
+        sup = self.sup
         now = ticks_ms()
         self.t_ms += ticks_diff(now, self._last)
         self._last = now
-        c = r.control
+        c = self.control
         flow_mode = MODE_NAMES[c.mode] == "flow"
-        p2, p3 = r.p2, r.p3
+        p2, p3 = sup.p2, sup.p3
         dp = "" if (p2.status or p3.status) else fixed(p2.value - p3.value, 1)
         vals = [
             fixed(self.t_ms, 3),
-            STATE_NAMES[r.sup.state],
-            r.sup.profile,
+            STATE_NAMES[sup.state],
+            sup.profile,
             MODE_NAMES[c.mode],
             fixed(c.flow_target_mlpm, 3) if flow_mode else "",
-            _reading(r.flow, 3),
-            str(r.pump.rpm),
-            str(r.pump.duty_u16),
-            _reading(r.p1, 1),
-            _reading(p2, 1),
-            _reading(p3, 1),
+            reading(sup.flow, 3),
+            str(sup.pump.rpm),
+            str(sup.pump.duty_u16),
+            reading(sup.p1, 1),
+            reading(p2, 1),
+            reading(p3, 1),
             dp,
-            "1" if r.bubble.air else "0",
-            "1" if r.clamp_out.closed else "0",
-            "|".join(r.al.codes()),
+            "1" if sup.bubble.air else "0",
+            "1" if sup.clamp.closed else "0",
+            "|".join(self.alarms.codes()),
         ]
-        g = r.gas
-        if g is not None and hasattr(g, "values"):
-            for v in g.values():
-                vals.append(v if isinstance(v, str) else str(v))
+        g = self.gas
+        if g is not None:
+            vals.extend(g.values())
         return ",".join(vals)
 
     # ---- rate and output ----
@@ -106,7 +118,7 @@ class Telemetry:
         if hz:
             self.rows = 0
             self._last = ticks_ms()
-            self.timer = Timer(self.timer_id)
+            self.timer = self._new_timer()
             self.timer.init(mode=Timer.PERIODIC, freq=hz, callback=self._tick_cb)
 
     def _tick(self, _t):
@@ -136,4 +148,4 @@ class Telemetry:
             self.rows += 1
             sys.stdout.write(text)       # one write per row, not two
         except Exception as e:        # telemetry must never take the rig down
-            self.rig.loop.last_error = e
+            self.loop.last_error = e

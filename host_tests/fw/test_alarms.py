@@ -4,7 +4,8 @@ import gc
 import machine
 from ecmo.safety import alarms as A
 from ecmo.safety.alarms import Alarms
-from ecmo.drivers.annunciator import Annunciator, HIGH, MEDIUM, LOW
+from ecmo import wiring as W
+from ecmo.drivers.annunciator import HIGH, MEDIUM, LOW
 
 
 def test_medium_alarm_clears_with_its_condition():
@@ -90,7 +91,7 @@ def test_set_allocates_nothing():
 def pattern(priority, audible, ms=3000):
     # buzzer on/off and LED on/off per millisecond over `ms`
     machine.sim_reset()
-    ann = Annunciator(19, 25)
+    ann = W.annunciator(19, 25)
     ann.show(priority, audible, 0)
     buzz = []
     led = []

@@ -6,9 +6,8 @@ from ecmo.drivers import status as S
 from ecmo.drivers.analog import AnalogSensor
 from ecmo.drivers.pressure import HoneywellABP
 from ecmo.drivers.flow import PulseFlow, SLF3S
-from ecmo.drivers.bubble import DigitalBubble, AnalogBubble
-from ecmo.drivers.pump import Pump
-from ecmo.drivers.clamp import Clamp
+from ecmo.drivers.bubble import AnalogBubble
+from ecmo import wiring as W
 from ecmo.drivers.sensirion import crc8
 
 CAL = (5958, -3000, 59578, 5000)
@@ -157,7 +156,7 @@ def test_slf3s_absent_sensor_never_raises():
 
 
 def test_pulse_flow_from_turbine_pulses():
-    f = PulseFlow(10, pulses_per_l=450, window_ticks=50, tick_ms=10)
+    f = PulseFlow(machine.Pin(10, machine.Pin.IN, machine.Pin.PULL_UP), pulses_per_l=450, window_ticks=50, tick_ms=10)
     pin = machine.sim_pin(10)
     # 4 L/min at 450 pulses/L is 30 Hz: one pulse every 33.3 ms
     acc = 0.0
@@ -176,7 +175,7 @@ def test_pulse_flow_from_turbine_pulses():
 def test_digital_bubble_latches_and_calls_trip_in_irq():
     hits = []
     machine.sim_pin(16).drive(0)             # liquid at the detector
-    b = DigitalBubble(16, 1, lambda: hits.append(1))
+    b = W.digital_bubble({"pin": 16, "active_level": 1}, lambda: hits.append(1))
     machine.sim_pin(16).drive(1)
     assert b.latched and hits == [1]       # before any read(): the IRQ did it
     machine.sim_pin(16).drive(0)
@@ -189,7 +188,7 @@ def test_digital_bubble_latches_and_calls_trip_in_irq():
 
 def test_digital_bubble_unplugged_reads_as_air():
     hits = []
-    b = DigitalBubble(16, 1, lambda: hits.append(1))    # nothing drives the pin
+    b = W.digital_bubble({"pin": 16, "active_level": 1}, lambda: hits.append(1))    # nothing drives the pin
     b.read()
     assert b.air and b.latched and hits == [1]
 
@@ -197,7 +196,7 @@ def test_digital_bubble_unplugged_reads_as_air():
 def test_digital_bubble_present_at_boot_is_caught_by_read():
     machine.sim_pin(16).drive(1)
     hits = []
-    b = DigitalBubble(16, 1, lambda: hits.append(1))
+    b = W.digital_bubble({"pin": 16, "active_level": 1}, lambda: hits.append(1))
     b.read()
     assert b.latched and hits == [1]
 
@@ -214,7 +213,7 @@ def test_analog_bubble_threshold():
 
 
 def test_pump_duty_enable_and_stop():
-    p = Pump(15, 14, 13, 20000, 5000, 2)
+    p = W.pump({"pwm": 15, "enable": 14, "tach": 13, "freq_hz": 20000, "pulses_per_rev": 2}, 5000)
     assert machine.sim_pwm(15).duty_u16 == 0 and machine.sim_pin(14).level == 0
     p.drive(2500, True)
     assert machine.sim_pwm(15).duty_u16 == 32767 and machine.sim_pin(14).level == 1
@@ -239,7 +238,7 @@ def pulses(n, period_us, each=None, pin_id=13):
 
 
 def test_pump_tach_rpm():
-    p = Pump(15, 14, 13, 20000, 5000, 2)
+    p = W.pump({"pwm": 15, "enable": 14, "tach": 13, "freq_hz": 20000, "pulses_per_rev": 2}, 5000)
     pulses(30, 10000, p.read)      # 3000 RPM, 2 pulses/rev = 100 Hz: a pulse every 10 ms
     assert abs(p.rpm - 3000) <= 30, p.rpm
     machine.sim_advance_us(400000)
@@ -248,7 +247,7 @@ def test_pump_tach_rpm():
 
 
 def test_clamp():
-    c = Clamp(18, 1)
+    c = W.clamp({"pin": 18, "closed_level": 1})
     assert machine.sim_pin(18).level == 0 and not c.closed
     c.close()
     assert machine.sim_pin(18).level == 1 and c.closed
@@ -257,8 +256,8 @@ def test_clamp():
 
 
 def test_servo_clamp_pulse_widths():
-    from ecmo.drivers.clamp import ServoClamp
-    c = ServoClamp(18, 1000, 2000)
+    from ecmo.drivers.clamp import ServoClamp, SERVO_HZ
+    c = ServoClamp(machine.PWM(machine.Pin(18), freq=SERVO_HZ, duty_ns=1000000), 1000, 2000)
     assert machine.sim_pwm(18).freq == 50
     assert abs(machine.sim_pwm(18).duty_u16 - 65535 // 20) <= 2     # 1 ms of 20 ms
     c.close()
@@ -269,7 +268,7 @@ def test_servo_clamp_pulse_widths():
 
 def test_pump_tach_sum_stays_bounded_when_nobody_reads():
     # regression: with the loop halted and the rotor turning, the IRQ's sum grew without bound
-    p = Pump(15, 14, 13, 20000, 5000, 2)
+    p = W.pump({"pwm": 15, "enable": 14, "tach": 13, "freq_hz": 20000, "pulses_per_rev": 2}, 5000)
     pulses(5000, 10000)
     p.read()
     assert abs(p.rpm - 3000) <= 30, p.rpm
@@ -299,7 +298,7 @@ def test_abp_all_zero_frame_is_a_fault_but_saturated_high_is_a_pressure():
 
 def test_pump_tach_ignores_the_first_pulse_after_a_long_stall():
     # regression: a gap longer than the ticks period wrapped and one pulse gave a bogus RPM
-    p = Pump(15, 14, 13, 20000, 5000, 2)
+    p = W.pump({"pwm": 15, "enable": 14, "tach": 13, "freq_hz": 20000, "pulses_per_rev": 2}, 5000)
     pin = machine.sim_pin(13)
     machine.sim_advance_us((1 << 30) + 5000)   # stalled for longer than ticks_us wraps
     p.read()

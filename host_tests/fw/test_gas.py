@@ -173,7 +173,7 @@ def test_bench_without_gas_devices_runs_and_alarms():
     b.set(flow=3.0)
     b.running(2500, settle=100)
     b.rig.set_sweep(2.0)
-    b.ticks(b.rig.sup.sweep_lost_ms // 10 + 10)
+    b.ticks(b.rig.gas.safety.sweep_lost_ms // 10 + 10)
     r = b.rig
     assert r.loop.errors == 0, r.loop.last_error
     assert r.al.present(A.SENSOR_GAS)
@@ -213,12 +213,12 @@ def test_sweep_loop_holds_setpoint():
 def test_h14_sweep_lost_alarm_within_two_ticks_of_debounce():
     b, m = _bench_running(3.0)
     _run(b, m, 3.0, 800)
-    lim = b.rig.sup.sweep_lost_ms // 10
+    lim = b.rig.gas.safety.sweep_lost_ms // 10
     m.gas_fault("supply_lost")
     start = None
     for i in range(lim + 300):
         _run(b, m, 3.0, 1)
-        if start is None and m.sweep_lpm * 100 < 3.0 * b.rig.sup.sweep_lost_pct:
+        if start is None and m.sweep_lpm * 100 < 3.0 * b.rig.gas.safety.sweep_lost_pct:
             start = i
         if b.rig.al.present(A.SWEEP_LOST):
             break
@@ -234,7 +234,7 @@ def test_h14_sweep_sensor_fault_is_sweep_lost_and_holds_valve():
     _run(b, m, 3.0, 800)
     duty = b.gas.valve_duty()
     m.gas_fault("sensor")
-    _run(b, m, 3.0, b.rig.sup.sweep_lost_ms // 10 + 3)
+    _run(b, m, 3.0, b.rig.gas.safety.sweep_lost_ms // 10 + 3)
     assert b.rig.al.present(A.SENSOR_GAS) and b.rig.al.present(A.SWEEP_LOST)
     assert b.gas.valve_duty() == duty        # held, not chasing a reading it cannot see
 
@@ -352,9 +352,9 @@ def test_repl_setters_validate_and_change_nothing_on_error():
         except ValueError as e:
             assert name in str(e) and bound in str(e), str(e)
     assert r.gas.control.target_mlpm == 2500 and r.gas.fio2_target_dpct == 450
-    assert r.gas_limit("sweep_lost_ms", 1500) == 1500 and r.sup.sweep_lost_ms == 1500
+    assert r.gas_limit("sweep_lost_ms", 1500) == 1500 and r.gas.safety.sweep_lost_ms == 1500
     r.profile("VV")
-    assert r.sup.sweep_lost_ms == 2000        # the VV default: profile switch carries gas limits
+    assert r.gas.safety.sweep_lost_ms == 2000        # the VV default: profile switch carries gas limits
 
 
 class _NullBus:
@@ -442,12 +442,11 @@ def test_h20_silent_ads1115_does_not_leak_heap():
 
 
 def test_gas_loop_period_is_bounded_by_its_integer_maths():
-    from ecmo.gas import Gas
     b = rigkit.Bench(start=False)
     spec = dict(board.GAS)
     spec["every"] = 20
     try:
-        Gas(b.rig, spec)
+        b.rig.wiring.oxygenator(spec, b.rig.sup, b.rig.flow, b.rig.al)
         raise AssertionError("a 200 ms sweep loop was accepted")
     except ValueError as e:
         assert "every" in str(e)

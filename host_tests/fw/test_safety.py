@@ -412,16 +412,15 @@ def test_h01_air_irq_during_the_tick_is_not_undone_by_the_tick():
     b = Bench()
     b.running(2500)
     sup = b.rig.sup
-    clot = sup._clot
+    checks = sup._interlocks
 
-    def clot_then_air(now, q, bad):
-        clot(now, q, bad)
-        b.air(True)              # the hard IRQ lands here, mid-update
+    def air_now(now):
+        b.air(True)              # the hard IRQ lands here, after the last interlock
 
-    sup._clot = clot_then_air
+    sup._interlocks = checks + (air_now,)
     b.ticks(1)
     assert b.duty() == 0 and not b.enabled() and b.clamp_closed()
-    sup._clot = clot
+    sup._interlocks = checks
     b.ticks(1)
     assert b.rig.sup.state == STOP and b.duty() == 0 and b.clamp_closed()
 

@@ -213,7 +213,7 @@ def test_migrates_version_1_file():
     del v1["telemetry_hz"]                  # not in every version 1 file
     _write(json.dumps(v1))
     d, problem = S.load(PATH)
-    assert d["rpm"] == 2700 and d["version"] == 2
+    assert d["rpm"] == 2700 and d["version"] == S.VERSION
     assert d["telemetry_hz"] == 0
     assert problem is None, problem      # a field the old version lacked is no problem
 

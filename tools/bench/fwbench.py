@@ -150,7 +150,8 @@ def make_rig(gas=True):
     except OSError:
         pass
     machine.sim_reset()
-    R.I2C = StubI2C
+    import ecmo.wiring as W
+    W.I2C = StubI2C
     w = World(board)
     rig = R.Rig(board, SETTINGS)
     rig.mode("flow")
@@ -386,7 +387,7 @@ def mode_heap():
     a0 = gc.mem_alloc()
     import ecmo.rig    # noqa: F401  the code: bytecode in RAM unless frozen into the firmware
     try:
-        import ecmo.gas    # noqa: F401
+        import ecmo.oxygenator    # noqa: F401
     except ImportError:
         pass
     gc.collect()
@@ -459,7 +460,7 @@ def mode_latency():
                 first["backoff"] = k
             if rig.al.present(code) and first["alarm"] < 0:
                 first["alarm"] = k
-        return first, sup.debounce_ticks
+        return first, sup.debounce_ms // rig.loop.period_ms   # in ticks, as reported
     for case in ("suction", "pressure", "sensor_p1", "sensor_p3"):
         first, deb = react(case)
         r = [v for v in first.values() if v > 0]

@@ -23,20 +23,21 @@ def _assignments(path):
 
 
 def alarm_priorities(path=os.path.join(SAFETY, "alarms.py")):
-    # code name -> 1 (LOW), 2 (MEDIUM), 3 (HIGH), from alarms.py NAMES and PRIORITY
+    # code name -> 1 (LOW), 2 (MEDIUM), 3 (HIGH), from alarms.py TABLE
     a = _assignments(path)
     level = {k: v.args[0].value for k, v in a.items()
              if isinstance(v, ast.Call) and getattr(v.func, "id", "") == "const"
              and k in ("LOW", "MEDIUM", "HIGH")}
-    names = ast.literal_eval(a["NAMES"])
-    prio = [level[e.id] for e in a["PRIORITY"].args[0].elts]     # bytes((HIGH, HIGH, ...))
-    return dict(zip(names, prio))
+    # TABLE rows: (CODE, "NAME", PRIORITY, latches)
+    return {row.elts[1].value: level[row.elts[2].id] for row in a["TABLE"].elts}
 
 
-def default_limits(profile, path=os.path.join(SAFETY, "profiles.py")):
-    # limit name -> the profile's default, in firmware units (profiles.py LIMITS: VA, VV, ...)
+def default_limits(profile, path=os.path.join(SAFETY, "..", "table.py")):
+    # limit name -> the profile's default, in firmware units (the settings table's limit rows:
+    # name: (VA, VV, lowest, highest, safer, unit, scale, group))
     col = 1 if profile == "VV" else 0
-    return {k: v[col] for k, v in ast.literal_eval(_assignments(path)["LIMITS"]).items()}
+    return {k: r[col] for k, r in ast.literal_eval(_assignments(path)["TABLE"]).items()
+            if r[7] in ("limits", "gas limits")}
 
 
 def _col(rows, name):

@@ -1,7 +1,6 @@
 # Buzzer and status LED patterns per alarm priority, in the spirit of IEC 60601-1-8:
 # high = fast burst + fast flashing, medium = 3-pulse burst + slow flashing, low = 1 pulse + steady LED.
 from micropython import const
-from machine import Pin, PWM
 from time import ticks_diff
 
 NONE = const(0)
@@ -9,7 +8,7 @@ LOW = const(1)
 MEDIUM = const(2)
 HIGH = const(3)
 
-_TONE_HZ = const(880)        # IEC 60601-1-8: fundamental in 150..1000 Hz
+TONE_HZ = const(880)         # IEC 60601-1-8: fundamental in 150..1000 Hz
 _TONE_DUTY = const(32768)
 
 # (cycle_ms, on, off, on, off, ...) from the start of the cycle; the rest of the cycle is silent.
@@ -24,9 +23,10 @@ _LED = ((1000, 0), (1000, 1000), (1600, 800), (500, 250))
 
 
 class Annunciator:
-    def __init__(self, buzzer_pin, led_pin, led_level=1):
-        self._pwm = PWM(Pin(buzzer_pin), freq=_TONE_HZ, duty_u16=0)
-        self._led = Pin(led_pin, Pin.OUT, value=1 - led_level)
+    # buzzer: PWM at TONE_HZ, duty 0; led: an output, off
+    def __init__(self, buzzer, led, led_level=1):
+        self._pwm = buzzer
+        self._led = led
         self._led_on = led_level
         self.priority = NONE
         self.audible = False
@@ -59,7 +59,3 @@ class Annunciator:
         if buzz != self.sounding:
             self._pwm.duty_u16(_TONE_DUTY if buzz else 0)
             self.sounding = buzz
-
-    def quiet(self):
-        self._pwm.duty_u16(0)
-        self.sounding = False

@@ -2,31 +2,16 @@
 # so the pump stops before the next tick; the tick reads the level and the latch.
 from machine import Pin
 from ecmo.drivers import pins
-from time import ticks_ms
+from ecmo.drivers.latch import Latch
 from ecmo.drivers.status import Reading, OK
 
 
-class _Detector(Reading):
-    # the latch both kinds share: set once air is seen, cleared only by the supervisor
+class _Detector(Reading, Latch):
+    # a reading (air 1/0, with its validity) and the stop latch
     def __init__(self, on_air):
         Reading.__init__(self)
-        self._on_air = on_air        # a bound method made once by the wiring: calling it allocates nothing
-        self.latched = False
-        self.events = 0
-        self.t_ms = 0                # when air was last seen: for the travel-time to the patient
+        Latch.__init__(self, on_air)
         self.air = False
-
-    def _latch(self):
-        # runs in a hard IRQ for the digital detector: no allocation (ticks_ms is a small int)
-        self.latched = True
-        self.events = (self.events + 1) & 0x3FFFFFFF   # bounded: a chattering detector must not allocate here
-        self.t_ms = ticks_ms()
-        if self._on_air is not None:
-            self._on_air()
-
-    def clear(self):
-        # only the supervisor calls this, and only when the detector reads clear
-        self.latched = False
 
 
 class DigitalBubble(_Detector):
@@ -34,10 +19,11 @@ class DigitalBubble(_Detector):
     # The input is pulled toward "air": a cut or unplugged detector stops the pump like air
     # would, rather than leaving the air interlock silently blind (a digital output has no
     # other way to say it is gone).
-    def __init__(self, pin_id, active_level=1, on_air=None):
+    # pin: an input pulled toward the "air" level (the wiring makes it so)
+    def __init__(self, pin, active_level=1, on_air=None):
         _Detector.__init__(self, on_air)
         self._active = active_level
-        self._pin = Pin(pin_id, Pin.IN, Pin.PULL_UP if active_level else Pin.PULL_DOWN)
+        self._pin = pin
         trig = Pin.IRQ_RISING if active_level else Pin.IRQ_FALLING
         self.hard_irq = pins.irq(self._pin, self._irq, trig)
 

@@ -13,15 +13,12 @@ _SLF_START_WATER = const(0x3608)  # SF06-LF continuous measurement, water calibr
 _SLF_STOP = const(0x3FF9)
 
 
-class AnalogFlow(AnalogSensor):
-    pass
-
-
 class PulseFlow(Reading):
     # Turbine (Hall) flow meter: F(Hz) = k * Q(L/min); YF-S201 k = 7.5 (450 pulses/L, RIG_FACTS 2).
     # Counts edges in a hard IRQ; flow is pulses over a sliding window of `window_ticks` ticks.
     # A turbine cannot see direction: it never reports retrograde flow.
-    def __init__(self, pin_id, pulses_per_l=450, window_ticks=50, tick_ms=10):
+    # pin: an input with its pull-up (open-collector output)
+    def __init__(self, pin, pulses_per_l=450, window_ticks=50, tick_ms=10):
         self._ppl = pulses_per_l
         self._ring = bytearray(window_ticks)  # pulses per tick; < 256 at any real flow
         self._i = 0
@@ -31,7 +28,7 @@ class PulseFlow(Reading):
         # mL/min per pulse-in-window, times ppl: 60 s * 1000 mL / window
         self._k = 60000 * 1000 // (window_ticks * tick_ms)
         Reading.__init__(self)
-        self._pin = Pin(pin_id, Pin.IN, Pin.PULL_UP)  # open-collector output needs a pull-up
+        self._pin = pin
         pins.irq(self._pin, self._irq, Pin.IRQ_FALLING)
 
     def _irq(self, _pin):

@@ -15,10 +15,6 @@ _ABP_STATUS_DIAG = const(3)
 _ABP_STALE_LIMIT = const(3)
 
 
-class AnalogPressure(AnalogSensor):
-    pass
-
-
 class HoneywellABP(Reading):
     def __init__(self, i2c, addr=0x28, pmin_dmmhg=-5171, pmax_dmmhg=5171):
         # default: a +/-10 psi gage part (RIG_FACTS 1: +/-517 mmHg covers -300..+500 mmHg)

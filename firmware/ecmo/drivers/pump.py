@@ -1,7 +1,7 @@
 # Centrifugal pump motor: PWM speed command (duty_u16), enable pin, tachometer pulses (pin IRQ).
 # The BLDC controller closes its own speed loop; duty maps linearly to 0..rpm_max.
 from micropython import const
-from machine import Pin, PWM, disable_irq, enable_irq
+from machine import Pin, disable_irq, enable_irq
 from ecmo.drivers import pins
 from time import ticks_us, ticks_diff
 
@@ -11,15 +11,16 @@ _TACH_MAX_PULSES = const(1000)     # pulses summed between two reads, at most
 
 
 class Pump:
-    def __init__(self, pwm_pin, enable_pin, tach_pin, freq_hz=20000, rpm_max=5000,
-                 pulses_per_rev=2, enable_level=1):
+    # pwm: the speed command's PWM at duty 0; enable: an output already at its "off" level;
+    # tach: an input with its pull-up. The wiring makes them in that order (ecmo/wiring.py):
+    # enable off and duty 0 before anything else, so a reset never starts the pump by itself.
+    def __init__(self, pwm, enable, tach, rpm_max=5000, pulses_per_rev=2, enable_level=1):
         self._rpm_max = rpm_max
         self._ppr = pulses_per_rev
         self._on = enable_level
         self._off = 1 - enable_level
-        # enable off and duty 0 before anything else: a reset must never start the pump by itself
-        self._en = Pin(enable_pin, Pin.OUT, value=self._off)
-        self._pwm = PWM(Pin(pwm_pin), freq=freq_hz, duty_u16=0)
+        self._en = enable
+        self._pwm = pwm
         self.duty_u16 = 0
         self.enabled = False
         self.rpm_cmd = 0
@@ -28,7 +29,7 @@ class Pump:
         self._n = 0
         self._t_last = ticks_us()
         self._stalled = True      # no pulse seen yet
-        self._tach = Pin(tach_pin, Pin.IN, Pin.PULL_UP)
+        self._tach = tach
         pins.irq(self._tach, self._irq, Pin.IRQ_FALLING)
 
     def _irq(self, _pin):

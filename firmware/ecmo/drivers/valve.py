@@ -1,14 +1,13 @@
 # Proportional gas valve (sweep, or an air/O2 blender) driven by PWM through a low-side switch.
 # Normally closed: duty 0 is closed, so a reset or a dead output stops the gas, never opens it.
-from machine import Pin, PWM
 
 
 class PropValve:
-    # freq_hz: proportional solenoid valves are driven at about 1..5 kHz so the plunger sees the
-    # mean current; the valve's own cracking duty is handled by the control loop, not here.
-    def __init__(self, pin, freq_hz=1000, duty_max_u16=65535):
+    # pwm: at duty 0 (closed), about 1..5 kHz so the plunger sees the mean current (the wiring
+    # sets it); the valve's own cracking duty is handled by the control loop, not here.
+    def __init__(self, pwm, duty_max_u16=65535):
         self._max = duty_max_u16
-        self._pwm = PWM(Pin(pin), freq=freq_hz, duty_u16=0)
+        self._pwm = pwm
         self.duty_u16 = 0
 
     def set(self, duty_u16):

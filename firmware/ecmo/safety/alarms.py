@@ -10,7 +10,7 @@ LOW = const(1)
 MEDIUM = const(2)
 HIGH = const(3)
 
-# Alarm codes: index into the tables below. Keep in step with docs/hazards.md.
+# Alarm codes: the row of each in TABLE below.
 AIR = const(0)
 ESTOP = const(1)
 SUCTION_WARN = const(2)
@@ -40,18 +40,45 @@ SWEEP_HIGH = const(25)
 POWER_ON = const(26)
 COUNT = const(27)
 
-NAMES = (
-    "AIR", "ESTOP", "SUCTION_WARN", "SUCTION_CRIT", "P3_HIGH", "P3_CRIT", "CLOT", "LOW_FLOW",
-    "RETROGRADE", "SENSOR_P1", "SENSOR_P2", "SENSOR_P3", "SENSOR_FLOW", "SENSOR_BUBBLE",
-    "OVERRUN", "TICK_ERROR", "WDT_RESET", "SETTINGS", "TACH", "SWEEP_LOST", "SWEEP_NO_BLOOD",
-    "FIO2", "TEMP", "SAT_LOW", "SENSOR_GAS", "SWEEP_HIGH", "POWER_ON",
+# The one table of alarms: (code, name, priority, latches). NAMES, PRIORITY and LATCH below are
+# derived from it; a latching alarm stays shown after its condition clears, until acknowledged
+# (IEC 60601-1-8: every HIGH latches). What each means and what to do: docs/alarms.md.
+_L = True
+TABLE = (
+    (AIR, "AIR", HIGH, _L),
+    (ESTOP, "ESTOP", HIGH, _L),
+    (SUCTION_WARN, "SUCTION_WARN", MEDIUM, False),
+    (SUCTION_CRIT, "SUCTION_CRIT", HIGH, _L),
+    (PRESSURE_WARN, "P3_HIGH", MEDIUM, False),
+    (PRESSURE_CRIT, "P3_CRIT", HIGH, _L),
+    (CLOT, "CLOT", MEDIUM, False),
+    (LOW_FLOW, "LOW_FLOW", MEDIUM, False),
+    (RETROGRADE, "RETROGRADE", HIGH, _L),
+    (SENSOR_P1, "SENSOR_P1", MEDIUM, False),
+    (SENSOR_P2, "SENSOR_P2", LOW, False),
+    (SENSOR_P3, "SENSOR_P3", MEDIUM, False),
+    (SENSOR_FLOW, "SENSOR_FLOW", HIGH, _L),
+    (SENSOR_BUBBLE, "SENSOR_BUBBLE", HIGH, _L),
+    (OVERRUN, "OVERRUN", LOW, False),
+    (TICK_ERROR, "TICK_ERROR", HIGH, _L),
+    (WDT_RESET, "WDT_RESET", HIGH, _L),
+    (SETTINGS, "SETTINGS", MEDIUM, False),
+    (TACH, "TACH", MEDIUM, False),
+    (SWEEP_LOST, "SWEEP_LOST", HIGH, _L),
+    (SWEEP_NO_BLOOD, "SWEEP_NO_BLOOD", HIGH, _L),
+    (FIO2, "FIO2", MEDIUM, False),
+    (TEMP, "TEMP", MEDIUM, False),
+    (SAT_LOW, "SAT_LOW", HIGH, _L),
+    (SENSOR_GAS, "SENSOR_GAS", MEDIUM, False),
+    (SWEEP_HIGH, "SWEEP_HIGH", MEDIUM, False),
+    (POWER_ON, "POWER_ON", MEDIUM, False),
 )
-PRIORITY = bytes((
-    HIGH, HIGH, MEDIUM, HIGH, MEDIUM, HIGH, MEDIUM, MEDIUM,
-    HIGH, MEDIUM, LOW, MEDIUM, HIGH, HIGH,
-    LOW, HIGH, HIGH, MEDIUM, MEDIUM, HIGH, HIGH,
-    MEDIUM, MEDIUM, HIGH, MEDIUM, MEDIUM, MEDIUM,
-))
+for _i in range(COUNT):
+    if TABLE[_i][0] != _i:
+        raise ValueError("alarm table out of order at %d" % _i)
+NAMES = tuple(r[1] for r in TABLE)
+PRIORITY = bytes(r[2] for r in TABLE)
+LATCH = bytes(1 if r[3] else 0 for r in TABLE)
 
 # log event kinds
 RAISED = const(1)
@@ -76,7 +103,7 @@ class Alarms:
         self.paused = False
         self._pause_t = 0
         self.top = 0                        # highest priority shown now (0 = none)
-        self.changed = False
+        self._dirty = True                  # what is shown changed: update() works out top again
 
     def _log(self, code, kind, now_ms):
         i = self.log_n % _LOG_SIZE
@@ -93,11 +120,11 @@ class Alarms:
                 self.acked[code] = 0
                 self._log(code, RAISED, now_ms)
                 self.paused = False          # a new condition ends an audio pause
-                self.changed = True
+                self._dirty = True
         elif f & _F_PRESENT:
             self._log(code, CLEARED, now_ms)
-            self.changed = True
-            if PRIORITY[code] == HIGH and not self.acked[code]:
+            self._dirty = True
+            if LATCH[code] and not self.acked[code]:
                 self.flags[code] = _F_SHOWN  # latched: shown until acknowledged
             else:
                 self.flags[code] = 0
@@ -119,27 +146,24 @@ class Alarms:
                     self.flags[c] = 0
         self.paused = True
         self._pause_t = now_ms
-        self.changed = True
+        self._dirty = True
 
     def update(self, now_ms):
-        # once per tick: audio pause timeout and the highest priority shown
+        # once per tick: audio pause timeout and the highest priority shown (worked out again
+        # only when set() or ack() changed what is shown: most ticks change nothing)
         if self.paused and ticks_diff(now_ms, self._pause_t) >= self.silence_ms:
             self.paused = False
-        top = 0
-        for c in range(COUNT):
-            if self.flags[c] & _F_SHOWN and PRIORITY[c] > top:
-                top = PRIORITY[c]
-        self.top = top
-        return top
+        if self._dirty:
+            self._dirty = False
+            top = 0
+            for c in range(COUNT):
+                if self.flags[c] & _F_SHOWN and PRIORITY[c] > top:
+                    top = PRIORITY[c]
+            self.top = top
+        return self.top
 
     def audible(self):
         return self.top > 0 and not self.paused
-
-    def all_acked(self):
-        for c in range(COUNT):
-            if self.flags[c] & _F_SHOWN and not self.acked[c]:
-                return False
-        return True
 
     # REPL side (allocates; never called from the tick)
     def codes(self):

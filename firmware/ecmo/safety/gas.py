@@ -2,11 +2,13 @@
 # pump supervisor it sees every reading with its validity and the controller's request, and has
 # the last word on the sweep valve. It only ever cuts sweep for one hazard (gas crossing into
 # stagnant blood); every other gas hazard alarms, because sweep is the patient's gas exchange.
-# Limits live in profiles.LIMITS beside the pump's, so rig.limit(), profile() and save() carry
-# them; set_profile() puts them on the pump supervisor, where this reads them.
+# Its limits live in profiles.LIMITS beside the pump's (GAS_LIMITS), so rig.limit(), profile()
+# and save() carry them; set_limits() takes its own share. Times become counts once, there.
 from micropython import const
 from ecmo.safety import alarms as A
 from ecmo.safety.supervisor import RUN
+from ecmo.safety.profiles import defaults
+from ecmo.safety.held import held, counters, ms_to_ticks
 
 _BLOOD_HYST_MLPM = const(200)      # blood back above the cut level + this before sweep returns
 _RESTORE_MS = const(1000)          # ... held this long: the pump has really restarted
@@ -16,16 +18,22 @@ _SENSOR_MS = const(300)            # a gas sensor invalid this long raises SENSO
 _FIO2_MS = const(30000)            # a galvanic cell settles in 10..15 s (T90) after a change
 _TEMP_MS = const(2000)
 _SAT_MS = const(5000)
-_CAP = const(30000)                # counters stop here: no overflow, no allocation
 
-
-def _count(n, cond):
-    return (n + 1 if n < _CAP else n) if cond else 0
+# counter slots (safety/held.py); the first four count pump ticks, the rest gas steps
+_C_LOW = const(0)        # blood flow too low for gas exchange
+_C_OK = const(1)         # blood back (releases the cut)
+_C_LOST = const(2)
+_C_HIGH = const(3)
+_C_SENSOR = const(4)
+_C_FIO2 = const(5)
+_C_TEMP = const(6)
+_C_SAT = const(7)
+_C_COUNT = const(8)
 
 
 class GasSafety:
     def __init__(self, sup, blood_flow, sweep, o2, temp, sat, alarms, period_ms, step_ms):
-        self.sup = sup               # pump supervisor: state, trip, limits
+        self.sup = sup               # pump supervisor: state, trip, applied speed
         self.blood = blood_flow
         self.sweep = sweep
         self.o2 = o2
@@ -36,14 +44,30 @@ class GasSafety:
         self.step_ms = step_ms       # gas step: the slow signals are checked every step
         self.cut = False             # sweep held at its purge because blood is not moving
         self.lost = False
-        self._low_n = 0
-        self._ok_n = 0
-        self._lost_n = 0
-        self._high_n = 0
-        self._sens_n = 0
-        self._fio2_n = 0
-        self._temp_n = 0
-        self._sat_n = 0
+        self._n = counters(_C_COUNT)
+        self._restore_n = ms_to_ticks(_RESTORE_MS, period_ms)
+        self._high_n = ms_to_ticks(_SWEEP_HIGH_MS, period_ms)
+        self._sensor_n = ms_to_ticks(_SENSOR_MS, step_ms)
+        self._fio2_n = ms_to_ticks(_FIO2_MS, step_ms)
+        self._temp_n = ms_to_ticks(_TEMP_MS, step_ms)
+        self._sat_n = ms_to_ticks(_SAT_MS, step_ms)
+        self.set_limits(sup.profile, None)
+
+    def set_limits(self, profile, limits):
+        # this side's share of a limits dict (None: the profile's defaults)
+        d = defaults(profile)
+        if limits is not None:
+            d.update(limits)
+        self.sweep_blood_min_mlpm = d["sweep_blood_min_mlpm"]
+        self.sweep_lost_pct = d["sweep_lost_pct"]
+        self.sweep_lost_ms = d["sweep_lost_ms"]
+        self.sweep_high_pct = d["sweep_high_pct"]
+        self.fio2_tol_dpct = d["fio2_tol_dpct"]
+        self.temp_low_cdegc = d["temp_low_cdegc"]
+        self.temp_high_cdegc = d["temp_high_cdegc"]
+        self.sat_post_low_dpct = d["sat_post_low_dpct"]
+        self._deb_n = ms_to_ticks(d["debounce_ms"], self.period_ms)
+        self._lost_n = ms_to_ticks(self.sweep_lost_ms, self.period_ms)
 
     def blood_moving(self):
         # pump running and commanded above zero, no latched stop, and something that shows it
@@ -56,24 +80,23 @@ class GasSafety:
 
     def update(self, now_ms, target_mlpm, sp_mlpm, req_u16, purge_u16):
         # every pump tick; returns the valve duty to apply
-        s = self.sup
         al = self.alarms
+        c = self._n
         q = self.blood.value
         q_ok = self.blood.status == 0
         moving = self.blood_moving()
-        self._low_n = _count(self._low_n, not moving or (q_ok and q < s.sweep_blood_min_mlpm))
+        low = held(c, _C_LOW, not moving or (q_ok and q < self.sweep_blood_min_mlpm), self._deb_n)
         if target_mlpm <= 0:
             self.cut = False                 # no sweep asked for: nothing to cut
         elif not self.cut:
             # stopped pump: at once; measured low flow: after the debounce (2 ticks by default)
-            if not moving or self._low_n >= s.debounce_ticks:
+            if not moving or low:
                 self.cut = True
-                self._ok_n = 0
+                c[_C_OK] = 0
         else:
             # released only on a flow that is seen: an invalid reading could hide a dead circuit
-            back = moving and q_ok and q >= s.sweep_blood_min_mlpm + _BLOOD_HYST_MLPM
-            self._ok_n = _count(self._ok_n, back)
-            if self._ok_n * self.period_ms >= _RESTORE_MS:
+            back = moving and q_ok and q >= self.sweep_blood_min_mlpm + _BLOOD_HYST_MLPM
+            if held(c, _C_OK, back, self._restore_n):
                 self.cut = False
         al.set(A.SWEEP_NO_BLOOD, self.cut, now_ms)
         out = req_u16
@@ -86,40 +109,34 @@ class GasSafety:
         f_ok = f.status == 0
         want = 0 if self.cut else sp_mlpm
         lost = target_mlpm > 0 and not self.cut and \
-            (not f_ok or f.value * 100 < want * s.sweep_lost_pct)
-        self._lost_n = _count(self._lost_n, lost)
-        self.lost = self._lost_n * self.period_ms >= s.sweep_lost_ms
+            (not f_ok or f.value * 100 < want * self.sweep_lost_pct)
+        self.lost = held(c, _C_LOST, lost, self._lost_n)
         al.set(A.SWEEP_LOST, self.lost, now_ms)
         # sweep high: more gas than asked for, also while closed or cut (valve stuck open)
-        high = f_ok and f.value * 100 > want * s.sweep_high_pct + _SWEEP_HIGH_MARGIN_MLPM * 100
-        self._high_n = _count(self._high_n, high)
-        al.set(A.SWEEP_HIGH, self._high_n * self.period_ms >= _SWEEP_HIGH_MS, now_ms)
+        high = f_ok and f.value * 100 > want * self.sweep_high_pct + _SWEEP_HIGH_MARGIN_MLPM * 100
+        al.set(A.SWEEP_HIGH, held(c, _C_HIGH, high, self._high_n), now_ms)
         return out
 
     def slow(self, now_ms, sweeping, fio2_target_dpct):
         # every gas step: FiO2, temperature, saturation and sensor validity
-        s = self.sup
         al = self.alarms
-        dt = self.step_ms
+        c = self._n
         o2 = self.o2
         t = self.temp
         sat = self.sat
         bad = self.sweep.status != 0 or o2.status != 0 or t.status != 0 or sat.status != 0
-        self._sens_n = _count(self._sens_n, bad)
-        al.set(A.SENSOR_GAS, self._sens_n * dt >= _SENSOR_MS, now_ms)
+        al.set(A.SENSOR_GAS, held(c, _C_SENSOR, bad, self._sensor_n), now_ms)
 
         off = o2.value - fio2_target_dpct
-        dev = sweeping and o2.status == 0 and (off > s.fio2_tol_dpct or -off > s.fio2_tol_dpct)
-        self._fio2_n = _count(self._fio2_n, dev)
-        al.set(A.FIO2, o2.out_of_cal or self._fio2_n * dt >= _FIO2_MS, now_ms)
+        dev = sweeping and o2.status == 0 and (off > self.fio2_tol_dpct or -off > self.fio2_tol_dpct)
+        dev = held(c, _C_FIO2, dev, self._fio2_n)
+        al.set(A.FIO2, o2.out_of_cal or dev, now_ms)
 
         tv = t.value
-        self._temp_n = _count(self._temp_n, t.status == 0 and
-                              (tv < s.temp_low_cdegc or tv > s.temp_high_cdegc))
-        al.set(A.TEMP, self._temp_n * dt >= _TEMP_MS, now_ms)
+        out = t.status == 0 and (tv < self.temp_low_cdegc or tv > self.temp_high_cdegc)
+        al.set(A.TEMP, held(c, _C_TEMP, out, self._temp_n), now_ms)
 
         # only meaningful while blood passes the membrane
         low = sat.status == 0 and not self.cut and self.blood_moving() and \
-            sat.value < s.sat_post_low_dpct
-        self._sat_n = _count(self._sat_n, low)
-        al.set(A.SAT_LOW, self._sat_n * dt >= _SAT_MS, now_ms)
+            sat.value < self.sat_post_low_dpct
+        al.set(A.SAT_LOW, held(c, _C_SAT, low, self._sat_n), now_ms)

@@ -2,59 +2,66 @@
 # has the last word on the pump, its enable and the line clamp. Only air and the e-stop stop the
 # pump (in their IRQ, before the next tick); every other hazard limits, holds or alarms, because
 # a stopped pump is itself a hazard (VA: retrograde flow through the circuit, no circulation).
+#
+# Read it as the pump side of docs/hazards.md: one method per interlock, named with its hazard
+# id, run in the order of INTERLOCKS every tick; then _decide() turns what they found into the
+# pump and clamp command. An interlock sets its alarms and may ask for less speed through
+# _limit_speed(); it never writes an actuator. A new interlock is a new method and a name in
+# INTERLOCKS (and a row in the hazard table); debounced conditions get a slot
+# below and count with safety/held.py.
 from micropython import const
 from array import array
 from time import ticks_diff
 from machine import disable_irq, enable_irq
 from ecmo.safety import alarms as A
-from ecmo.safety.profiles import defaults, GAS_LIMITS
-from ecmo.drivers.retain import STOP_AIR, STOP_ESTOP
+from ecmo.safety.profiles import defaults
+from ecmo.safety.held import held, counters, ms_to_ticks
 
 STANDBY = const(0)
 RUN = const(1)
 STOP = const(2)
 STATE_NAMES = ("standby", "run", "stop")
 
+# the interlocks, in the order they run each tick (alarm log order within a tick follows it)
+INTERLOCKS = ("_h01_air", "_h02_estop", "_h08_sensor_faults", "_h03_suction",
+              "_h04_over_pressure", "_h06_low_flow", "_h07_retrograde", "_h05_clot")
+
+# what the speed interlocks (H03, H04) ask of _decide(), the strongest wins
+SPEED_FREE = const(0)        # clear by the hysteresis: speed may be given back
+SPEED_KEEP = const(1)        # inside the hysteresis band: the ceiling stays where it is
+SPEED_FREEZE = const(2)      # warning: the speed may not rise
+SPEED_BACK_OFF = const(3)    # critical: the ceiling comes down at backoff_rpm_s
+
+# debounce slots: one counter each (safety/held.py)
+_D_BUBBLE = const(0)
+_D_P1 = const(1)
+_D_P2 = const(2)
+_D_P3 = const(3)
+_D_FLOW = const(4)
+_D_SUCTION = const(5)
+_D_PRESSURE = const(6)
+_D_RETRO = const(7)
+_D_CLOT = const(8)
+_D_LOW_FLOW = const(9)
+_D_TACH = const(10)
+_D_COUNT = const(11)
+
 _CLAMP_OPEN_TIMEOUT_MS = const(3000)   # VA start: open the return line once the pump is up to speed
+_UP_TO_SPEED_PCT = const(90)           # ... "up to speed" = tach at 90 % of the floor or more
 _RELEASE_HYST_DMMHG = const(100)       # 10 mmHg inside the warning limit before speed is given back
 _R_SAMPLES = const(60)                 # one membrane-resistance sample a second, one minute kept
+_R_SAMPLE_MS = const(1000)
+_R_MIN_SAMPLES = const(5)              # a baseline from fewer than 5 s of samples is not judged
 _R_MIN_FLOW_MLPM = const(1500)         # below this, delta-P / flow is noise (a 1 mmHg dP error is 7 %)
 _R_MIN_RISE = const(30)                # and a rise must be at least 3 mmHg per L/min
-_TACH_TOL_RPM = const(300)
-_TACH_TICKS = const(200)
-
-
-class Trip:
-    # The air and e-stop stop, made before the IRQ inputs so their handlers can call it: two pin
-    # writes, a flag, and the latch recorded in retained memory at once, so no reset (a hung
-    # loop, a crash before the next tick) can release it. Nothing here allocates on rp2.
-    def __init__(self, pump, clamp, retain=None):
-        self.pump = pump
-        self.clamp = clamp
-        self.retain = retain
-        self.tripped = False
-        self.air_cb = self.air       # bound once; calling them allocates nothing
-        self.estop_cb = self.estop
-        self.cb = self.fire
-
-    def fire(self):
-        self.pump.stop()
-        self.clamp.close()
-        self.tripped = True
-
-    def air(self):
-        self.fire()
-        if self.retain is not None:
-            self.retain.add(STOP_AIR)
-
-    def estop(self):
-        self.fire()
-        if self.retain is not None:
-            self.retain.add(STOP_ESTOP)
+_TACH_TOL_RPM = const(300)             # tach may differ from the command by 300 RPM ...
+_TACH_TOL_PCT = const(20)              # ... plus 20 % of the command (controller's own loop, slip)
+_TACH_MS = const(2000)                 # for this long before TACH is raised
 
 
 class Supervisor:
-    def __init__(self, trip, bubble, estop, p1, p2, p3, flow, alarms, profile, rpm_max):
+    def __init__(self, trip, bubble, estop, p1, p2, p3, flow, alarms, profile, rpm_max,
+                 period_ms):
         self.trip_ = trip
         self.pump = trip.pump
         self.clamp = trip.clamp
@@ -66,32 +73,39 @@ class Supervisor:
         self.flow = flow
         self.alarms = alarms
         self.rpm_max = rpm_max
+        self.period_ms = period_ms
         self.state = STANDBY
         self.rpm_applied = 0
         self.cap_rpm = rpm_max      # speed ceiling from suction / over-pressure back-off
         self.holding = False        # RPM hold: a sensor an interlock needs is invalid
         self.clamp_request = False  # operator asked for the clamp closed (VA weaning, tests)
+        self._running = False       # state == RUN at the top of this tick
+        self._speed = SPEED_FREE    # what the interlocks ask of the speed this tick
         self._floor_on = False      # VA retrograde floor in force last tick
         self._air_events_acked = 0  # bubble events when the operator last acknowledged
         self._stop_events_acked = 0 # e-stop events then
         self._run_t = 0
-        self._cnt = bytearray(9)    # debounce counters, see _deb()
-        self._low_flow_n = 0
-        self._tach_n = 0
+        self._held_n = counters(_D_COUNT)
+        self._tach_n = ms_to_ticks(_TACH_MS, period_ms)
         self._r = array("i", [0] * _R_SAMPLES)
         self._r_n = 0
         self._r_t = 0
-        self.r_mem = 0              # membrane resistance now, 0.1 mmHg per L/min
         self._r_base = 0
+        # bound once: the tick calls them without allocating
+        self._interlocks = tuple(getattr(self, n) for n in INTERLOCKS)
         self.profile = profile
         self.set_profile(profile)
 
     def set_profile(self, profile, limits=None):
-        # limits are attributes so the tick reads them without a dict lookup
         self.profile = profile
         d = defaults(profile)
         if limits is not None:
             d.update(limits)
+        self.set_limits(d)
+
+    def set_limits(self, d):
+        # the pump side's limits from a full limits dict; attributes, so the tick reads them
+        # without a dict lookup; times become tick counts here, once
         self.p1_warn_dmmhg = d["p1_warn_dmmhg"]
         self.p1_crit_dmmhg = d["p1_crit_dmmhg"]
         self.p3_warn_dmmhg = d["p3_warn_dmmhg"]
@@ -103,10 +117,10 @@ class Supervisor:
         self.rpm_min = d["rpm_min"]
         self.backoff_rpm_s = d["backoff_rpm_s"]
         self.release_rpm_s = d["release_rpm_s"]
-        self.debounce_ticks = d["debounce_ticks"]
-        self.low_flow_ticks = d["low_flow_ticks"]
-        for k in GAS_LIMITS:    # the oxygenator's limits ride along; safety/gas.py reads them here
-            setattr(self, k, d[k])
+        self.debounce_ms = d["debounce_ms"]
+        self.low_flow_ms = d["low_flow_ms"]
+        self._deb_n = ms_to_ticks(self.debounce_ms, self.period_ms)
+        self._low_flow_n = ms_to_ticks(self.low_flow_ms, self.period_ms)
 
     @property
     def tripped(self):
@@ -188,78 +202,133 @@ class Supervisor:
         return out
 
     # ---- the tick ----
-    def _deb(self, i, cond):
-        # consecutive-tick debounce; True once cond held debounce_ticks in a row
-        n = self._cnt[i]
-        if cond:
-            if n < 255:
-                n += 1
-        else:
-            n = 0
-        self._cnt[i] = n
-        return n >= self.debounce_ticks
+    def _limit_speed(self, level):
+        if level > self._speed:
+            self._speed = level
 
     def update(self, now_ms, req_rpm, dt_ms):
-        al = self.alarms
-        b = self.bubble
-        e = self.estop
-        if b.latched or e.latched or self.tripped:
-            if self.state != STOP:
-                self.state = STOP
-        al.set(A.AIR, self.state == STOP and b.latched, now_ms)
-        al.set(A.ESTOP, self.state == STOP and e.latched, now_ms)
-        al.set(A.SENSOR_BUBBLE, self._deb(0, b.status != 0), now_ms)
+        if self.trip_.tripped:
+            self.state = STOP
+        self._running = self.state == RUN
+        self._speed = SPEED_FREE
+        for check in self._interlocks:
+            check(now_ms)
+        return self._decide(now_ms, req_rpm, dt_ms)
 
+    # ---- the interlocks, one per hazard row ----
+    def _h01_air(self, now_ms):
+        # air: the bubble IRQ already stopped the pump; the latch holds the stop
+        if self.bubble.latched:
+            self.state = STOP
+            self._running = False
+        self.alarms.set(A.AIR, self.state == STOP and self.bubble.latched, now_ms)
+
+    def _h02_estop(self, now_ms):
+        if self.estop.latched:
+            self.state = STOP
+            self._running = False
+        self.alarms.set(A.ESTOP, self.state == STOP and self.estop.latched, now_ms)
+
+    def _h08_sensor_faults(self, now_ms):
+        # fail operational: a sensor a pump interlock needs is blind -> hold the speed
+        al = self.alarms
+        c = self._held_n
+        n = self._deb_n
         p1_bad = self.p1.status != 0
         p3_bad = self.p3.status != 0
         flow_bad = self.flow.status != 0
-        al.set(A.SENSOR_P1, self._deb(1, p1_bad), now_ms)
-        al.set(A.SENSOR_P2, self._deb(2, self.p2.status != 0), now_ms)
-        al.set(A.SENSOR_P3, self._deb(3, p3_bad), now_ms)
-        al.set(A.SENSOR_FLOW, self._deb(4, flow_bad), now_ms)
-        # fail operational: any sensor a pump interlock needs is blind -> hold the speed
+        al.set(A.SENSOR_BUBBLE, held(c, _D_BUBBLE, self.bubble.status != 0, n), now_ms)
+        al.set(A.SENSOR_P1, held(c, _D_P1, p1_bad, n), now_ms)
+        al.set(A.SENSOR_P2, held(c, _D_P2, self.p2.status != 0, n), now_ms)
+        al.set(A.SENSOR_P3, held(c, _D_P3, p3_bad, n), now_ms)
+        al.set(A.SENSOR_FLOW, held(c, _D_FLOW, flow_bad, n), now_ms)
         self.holding = p1_bad or p3_bad or flow_bad
 
-        running = self.state == RUN
+    def _h03_suction(self, now_ms):
+        # drainage pressure too low: warning freezes the speed, critical backs it off
+        bad = self.p1.status != 0
         p1 = self.p1.value
+        running = self._running
+        crit = held(self._held_n, _D_SUCTION, running and not bad and p1 < self.p1_crit_dmmhg,
+                          self._deb_n)
+        warn = not bad and p1 < self.p1_warn_dmmhg
+        self.alarms.set(A.SUCTION_WARN, running and warn, now_ms)
+        self.alarms.set(A.SUCTION_CRIT, crit, now_ms)
+        if crit:
+            self._limit_speed(SPEED_BACK_OFF)
+        elif warn:
+            self._limit_speed(SPEED_FREEZE)
+        elif not bad and p1 <= self.p1_warn_dmmhg + _RELEASE_HYST_DMMHG:
+            self._limit_speed(SPEED_KEEP)
+
+    def _h04_over_pressure(self, now_ms):
+        # post-oxygenator pressure too high: as suction, the other way round
+        bad = self.p3.status != 0
         p3 = self.p3.value
+        running = self._running
+        crit = held(self._held_n, _D_PRESSURE, running and not bad and p3 > self.p3_crit_dmmhg,
+                          self._deb_n)
+        warn = not bad and p3 > self.p3_warn_dmmhg
+        self.alarms.set(A.PRESSURE_WARN, running and warn, now_ms)
+        self.alarms.set(A.PRESSURE_CRIT, crit, now_ms)
+        if crit:
+            self._limit_speed(SPEED_BACK_OFF)
+        elif warn:
+            self._limit_speed(SPEED_FREEZE)
+        elif not bad and p3 >= self.p3_warn_dmmhg - _RELEASE_HYST_DMMHG:
+            self._limit_speed(SPEED_KEEP)
+
+    def _h06_low_flow(self, now_ms):
+        low = self._running and self.flow.status == 0 and self.flow.value < self.flow_low_mlpm
+        low = held(self._held_n, _D_LOW_FLOW, low, self._low_flow_n)
+        self.alarms.set(A.LOW_FLOW, low, now_ms)
+
+    def _h07_retrograde(self, now_ms):
+        # also while stopped: VA with an open return line flows backwards
+        retro = self.flow.status == 0 and self.flow.value < self.flow_retro_mlpm
+        retro = held(self._held_n, _D_RETRO, retro, self._deb_n)
+        self.alarms.set(A.RETROGRADE, retro, now_ms)
+
+    def _h05_clot(self, now_ms):
+        # delta-P above its limit, or membrane resistance up by dp_rise_pct within a minute;
+        # blind without P2 and P3 (the alarm and its debounce stay as they were)
+        if self.p2.status != 0 or self.p3.status != 0:
+            return
+        dp = self.p2.value - self.p3.value
         q = self.flow.value
+        high = dp > self.dp_max_dmmhg
+        rising = False
+        if self.flow.status == 0 and q > _R_MIN_FLOW_MLPM:
+            r = dp * 1000 // q
+            if ticks_diff(now_ms, self._r_t) >= _R_SAMPLE_MS:
+                # one sample a second; the baseline is the lowest resistance of the last minute
+                self._r_t = now_ms
+                self._r[self._r_n % _R_SAMPLES] = r
+                self._r_n += 1
+                n = self._r_n if self._r_n < _R_SAMPLES else _R_SAMPLES
+                base = self._r[0]
+                for i in range(1, n):
+                    if self._r[i] < base:
+                        base = self._r[i]
+                self._r_base = base
+            base = self._r_base
+            rising = self._r_n >= _R_MIN_SAMPLES and base > 0 and \
+                r * 100 > base * (100 + self.dp_rise_pct) and r - base > _R_MIN_RISE
+        clot = held(self._held_n, _D_CLOT, high or rising, self._deb_n)
+        self.alarms.set(A.CLOT, clot, now_ms)
 
-        # suction and over-pressure: warning freezes the speed, critical backs it off
-        suction_crit = self._deb(5, running and not p1_bad and p1 < self.p1_crit_dmmhg)
-        press_crit = self._deb(6, running and not p3_bad and p3 > self.p3_crit_dmmhg)
-        suction_warn = not p1_bad and p1 < self.p1_warn_dmmhg
-        press_warn = not p3_bad and p3 > self.p3_warn_dmmhg
-        al.set(A.SUCTION_WARN, running and suction_warn, now_ms)
-        al.set(A.SUCTION_CRIT, suction_crit, now_ms)
-        al.set(A.PRESSURE_WARN, running and press_warn, now_ms)
-        al.set(A.PRESSURE_CRIT, press_crit, now_ms)
-        if suction_crit or press_crit:
-            c = self.rpm_applied - self.backoff_rpm_s * dt_ms // 1000
-            self.cap_rpm = c if c < self.cap_rpm else self.cap_rpm
-        elif suction_warn or press_warn:
-            if self.rpm_applied < self.cap_rpm:
-                self.cap_rpm = self.rpm_applied
-        elif (p1_bad or p1 > self.p1_warn_dmmhg + _RELEASE_HYST_DMMHG) and \
-                (p3_bad or p3 < self.p3_warn_dmmhg - _RELEASE_HYST_DMMHG):
-            if self.cap_rpm < self.rpm_max:
-                self.cap_rpm += self.release_rpm_s * dt_ms // 1000
-                if self.cap_rpm > self.rpm_max:
-                    self.cap_rpm = self.rpm_max
+    def _h12_tach(self, rpm, now_ms):
+        # the motor does not follow its command: driver fault, stalled or unplugged tach
+        # (after the actuators: it needs this tick's command)
+        off = self.pump.rpm - rpm
+        tol = _TACH_TOL_RPM + rpm * _TACH_TOL_PCT // 100
+        bad = off > tol or -off > tol
+        self.alarms.set(A.TACH, held(self._held_n, _D_TACH, bad, self._tach_n), now_ms)
 
-        # flow: low (slow debounce) and retrograde
-        low = running and not flow_bad and q < self.flow_low_mlpm
-        if not low:
-            self._low_flow_n = 0
-        elif self._low_flow_n < 0x3FFF0000:     # bounded: stays a small int
-            self._low_flow_n += 1
-        al.set(A.LOW_FLOW, self._low_flow_n >= self.low_flow_ticks, now_ms)
-        al.set(A.RETROGRADE, self._deb(7, not flow_bad and q < self.flow_retro_mlpm), now_ms)
-
-        self._clot(now_ms, q, flow_bad)
-
-        # ---- decide the actuators ----
+    # ---- the decision ----
+    def _decide(self, now_ms, req_rpm, dt_ms):
         va = self.profile == "VA"
+        self._ceiling(dt_ms)
         if self.state == STOP:
             self.trip_.fire()
             self._floor_on = False
@@ -292,7 +361,7 @@ class Supervisor:
         if floor and self.clamp.closed:
             # open the return line only once the pump can hold off the arterial pressure; after
             # the timeout open anyway: a failed tach must not deny support (TACH alarm, H12)
-            up = self.pump.rpm * 10 >= self.rpm_min * 9
+            up = self.pump.rpm * 100 >= self.rpm_min * _UP_TO_SPEED_PCT
             late = ticks_diff(now_ms, self._run_t) >= _CLAMP_OPEN_TIMEOUT_MS
             if not (up or late):
                 closed = True
@@ -300,8 +369,23 @@ class Supervisor:
             self.rpm_applied = rpm
         else:
             self.rpm_applied = 0
-        self._tach(rpm, now_ms)
+        self._h12_tach(rpm, now_ms)
         return self.rpm_applied
+
+    def _ceiling(self, dt_ms):
+        # the speed ceiling the suction and over-pressure interlocks asked for
+        s = self._speed
+        if s == SPEED_BACK_OFF:
+            c = self.rpm_applied - self.backoff_rpm_s * dt_ms // 1000
+            if c < self.cap_rpm:
+                self.cap_rpm = c
+        elif s == SPEED_FREEZE:
+            if self.rpm_applied < self.cap_rpm:
+                self.cap_rpm = self.rpm_applied
+        elif s == SPEED_FREE and self.cap_rpm < self.rpm_max:
+            self.cap_rpm += self.release_rpm_s * dt_ms // 1000
+            if self.cap_rpm > self.rpm_max:
+                self.cap_rpm = self.rpm_max
 
     def actuate(self, rpm, enable, clamp_closed):
         # The only place the tick writes the pump and clamp. Interrupts are off so an air or
@@ -321,41 +405,3 @@ class Supervisor:
             return True
         finally:
             enable_irq(st)
-
-    def _tach(self, rpm, now_ms):
-        # the motor does not follow its command: driver fault, stalled or unplugged tach
-        off = self.pump.rpm - rpm
-        bad = off > _TACH_TOL_RPM + rpm // 5 or -off > _TACH_TOL_RPM + rpm // 5
-        if not bad:
-            self._tach_n = 0
-        elif self._tach_n < _TACH_TICKS:
-            self._tach_n += 1
-        self.alarms.set(A.TACH, self._tach_n >= _TACH_TICKS, now_ms)
-
-    def _clot(self, now_ms, q, flow_bad):
-        # delta-P above its limit, or membrane resistance up by dp_rise_pct within a minute
-        p2b = self.p2.status != 0 or self.p3.status != 0
-        dp = self.p2.value - self.p3.value
-        al = self.alarms
-        if p2b:
-            return
-        high = dp > self.dp_max_dmmhg
-        rising = False
-        if not flow_bad and q > _R_MIN_FLOW_MLPM:
-            r = dp * 1000 // q
-            self.r_mem = r
-            if ticks_diff(now_ms, self._r_t) >= 1000:
-                # one sample a second; the baseline is the lowest resistance of the last minute
-                self._r_t = now_ms
-                self._r[self._r_n % _R_SAMPLES] = r
-                self._r_n += 1
-                n = self._r_n if self._r_n < _R_SAMPLES else _R_SAMPLES
-                base = self._r[0]
-                for i in range(1, n):
-                    if self._r[i] < base:
-                        base = self._r[i]
-                self._r_base = base
-            base = self._r_base
-            rising = self._r_n >= 5 and base > 0 and r * 100 > base * (100 + self.dp_rise_pct) \
-                and r - base > _R_MIN_RISE
-        al.set(A.CLOT, self._deb(8, high or rising), now_ms)

@@ -1,0 +1,113 @@
+# What the rig does after a reset, and the live intent it keeps for the next one (retained word,
+# ecmo/drivers/retain.py). A safety decision (H11, H21 in docs/hazards.md):
+# - a reset nobody asked for (watchdog, crash; not power-on, not deploy/halt/reboot) raises a
+#   latched HIGH alarm; the rig comes back as it was running (profile, mode, setpoints from
+#   retained memory, not the last save), and if the operator had the pump running, the
+#   profile's policy applies: VA restarts at once (a stopped pump in VA means retrograde flow
+#   and no support); VV stays in standby (the operator checks first);
+# - a latched air or e-stop stop survives any reset but a power cycle, planned or not;
+# - every power-on boot says the pump is in standby until the operator acknowledges or runs it.
+import machine
+from ecmo import table as T
+from ecmo.drivers import retain as R
+from ecmo.control.pump_control import RPM, FLOW
+from ecmo.safety import alarms as A
+from ecmo.safety import profiles
+
+_FLOW_MAX_MLPM = T.to_units("flow_lpm", T.ROWS["flow_lpm"][T.HI])
+_SWEEP_MAX_MLPM = T.to_units("sweep_lpm", T.ROWS["sweep_lpm"][T.HI])
+
+
+class Boot:
+    # what after_reset() found: run intent, unsaved live changes, whether the reset was unexpected
+    def __init__(self):
+        self.run_intent = False
+        self.dirty = False
+        self.unexpected = False
+
+
+def after_reset(p, retain, boot_cause, settings, rpm_max, now):
+    # p: the rig's Parts. settings: the loaded settings, updated here to what is live.
+    out = Boot()
+    kept = retain.get()
+    flags = kept[0] if kept is not None else 0
+    out.unexpected = boot_cause != machine.PWRON_RESET and not flags & R.ASKED
+    if boot_cause == machine.PWRON_RESET:
+        # Both chips report a brownout as power-on, and retained memory is gone: a supply
+        # dip while pumping looks exactly like switching the rig on.
+        p.al.set(A.POWER_ON, True, now)
+    stopped = flags & (R.STOP_AIR | R.STOP_ESTOP)
+    if stopped:
+        # the first tick shows it again; only ack + clear + restart() release it
+        p.bubble.latched = flags & R.STOP_AIR != 0
+        p.estop.latched = flags & R.STOP_ESTOP != 0
+        p.sup.trip()
+    resume = False
+    if out.unexpected:
+        p.al.set(A.WDT_RESET, True, now)
+        p.al.set(A.WDT_RESET, False, now)   # latched: shown until acknowledged
+        if kept is not None:
+            # impossible setpoints are not restored, but VA still resumes (on the saved ones)
+            _restore_live(p, kept, settings, rpm_max, now, out)
+            resume = flags & R.RUN != 0 and not stopped and p.sup.profile == "VA"
+    if resume:
+        p.sup.start(now)
+    out.run_intent = resume
+    return out
+
+
+def _restore_live(p, kept, settings, rpm_max, now, out):
+    flags, setpoint, sweep = kept
+    c = p.control
+    flow = flags & R.FLOW != 0
+    # a word that passed its magic but holds impossible setpoints is not trusted
+    if setpoint > (_FLOW_MAX_MLPM if flow else rpm_max) or \
+            (sweep is not None and sweep > _SWEEP_MAX_MLPM):
+        p.al.set(A.SETTINGS, True, now)
+        return
+    prof = "VA" if flags & R.VA else "VV"
+    if prof != p.sup.profile:
+        # switched live and never saved: that profile's default limits
+        lim = profiles.defaults(prof)
+        p.sup.set_profile(prof, lim)
+        if p.gas is not None:
+            p.gas.safety.set_limits(prof, lim)
+        settings["profile"] = prof
+        settings["limits"] = lim
+    if flags & R.DIRTY:
+        p.al.set(A.SETTINGS, True, now)   # live changes were not saved: say so
+        out.dirty = True
+    p.sup.clamp_request = flags & R.CLAMP != 0
+    if flow:
+        c.flow_target_mlpm = setpoint
+        c.set_mode(FLOW, p.flow.value, 0)
+        settings["control"] = "flow"
+        settings["flow_lpm"] = setpoint / 1000
+    else:
+        c.rpm_target = setpoint
+        c.set_mode(RPM, p.flow.value, 0)
+        settings["control"] = "rpm"
+        settings["rpm"] = setpoint
+    if sweep is not None and p.gas is not None:
+        p.gas.control.target_mlpm = sweep
+        settings["sweep_lpm"] = sweep / 1000
+
+
+def keep(p, retain, run_intent, dirty, asked=False):
+    # the live intent into retained memory (REPL side). Interrupts are off so an air or
+    # e-stop IRQ cannot record its latch between our read of the latches and the store.
+    c = p.control
+    sup = p.sup
+    flags = (R.RUN if run_intent else 0) | (R.ASKED if asked else 0) | \
+        (R.VA if sup.profile == "VA" else 0) | (R.FLOW if c.mode == FLOW else 0) | \
+        (R.DIRTY if dirty else 0) | (R.CLAMP if sup.clamp_request else 0)
+    sweep = p.gas.control.target_mlpm if p.gas is not None else None
+    sp = c.flow_target_mlpm if c.mode == FLOW else c.rpm_target
+    st = machine.disable_irq()
+    try:
+        # a latch holds until restart() clears it, whatever the state says this instant
+        latches = (R.STOP_AIR if p.bubble.latched else 0) | \
+            (R.STOP_ESTOP if p.estop.latched else 0)
+        retain.put(flags | latches, sp, sweep)
+    finally:
+        machine.enable_irq(st)

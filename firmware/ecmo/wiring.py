@@ -1,0 +1,225 @@
+# The composition root: the only module that reads the board file's pin map and makes the
+# machine objects (Pin, PWM, ADC, I2C, Timer, WDT). Every driver gets the objects it needs,
+# every loop the parts it needs; the rig (ecmo/rig.py) gets them all as one Parts.
+# Order matters where noted: outputs are made at their safe level before anything else.
+from machine import Pin, PWM, ADC, I2C, Timer, WDT
+# the largest modules first: compiled from source, each needs room while the rest is small
+from ecmo.safety.supervisor import Supervisor
+from ecmo.loop import Loop
+from ecmo import table as T
+from ecmo.drivers.analog import AnalogSensor
+from ecmo.drivers.pressure import HoneywellABP
+from ecmo.drivers.flow import PulseFlow
+from ecmo.drivers.bubble import DigitalBubble, AnalogBubble
+from ecmo.drivers.pump import Pump
+from ecmo.drivers.clamp import Clamp
+from ecmo.drivers.estop import EStop
+from ecmo.drivers.valve import PropValve
+from ecmo.drivers.annunciator import Annunciator, TONE_HZ
+from ecmo.control.pump_control import PumpControl
+from ecmo.safety.alarms import Alarms
+from ecmo.safety.trip import Trip
+
+_I2C_TIMEOUT_US = 2000   # a dead bus must cost the tick a couple of ms, not the port's 50 ms
+
+
+# ---- one driver from its board entry (tests build single drivers with these too) ----
+def pump(spec, rpm_max):
+    # enable off and duty 0 before anything else: a reset must never start the pump by itself
+    level = spec.get("enable_level", 1)
+    en = Pin(spec["enable"], Pin.OUT, value=1 - level)
+    pwm = PWM(Pin(spec["pwm"]), freq=spec["freq_hz"], duty_u16=0)
+    tach = Pin(spec["tach"], Pin.IN, Pin.PULL_UP)
+    return Pump(pwm, en, tach, rpm_max, spec["pulses_per_rev"], level)
+
+
+def clamp(spec):
+    # boot with the clamp open: closing a line at power-up is itself a hazard (VA: the rig
+    # closes it as soon as it knows the pump is not running)
+    level = spec.get("closed_level", 1)
+    return Clamp(Pin(spec["pin"], Pin.OUT, value=1 - level), level)
+
+
+def _pulled_in(pin_id, active_level):
+    # pulled toward the active level: a cut wire reads as air / pressed
+    return Pin(pin_id, Pin.IN, Pin.PULL_UP if active_level else Pin.PULL_DOWN)
+
+
+def estop(spec, on_stop):
+    level = spec.get("active_level", 1)
+    return EStop(_pulled_in(spec["pin"], level), level, on_stop)
+
+
+def digital_bubble(spec, on_air):
+    level = spec.get("active_level", 1)
+    return DigitalBubble(_pulled_in(spec["pin"], level), level, on_air)
+
+
+def pulse_flow(spec, tick_ms):
+    # an open-collector turbine output needs a pull-up
+    return PulseFlow(Pin(spec["pin"], Pin.IN, Pin.PULL_UP), spec.get("pulses_per_l", 450),
+                     tick_ms=tick_ms)
+
+
+def valve(spec):
+    # normally closed: duty 0 before anything else
+    return PropValve(PWM(Pin(spec["pin"]), freq=spec.get("freq_hz", 1000), duty_u16=0))
+
+
+def annunciator(buzzer_pin, led_pin, led_level=1):
+    return Annunciator(PWM(Pin(buzzer_pin), freq=TONE_HZ, duty_u16=0),
+                       Pin(led_pin, Pin.OUT, value=1 - led_level), led_level)
+
+
+class Parts:
+    # what the rig is made of (Wiring.build makes them, in a safe order)
+    def __init__(self, pump, clamp_out, p1, p2, p3, flow, control, trip, bubble, estop, al,
+                 sup, ann, gas, loop):
+        self.pump = pump
+        self.clamp_out = clamp_out
+        self.p1 = p1
+        self.p2 = p2
+        self.p3 = p3
+        self.flow = flow
+        self.control = control
+        self.trip = trip
+        self.bubble = bubble
+        self.estop = estop
+        self.al = al
+        self.sup = sup
+        self.ann = ann
+        self.gas = gas        # the Oxygenator, or None on a board without GAS
+        self.loop = loop
+
+
+class Wiring:
+    def __init__(self, board):
+        self.board = board
+        self.period_ms = 1000 // board.TICK_HZ
+        self._i2c = {}
+
+    # ---- buses and inputs ----
+    def bus(self, n):
+        if n not in self._i2c:
+            c = self.board.I2C[n]
+            self._i2c[n] = I2C(n, scl=Pin(c["scl"]), sda=Pin(c["sda"]), freq=c["freq"],
+                               timeout=c.get("timeout_us", _I2C_TIMEOUT_US))
+        return self._i2c[n]
+
+    def adc(self, pin):
+        adc = ADC(Pin(pin))
+        att = getattr(self.board, "ADC_ATTEN", None)
+        if att is not None:
+            adc.atten(att)
+        return adc
+
+    def sensor(self, spec):
+        k = spec["kind"]
+        if k == "analog":
+            return AnalogSensor(self.adc(spec["adc"]), spec["cal"], spec["rails"], spec["limits"],
+                                spec.get("stuck_ticks", 0), getattr(self.board, "ADC_MV", False))
+        if k == "abp":
+            return HoneywellABP(self.bus(spec["bus"]), spec["addr"], spec["pmin_dmmhg"],
+                                spec["pmax_dmmhg"])
+        if k == "pulse":
+            return pulse_flow(spec, self.period_ms)
+        raise ValueError("unknown sensor kind %r" % k)
+
+    # ---- timers ----
+    def tick_timer(self):
+        return Timer(self.board.TIMER_ID)
+
+    def telemetry_timer(self):
+        return Timer(getattr(self.board, "TELEMETRY_TIMER_ID", -1))
+
+    def watchdog(self):
+        ms = getattr(self.board, "WDT_TIMEOUT_MS", 0)
+        return WDT(timeout=ms) if ms else None
+
+    # ---- the whole rig ----
+    def build(self, retain, profile="VA"):
+        b = self.board
+        pmp = pump(b.PUMP, b.RPM_MAX)
+        clp = clamp(b.CLAMP)
+        s = b.SENSORS
+        p1 = self.sensor(s["p1"])
+        p2 = self.sensor(s["p2"])
+        p3 = self.sensor(s["p3"])
+        flow = self.sensor(s["flow"])
+        control = PumpControl(T.default("kp"), T.default("ki"), T.default("kd"), b.RPM_MAX)
+        # the trip exists before the IRQ inputs so their handlers stop the pump at once
+        trip = Trip(pmp, clp, retain)
+        bc = b.BUBBLE
+        if bc["kind"] == "digital":
+            bub = digital_bubble(bc, trip.air_cb)
+        else:
+            bub = AnalogBubble(self.sensor(bc["sensor"]), bc["threshold"],
+                               bc.get("air_above", True), trip.air_cb)
+        est = estop(b.ESTOP, trip.estop_cb)
+        al = Alarms()
+        sup = Supervisor(trip, bub, est, p1, p2, p3, flow, al, profile, b.RPM_MAX,
+                         self.period_ms)
+        ann = annunciator(b.BUZZER, b.LED)
+        # the oxygenator side is optional per board: its own loop runs from the pump tick
+        gas = self.oxygenator(b.GAS, sup, flow, al) if hasattr(b, "GAS") else None
+        loop = Loop((p1, p2, p3, flow, bub, est), pmp, control, sup, al, ann, self.period_ms,
+                    aux=(gas,) if gas is not None else ())
+        return Parts(pmp, clp, p1, p2, p3, flow, control, trip, bub, est, al, sup, ann, gas,
+                     loop)
+
+    def oxygenator(self, spec, sup, blood_flow, alarms):
+        # imported here: a board without GAS never loads the oxygenator's code
+        from ecmo.safety.gas import GasSafety          # the largest first (see the top)
+        from ecmo.control.sweep import SweepControl, FiO2Control
+        from ecmo.oxygenator import Oxygenator, EVERY
+        from ecmo.drivers.ads1115 import ADS1115
+        from ecmo.drivers.gasflow import SFM3000
+        from ecmo.drivers.o2cell import O2Cell
+        from ecmo.drivers.thermistor import Thermistor
+        every = spec.get("every", EVERY)
+        if not 1 <= every <= 10:
+            # the sweep PID's gain bounds keep ki * e * dt below 2**30 for dt up to 10 ticks
+            raise ValueError("GAS every must be 1..10 ticks, got %r" % (every,))
+        step_ms = self.period_ms * every
+        mv = getattr(self.board, "ADC_MV", False)
+        ads = None
+        if "ads1115" in spec:
+            a = spec["ads1115"]
+            ads = ADS1115(self.bus(a["bus"]), a.get("addr", 0x48))
+
+        def source(s):
+            # an input is an ADC pin ("adc") or an ADS1115 channel ("ads", with its full scale)
+            if "ads" in s:
+                if ads is None:
+                    raise ValueError("GAS input %r needs an 'ads1115' entry" % (s,))
+                return ads.channel(s["ads"], s.get("fsr_mv", 4096)), False
+            return self.adc(s["adc"]), mv
+
+        f = spec["flow"]
+        sweep = SFM3000(self.bus(f["bus"]), f.get("addr", 0x40), f.get("offset", 32000),
+                        f.get("scale", 140), f.get("limits_mlpm", (-1000, 15000)))
+        o = spec["o2"]
+        adc, amv = source(o)
+        o2 = O2Cell(adc, o["cal"], o["rails"], 0, amv)
+        t = spec["temp"]
+        adc, amv = source(t)
+        temp = Thermistor(adc, t["r25_ohm"], t["beta"], t["r_fixed_ohm"], t["raw_ref"],
+                          t["rails"], amv)
+        s = spec["sat_post"]
+        adc, amv = source(s)
+        sat = AnalogSensor(adc, s["cal"], s["rails"], s.get("limits", (-20, 1020)), 0, amv)
+        v = spec["valve"]
+        sweep_valve = valve(v)
+        g = spec.get("sweep_pid", (100, 400, 0))
+        control = SweepControl(g[0], g[1], g[2], v.get("crack_u16", 0),
+                               spec.get("sweep_ramp_mlpm_s", 5000))
+        # FiO2: monitor only, unless the board has an air/O2 blender valve
+        blender = None
+        fio2_control = None
+        bl = spec.get("blender")
+        if bl:
+            blender = valve(bl)
+            fio2_control = FiO2Control(bl.get("ki", 300))
+        safety = GasSafety(sup, blood_flow, sweep, o2, temp, sat, alarms, self.period_ms, step_ms)
+        return Oxygenator(every, step_ms, ads, sweep, o2, temp, sat, sweep_valve,
+                          v.get("purge_u16", 0), control, blender, fio2_control, safety)
