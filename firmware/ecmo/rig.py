@@ -23,6 +23,8 @@ from ecmo.safety.alarms import Alarms
 from ecmo.safety.supervisor import Supervisor, Trip, STATE_NAMES, RUN, STOP, STANDBY
 from ecmo.safety import profiles
 from ecmo.loop import Loop
+from ecmo.pumpmap import PumpMap
+from ecmo.redundancy import Redundancy
 from ecmo.telemetry import Telemetry
 
 _FLOW_MAX_LPM = S.FLOW_MAX_LPM
@@ -98,10 +100,12 @@ class Rig:
         k = spec["kind"]
         if k == "analog":
             return AnalogSensor(self._adc(spec["adc"]), spec["cal"], spec["rails"], spec["limits"],
-                                spec.get("stuck_ticks", 0), getattr(self.board, "ADC_MV", False))
+                                spec.get("stuck_ticks", 0), getattr(self.board, "ADC_MV", False),
+                                spec.get("jitter", 0))
         if k == "abp":
             return HoneywellABP(self._bus(spec["bus"]), spec["addr"], spec["pmin_dmmhg"],
-                                spec["pmax_dmmhg"])
+                                spec["pmax_dmmhg"], spec.get("frozen_ticks", 50),
+                                spec.get("jitter", 40))
         if k == "pulse":
             return PulseFlow(spec["pin"], spec.get("pulses_per_l", 450),
                              tick_ms=1000 // self.board.TICK_HZ)
@@ -139,8 +143,15 @@ class Rig:
             from ecmo.gas import Gas
             self.gas = Gas(self, b.GAS)
             aux = (self.gas,)
+        # the pump map (board file: a datasheet fit; settings: identified on the rig) and the
+        # cross-checks built on it; the flow loop's feed-forward uses the same estimate
+        pm = getattr(b, "PUMP_MAP", None) or {"a": 28.0, "b": 2.6, "c": 0.6, "err_pct": 10}
+        self.pump_map_board = pm
+        self.red = Redundancy(self.p1, self.p2, self.p3, self.flow, self.pump,
+                              PumpMap(pm["a"], pm["b"], pm.get("c", 0.0), pm.get("err_pct", 10)))
+        self.control.ff = self.red
         self.loop = Loop(sensors, self.pump, self.control, self.sup, self.al, self.ann, period_ms,
-                         aux=aux)
+                         aux=aux, red=self.red)
         self._crit = _Critical(self.loop)
 
     def _apply_settings(self, d):
