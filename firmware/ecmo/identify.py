@@ -33,9 +33,9 @@ class Sweep:
         self._sum_h = 0
         self._k = 0
         self._ok = True
-        self._restore = None
+        self._restore = (0, 0, 0)     # mode and setpoints to come back to
 
-    def start(self, speeds=None, now_ms=0):
+    def start(self, speeds, now_ms):
         if self.active:
             raise ValueError("a sweep is running: rig.identify_status()")
         r = self.rig

@@ -150,7 +150,7 @@ class Rig:
         self.pump_map_board = pm
         self.red = Redundancy(self.p1, self.p2, self.p3, self.flow, self.pump,
                               PumpMap(pm["a"], pm["b"], pm.get("c", 0.0), pm.get("err_pct", 10)))
-        self.control.ff = self.red
+        self.control.feed_forward(self.red)
         self.loop = Loop(sensors, self.pump, self.control, self.sup, self.al, self.ann, period_ms,
                          aux=aux, red=self.red)
         self._crit = _Critical(self.loop)

@@ -43,10 +43,15 @@ class PumpControl:
         self.rpm_ramp_s = rpm_ramp_s   # RPM per second in RPM mode
         self.out_rpm = 0               # what we asked for last
         self.holding = False
-        self.ff = None                 # feed-forward source (has q_map, q_map_ok, rpm); None = off
+        self.ff = None                 # feed-forward source (q_map, q_map_ok, rpm); None = off
         self.ff_rpm = -1               # the feed-forward's speed now (-1: not in use)
         self._ff_f = -1                # filtered, RPM
         self._sp_ref = 0               # setpoint through the reference model, 1/16 mL/min
+
+    def feed_forward(self, src):
+        # the flow estimate to feed forward from (ecmo/redundancy.py); None turns it off
+        self.ff = src
+        self._ff_f = -1
 
     def set_mode(self, mode, flow_mlpm, applied_rpm):
         # Bumpless: RPM -> FLOW starts the PID from the speed now applied, with the ramped
