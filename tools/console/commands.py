@@ -63,6 +63,10 @@ RIG = {
 # (tools/rigboot.py), the same verbs as a scenario's bubble, deair, estop, volume_loss, clot.
 SIM = {
     "sim_bubble": lambda a: "world.plant.bubble(%s)" % _num(a, "volume_ul"),
+    # a slug 1 cm before the detector: the firmware sees it within a few ms of a running pump
+    "sim_bubble_detector": lambda a: "world.plant.bubble(%s, world.plant.detector_ml / "
+                                     "world.plant.params['tube_ml_per_m'] - 0.01)"
+                                     % _num(a, "volume_ul"),
     "sim_deair": lambda a: "world.plant.deair()",
     "sim_estop": lambda a: "world.set_estop(%s)" % _bool(a, "pressed"),
     "sim_volume_loss": lambda a: "world.plant.volume_loss(%s)" % _num(a, "ml"),

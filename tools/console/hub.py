@@ -160,7 +160,8 @@ class Hub:
         except C.Refused as e:
             return {"type": "reply", "id": rid, "ok": False, "action": action, "message": str(e)}
         ok, value = await self.link.call(expr)
-        text = expr[4:] if expr.startswith("rig.") else expr
+        args = msg.get("args") or {}
+        text = "%s(%s)" % (action, ", ".join("%s=%s" % (k, json.dumps(args[k])) for k in sorted(args)))
         self._event("%s %s" % (text, "done" if ok else "refused"))
         await self.link.refresh()       # the page sees what the command did, from the rig
         if ok:

@@ -73,7 +73,9 @@ function fmt(v, dec) {
   if (v === undefined || v === null) return "---";
   if (v === "") return "FAULT";     // an invalid reading is an empty field in the row
   const x = Number(v);
-  return isFinite(x) ? x.toFixed(dec) : "---";
+  if (!isFinite(x)) return "---";
+  const t = x.toFixed(dec);
+  return /^-0(\.0+)?$/.test(t) ? t.slice(1) : t;     // no "-0" from a reading just below zero
 }
 function set(id, text) { const e = $(id); if (e.textContent !== text) e.textContent = text; }
 
@@ -100,7 +102,7 @@ function renderRow() {
   set("mode", ok ? (r.control === "flow" ? "flow (L/min)" : "speed (RPM)") : "---");
   set("profile", ok ? r.profile : "---");
   set("clamp", ok ? (r.clamp_closed === "1" ? "CLOSED" : "open") : "---");
-  set("bubble", ok ? (r.bubble === "1" ? "AIR" : "no air") : "---");
+  set("bubble", ok ? (r.bubble === "1" ? "AIR NOW" : "no air now") : "---");
   if (ok && r.control === "flow" && r.flow_setpoint_lpm) {
     set("flow-sp", "setpoint " + Number(r.flow_setpoint_lpm).toFixed(2) + " L/min");
   } else if (ok && st && r.control === "flow") {
@@ -329,10 +331,11 @@ function eventsPlugin(labels) {
       const alarm = text.startsWith("alarm");
       ctx.strokeStyle = alarm ? "#ff5a5f" : "#c0c8d0";
       ctx.beginPath(); ctx.moveTo(x, u.bbox.top); ctx.lineTo(x, u.bbox.top + u.bbox.height); ctx.stroke();
-      if (labels && x - lastX > 60 * devicePixelRatio) {
+      if (labels && x > lastX) {
+        const label = text.slice(0, 24);
         ctx.fillStyle = ctx.strokeStyle;
-        ctx.fillText(text.slice(0, 22), x + 3, u.bbox.top + 12 * devicePixelRatio);
-        lastX = x;
+        ctx.fillText(label, x + 3, u.bbox.top + 12 * devicePixelRatio);
+        lastX = x + ctx.measureText(label).width + 8;    // the next label where this one ends
       }
     }
     ctx.restore();
@@ -344,26 +347,27 @@ function makeCharts() {
   const w = $("chart-flow").clientWidth || 900;
   const axisStyle = { stroke: "#9aa5b1", grid: { stroke: "#2b3440" }, ticks: { stroke: "#2b3440" } };
   const x = { time: true, range: () => { const n = nowS(); return [n - TREND_S, n]; } };
-  const mk = (el, series, unit, labels) => new uPlot({
-    width: w, height: 130, plugins: [eventsPlugin(labels)], legend: { show: true },
+  // time axis on the last chart only: the three share it
+  const mk = (el, series, unit, labels, showX) => new uPlot({
+    width: w, height: showX ? 130 : 95, plugins: [eventsPlugin(labels)], legend: { show: true, live: false },
     scales: { x },
-    axes: [axisStyle, Object.assign({ label: unit, size: 60 }, axisStyle)],
+    axes: [Object.assign({ show: showX }, axisStyle), Object.assign({ label: unit, size: 60 }, axisStyle)],
     series: [{}].concat(series),
   }, [[]].concat(series.map(() => [])), $(el));
   charts = [
     [mk("chart-flow", [{ label: "flow L/min", stroke: "#2fbf5b", width: 2 },
-                       { label: "sweep L/min", stroke: "#19c3d6", width: 2, dash: [8, 4] }], "L/min", true),
+                       { label: "sweep L/min", stroke: "#19c3d6", width: 2, dash: [8, 4] }], "L/min", true, false),
      ["flow_lpm", "sweep_lpm"]],
-    [mk("chart-rpm", [{ label: "pump RPM", stroke: "#f2f4f6", width: 2 }], "RPM", false), ["rpm"]],
+    [mk("chart-rpm", [{ label: "pump RPM", stroke: "#f2f4f6", width: 2 }], "RPM", false, false), ["rpm"]],
     [mk("chart-p", [{ label: "P1 mmHg", stroke: "#f2c100", width: 2 },
                     { label: "P2 mmHg", stroke: "#e07bff", width: 2, dash: [2, 3] },
                     { label: "P3 mmHg", stroke: "#ff8a3d", width: 2, dash: [8, 4] },
-                    { label: "dP mmHg", stroke: "#8fd0ff", width: 2, dash: [12, 3, 2, 3] }], "mmHg", false),
+                    { label: "dP mmHg", stroke: "#8fd0ff", width: 2, dash: [12, 3, 2, 3] }], "mmHg", false, true),
      ["p1_mmhg", "p2_mmhg", "p3_mmhg", "dp_mmhg"]],
   ];
   window.addEventListener("resize", () => {
     const w2 = $("chart-flow").clientWidth;
-    for (const [u] of charts) u.setSize({ width: w2, height: 130 });
+    for (const [u] of charts) u.setSize({ width: w2, height: u.height });
   });
 }
 
