@@ -89,6 +89,10 @@ class Hub:
         self._prev = row
         self._send_all({"type": "row", "t": t, "row": row})
 
+    def note(self, text):
+        # an event from the console itself (a played scenario step), marked on the trends
+        self._event(text)
+
     def _event(self, text, t=None):
         t = time.time() if t is None else t
         self.events.append((t, text))

@@ -119,6 +119,9 @@ async def serve(a, port_path, sim_proc=None, out=sys.stdout):
     hub = Hub(link, token, sim=sim_proc is not None,
               info={"port": port_path, "csv": a.csv, "sim": sim_proc is not None})
     await hub.start()
+    if a.scenario_data is not None:
+        from tools.console import playback
+        hub._tasks.append(asyncio.create_task(playback.play(hub, a.scenario_data, out)))
     import signal
     me = asyncio.current_task()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, me.cancel)
@@ -180,6 +183,8 @@ def parser():
     ap.add_argument("--board", choices=("pico", "esp32"), default="pico", help="--sim: board")
     ap.add_argument("--profile", choices=("VA", "VV"), default="VA", help="--sim: circuit")
     ap.add_argument("--seed", type=int, default=1, help="--sim: sensor noise seed")
+    ap.add_argument("--scenario", help="--sim: play this scenario (examples/*.json) on the live "
+                                       "rig in real time; its board, profile and seed apply")
     return ap
 
 
@@ -198,6 +203,13 @@ def main(argv=None):
         import starlette, uvicorn  # noqa: F401
     except ImportError:
         raise SystemExit("console: starlette/uvicorn missing: run `make venv`")
+    a.scenario_data = None
+    if a.scenario:
+        if not a.sim:
+            raise SystemExit("console: --scenario plays on the simulated rig: add --sim")
+        from tools.console import playback
+        a.scenario_data = playback.load(a.scenario)
+        a.board, a.profile, a.seed = (a.scenario_data[k] for k in ("board", "profile", "seed"))
     from tools.console import simrig
     proc = None
     port = a.port
