@@ -162,3 +162,49 @@ def test_a_scenario_plays_on_the_live_simulated_rig(tmp_path):
         assert "scenario verb 'reset' is not played" in c.text()
     finally:
         c.stop()
+
+
+def test_the_console_takes_up_a_rig_that_was_reset(tmp_path):
+    # a watchdog or planned reset gives the rig a new REPL namespace and its saved telemetry
+    # rate: the console types its helpers again and the page's numbers come back
+    import serial
+    from websockets.sync.client import connect
+    from tools.rigpty import READY
+    log = open(tmp_path / "rig.log", "w+")
+    rig = subprocess.Popen([sys.executable, "-m", "tools.rigpty"], cwd=ROOT, stdout=log,
+                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    c = None
+    try:
+        path = None
+        t_end = time.monotonic() + 30
+        while path is None and time.monotonic() < t_end:
+            log.seek(0)
+            for line in log.read().splitlines():
+                if line.startswith(READY):
+                    path = line[len(READY):].strip()
+            time.sleep(0.05)
+        assert path, "the simulated rig did not start"
+        c = Console(["--port", path, "--csv", ""], tmp_path)
+        with connect(_ws_url(c.url)) as ws:
+            def rows_after(t0, timeout):
+                t_end = time.monotonic() + timeout
+                while time.monotonic() < t_end:
+                    m = json.loads(ws.recv(timeout=timeout))
+                    if m["type"] == "row" and time.monotonic() > t0:
+                        return m["row"]
+                return None
+            assert rows_after(0, 15)
+            with serial.Serial(path, 115200, timeout=0) as s:   # a second hand on the port
+                s.write(b"rig.reboot()\r\n")
+            t_reset = time.monotonic()
+            while json.loads(ws.recv(timeout=10)).get("fresh", True):   # rows stop for a while
+                assert time.monotonic() - t_reset < 10, "rows never stopped: no reset happened"
+            assert rows_after(time.monotonic(), 20), "no rows after the reset"
+            r = _ask(ws, {"type": "cmd", "id": 5, "action": "ack", "args": {}})
+            assert r["ok"] is True, r
+    finally:
+        if c is not None:
+            c.stop()
+        rig.terminate()
+        rig.wait(10)
+        log.close()

@@ -115,7 +115,8 @@ class Hub:
     def _state_msg(self):
         lk = self.link
         age = None if lk.state_t is None else time.monotonic() - lk.state_t
-        return {"type": "state", "state": lk.state, "age_s": age, "priorities": lk.priorities}
+        return {"type": "state", "state": lk.state, "age_s": age, "priorities": lk.priorities,
+                "error": lk.state_error}
 
     def hello(self):
         return {"type": "hello", "sim": self.sim, "token_needed": self.token is not None,
