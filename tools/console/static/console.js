@@ -229,7 +229,7 @@ function renderState() {
 
 function info() {
   const parts = [];
-  if (hello) parts.push("rig " + hello.info.port + (hello.sim ? " (simulated)" : ""));
+  if (hello) parts.push(hello.info.kind + " on " + hello.info.port);
   if (beat) parts.push(beat.rows + " rows");
   if (hello && hello.info.csv) parts.push("CSV " + hello.info.csv);
   if (hello && hello.token_needed) parts.push(token ? "control token given" : "control needs the token (#token=...)");
