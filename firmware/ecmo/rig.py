@@ -6,7 +6,8 @@
 import machine
 from time import ticks_ms
 from ecmo import VERSION, settings as S, table as T
-from ecmo.wiring import Wiring
+from ecmo.wiring import Wiring, pump_map
+from ecmo.pumpmap import PumpMap
 from ecmo.drivers import retain as R
 from ecmo.drivers.status import name as status_name
 from ecmo.control.pump_control import RPM, FLOW, MODE_NAMES
@@ -51,6 +52,7 @@ class Rig:
         self.boot_cause = machine.reset_cause()
         self.retain = R.Retained(getattr(board, "RETAIN", None))
         self._run_intent = False
+        self._ident = None          # pump-map identification sweep (rig.identify)
         self.wiring = Wiring(board)
         p = self.parts = self.wiring.build(self.retain)
         self.pump = p.pump
@@ -66,6 +68,8 @@ class Rig:
         self.sup = p.sup
         self.ann = p.ann
         self.gas = p.gas
+        self.red = p.red
+        self.pump_map_board = p.pump_map_board
         self.loop = p.loop
         self._crit = _Critical(self.loop)
         self._apply_settings(self.settings)
@@ -100,6 +104,16 @@ class Rig:
                 # the saved sweep setpoint comes back; the cut holds it while blood is still
                 self.gas.control.target_mlpm = T.to_units("sweep_lpm", d["sweep_lpm"])
                 self.gas.set_fio2_dpct(T.to_units("fio2", d["fio2"]))
+            self._apply_map(d.get("pump_map"))
+
+    def _apply_map(self, pm):
+        # the identified map from the settings, else the board's datasheet fit; a stored map
+        # that does not pass the bounds is not used (SETTINGS alarm, the board's map instead)
+        try:
+            self.red.set_map(pump_map(pm if pm is not None else self.pump_map_board))
+        except (ValueError, KeyError, TypeError):
+            self.red.set_map(pump_map(self.pump_map_board))
+            self.al.set(A.SETTINGS, True, self.loop.now_ms)
 
     def _apply_limits(self, prof, lim):
         # both supervisors, pump and gas, take their share of the limits
@@ -328,6 +342,48 @@ class Rig:
             self.tlm.set_rate(d["telemetry_hz"])
         self._dirty = False
         self._keep()
+
+    # ---- pump map: datasheet fit or identified on the rig (ecmo/identify.py, docs/pumpmap.md) ----
+    def pump_map(self, a=None, b=None, c=None, err_pct=None):
+        # the map in use as a dict; with arguments, set it (a fit done elsewhere) and keep it
+        m = self.red.map
+        if a is None and b is None and c is None and err_pct is None:
+            return {"a": m.a, "b": m.b, "c": m.c, "err_pct": m.err_pct}
+        new = PumpMap(m.a if a is None else a, m.b if b is None else b, m.c if c is None else c,
+                      m.err_pct if err_pct is None else err_pct)
+        with self._crit:
+            self.red.set_map(new)
+        self.settings["pump_map"] = {"a": new.a, "b": new.b, "c": new.c, "err_pct": new.err_pct}
+        self._touch()
+        return self.pump_map()
+
+    def identify(self, speeds=None):
+        # one step of the guided identification: set a partial clamp on the return line, then
+        # call this; the pump sweeps `speeds` in RPM mode (~4 s per step) and comes back to
+        # the mode and setpoint it had. Repeat at 2-3 clamp positions, then identify_fit().
+        if self._ident is None:
+            from ecmo.identify import Sweep
+            self._ident = Sweep(self)
+            self.loop.aux = self.loop.aux + (self._ident,)
+        self._ident.start(speeds, self.loop.now_ms)
+        return self._ident.status()
+
+    def identify_status(self):
+        return self._ident.status() if self._ident is not None else "no identification started"
+
+    def identify_fit(self, keep=True):
+        # fit the map to the sweep's points; keep=True puts it in use and in the settings
+        # (rig.save() writes it to flash). Returns the map with its fit error in % of head.
+        if self._ident is None or self._ident.active:
+            raise ValueError("no finished sweep: rig.identify() first, then wait for it")
+        from ecmo.identify import fit
+        a, b, c, err = fit(self._ident.points())
+        out = {"a": a, "b": b, "c": c, "err_pct": err, "points": self._ident.n}
+        if keep:
+            self.pump_map(a, b, c, max(1, int(err + 0.999)))
+            self._ident.n = 0           # the next identification starts afresh
+            self._ident.positions = 0
+        return out
 
     # ---- oxygenator ----
     # Sweep and FiO2 targets, gas limits and O2-cell calibration (firmware/ecmo/gas.py).

@@ -19,6 +19,11 @@ from ecmo.drivers.annunciator import Annunciator, TONE_HZ
 from ecmo.control.pump_control import PumpControl
 from ecmo.safety.alarms import Alarms
 from ecmo.safety.trip import Trip
+from ecmo.pumpmap import PumpMap
+from ecmo.redundancy import Redundancy
+
+# a datasheet-like fit for a board file without PUMP_MAP (docs/pumpmap.md)
+_PUMP_MAP_DEFAULT = {"a": 28.0, "b": 2.6, "c": 0.6, "err_pct": 10}
 
 _I2C_TIMEOUT_US = 2000   # a dead bus must cost the tick a couple of ms, not the port's 50 ms
 
@@ -71,10 +76,15 @@ def annunciator(buzzer_pin, led_pin, led_level=1):
                        Pin(led_pin, Pin.OUT, value=1 - led_level), led_level)
 
 
+def pump_map(d):
+    # a PumpMap from its dict (board file or settings); raises on a bad one
+    return PumpMap(d["a"], d["b"], d.get("c", 0.0), d.get("err_pct", 10))
+
+
 class Parts:
     # what the rig is made of (Wiring.build makes them, in a safe order)
     def __init__(self, pump, clamp_out, p1, p2, p3, flow, control, trip, bubble, estop, al,
-                 sup, ann, gas, loop):
+                 sup, ann, gas, red, pump_map_board, loop):
         self.pump = pump
         self.clamp_out = clamp_out
         self.p1 = p1
@@ -89,6 +99,8 @@ class Parts:
         self.sup = sup
         self.ann = ann
         self.gas = gas        # the Oxygenator, or None on a board without GAS
+        self.red = red        # analytical redundancy on the pump map (ecmo/redundancy.py)
+        self.pump_map_board = pump_map_board
         self.loop = loop
 
 
@@ -117,10 +129,12 @@ class Wiring:
         k = spec["kind"]
         if k == "analog":
             return AnalogSensor(self.adc(spec["adc"]), spec["cal"], spec["rails"], spec["limits"],
-                                spec.get("stuck_ticks", 0), getattr(self.board, "ADC_MV", False))
+                                spec.get("stuck_ticks", 0), getattr(self.board, "ADC_MV", False),
+                                spec.get("jitter", 0))
         if k == "abp":
             return HoneywellABP(self.bus(spec["bus"]), spec["addr"], spec["pmin_dmmhg"],
-                                spec["pmax_dmmhg"])
+                                spec["pmax_dmmhg"], spec.get("frozen_ticks", 50),
+                                spec.get("jitter", 40))
         if k == "pulse":
             return pulse_flow(spec, self.period_ms)
         raise ValueError("unknown sensor kind %r" % k)
@@ -162,10 +176,15 @@ class Wiring:
         ann = annunciator(b.BUZZER, b.LED)
         # the oxygenator side is optional per board: its own loop runs from the pump tick
         gas = self.oxygenator(b.GAS, sup, flow, al) if hasattr(b, "GAS") else None
+        # the pump map (board file: a datasheet fit; settings: identified on the rig) and the
+        # cross-checks built on it; the flow loop's feed-forward uses the same estimate
+        pm = getattr(b, "PUMP_MAP", None) or _PUMP_MAP_DEFAULT
+        red = Redundancy(p1, p2, p3, flow, pmp, pump_map(pm))
+        control.feed_forward(red)
         loop = Loop((p1, p2, p3, flow, bub, est), pmp, control, sup, al, ann, self.period_ms,
-                    aux=(gas,) if gas is not None else ())
+                    aux=(gas,) if gas is not None else (), red=red)
         return Parts(pmp, clp, p1, p2, p3, flow, control, trip, bub, est, al, sup, ann, gas,
-                     loop)
+                     red, pm, loop)
 
     def oxygenator(self, spec, sup, blood_flow, alarms):
         # imported here: a board without GAS never loads the oxygenator's code
