@@ -386,7 +386,7 @@ class Rig:
         return out
 
     # ---- oxygenator ----
-    # Sweep and FiO2 targets, gas limits and O2-cell calibration (firmware/ecmo/gas.py).
+    # Sweep and FiO2 targets, gas limits and O2-cell calibration (firmware/ecmo/oxygenator.py).
     def _gas_side(self):
         if self.gas is None:
             raise ValueError("this board has no oxygenator side (no GAS in its board file)")

@@ -4,6 +4,7 @@
 from micropython import const
 from ecmo.control.pid import PID
 from ecmo.control.pump_control import _slew
+from ecmo.drivers.o2cell import AIR_DPCT, O2_DPCT
 
 # The PID works in valve steps of 16 duty counts (0..4095): with gas flow in mL/min, an integral
 # gain that closes the loop in ~0.5 s would push ki * e * dt past 2**30 in duty_u16 units.
@@ -78,7 +79,7 @@ class FiO2Control:
         t = self.target_dpct
         if t != self._ff_for:
             self._ff_for = t
-            ff = (t - 209) * _STEPS_MAX // 791
+            ff = (t - AIR_DPCT) * _STEPS_MAX // (O2_DPCT - AIR_DPCT)
             self.pid.reset(ff, fio2_dpct)
         if not fio2_ok:
             self.holding = True

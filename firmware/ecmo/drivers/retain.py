@@ -68,7 +68,7 @@ class Retained:
         self._write(w, s)
 
     def add(self, flag):
-        # From the air / e-stop IRQ (safety.supervisor.Trip). rp2: a hard IRQ, so a read and a
+        # From the air / e-stop IRQ (safety/trip.py). rp2: a hard IRQ, so a read and a
         # store of small ints and nothing else; ESP32 pin IRQs are soft, allocation is allowed.
         if self._kind == "rp2_scratch":
             w = machine.mem32[_RP2_SCRATCH0]
