@@ -44,7 +44,7 @@ def _one_line_error(r):
 def test_missing_and_empty_csv_are_errors_not_tracebacks(tmp_path):
     _one_line_error(_cli(["plot", str(tmp_path / "missing.csv")]))
     empty = tmp_path / "empty.csv"
-    empty.write_text("t_s,flow_lpm\n")
+    empty.write_text("t_s,flow_lpm,rpm\n")
     r = _cli(["plot", str(empty), "-o", str(tmp_path / "empty.png")])
     _one_line_error(r)
     assert "no telemetry rows" in r.stderr
@@ -64,7 +64,7 @@ def test_autotune_without_oscillation_is_one_line():
 def test_deploy_refuses_to_empty_a_folder_it_did_not_make(tmp_path):
     keep = tmp_path / "precious.txt"
     keep.write_text("keep me")
-    r = _cli(["deploy", "--dry-run", "--build", str(tmp_path)], timeout=120)
+    r = _cli(["deploy", "--board", "pico", "--dry-run", "--build", str(tmp_path)], timeout=120)
     assert r.returncode != 0 and "refusing" in r.stderr, r.stdout + r.stderr
     assert keep.read_text() == "keep me"
 
