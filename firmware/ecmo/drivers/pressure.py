@@ -21,7 +21,7 @@ class AnalogPressure(AnalogSensor):
 
 class HoneywellABP(Reading):
     def __init__(self, i2c, addr=0x28, pmin_dmmhg=-5171, pmax_dmmhg=5171):
-        # default: a +/-10 psi gage part (RIG_FACTS 1: +/-517 mmHg covers -300..+500 mmHg)
+        # default: a +/-10 psi gage part (docs/facts.md §1: +/-517 mmHg covers -300..+500 mmHg)
         self._i2c = i2c
         self._addr = addr
         self._pmin = pmin_dmmhg
