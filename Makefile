@@ -16,7 +16,7 @@ STUB_PORTS := rp2 esp32
 pin = $(shell grep -E '^$(1)==' requirements.txt)
 TESTS ?= host_tests
 
-.PHONY: help venv venv-sim test test-fast test-clone check sim rig deploy monitor plot autotune bench clean
+.PHONY: help venv venv-sim node test test-fast test-clone check sim rig deploy monitor plot autotune bench console clean mutate
 
 help:           ## this list
 	@grep -hE '^[a-z][a-z -]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z -]+):.*## /  make \1\t/' | expand -t 28
@@ -45,19 +45,31 @@ $(STAMP): $(SIM_STAMP)
 	$(VENV)/bin/pyright --version
 	touch $@
 
-test: venv      ## the whole suite (CI); TESTS=path narrows it
+# Node packages (package.json): uPlot for the console, served from node_modules
+NODE_STAMP := node_modules/.package-lock.json
+node: $(NODE_STAMP)     ## Node packages for the console (npm ci)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+test: venv node ## the whole suite (CI); TESTS=path narrows it
 	$(VPY) -m pytest -q -rfE $(TESTS)
 
 # The day-to-day subset: firmware tests (both runtimes) and host-tool tests that need no pty
-# rig, no mpy-cross build and no fresh clone.  `-m "not slow"` excludes what conftest marks slow.
+# rig, no browser and no fresh clone.
 FAST := host_tests/fw/test_pid.py host_tests/fw/test_alarms.py host_tests/fw/test_settings.py \
-        host_tests/fw/test_drivers.py host_tests/test_cli_fast.py host_tests/test_package.py \
+        host_tests/fw/test_drivers.py host_tests/test_cli.py host_tests/test_package.py \
         host_tests/test_hazards.py host_tests/test_docs.py
 test-fast: venv ## a subset for day-to-day work (under a minute)
 	$(VPY) -m pytest -q -rfE $(foreach t,$(FAST),$(wildcard $(t)))
 
 test-clone: venv        ## a fresh clone: make sim, the ecmo commands, make test (about 4 min)
 	ECMO_FRESH_CLONE=1 $(VPY) -m pytest -q -rfE host_tests/test_fresh_clone.py
+
+# `make console ARGS=--sim` or `make console ARGS="--port /dev/ttyACM0"`: the bench console
+console: venv node      ## the bench console in a browser: ARGS=--sim or ARGS="--port ..."
+	$(VENV)/bin/ecmo console $(ARGS)
 
 # Target checks alone: mpy-cross for armv6m/xtensawin and pyright against each port's stubs.
 check: venv     ## mpy-cross and pyright only
@@ -85,6 +97,10 @@ autotune: venv-sim      ## relay tuning: PORT=... BIAS=2800, or ARGS=--sim
 # Benchmarks (docs/bench.md): prints the table and writes bench.json; ARGS=--quick for a smoke run
 bench: venv     ## benchmarks and their verdict table (ARGS=--quick: a smoke run)
 	$(VPY) -m tools.bench $(ARGS)
+
+# Mutation score of the safety, control and driver code (docs/mutation.md); ARGS="--module pid.py"
+mutate: venv    ## mutation score (docs/mutation.md)
+	$(VPY) -m tools.mutate --doc docs/mutation-report.md $(ARGS)
 
 clean:          ## remove .venv and caches
 	rm -rf $(VENV) .pytest_cache .hypothesis

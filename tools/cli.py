@@ -4,7 +4,7 @@
 #   monitor   live telemetry view, CSV recording, REPL lines typed through
 #   plot      PNG of a telemetry CSV
 #   autotune  relay-feedback identification of the flow loop, gains checked on a fitted plant
-#   rig/sim/bench and others in DELEGATED: modules with main(argv), handed their arguments
+#   rig/sim/bench/console and others in DELEGATED: modules with main(argv), handed their arguments
 # Expected failures (no such port, a relay that does not oscillate, a board that does not
 # answer) end as one line on stderr and exit code 1, not a traceback.
 import argparse
@@ -12,6 +12,8 @@ import importlib
 import os
 import subprocess
 import sys
+
+from tools.monitor import TelemetryReader  # noqa: F401  (tools/console reads rows with it)
 
 # Commands with a parser here: module -> its add_parser(subparsers) sets fn=cmd_<name>.
 PARSED = ("tools.deploy", "tools.monitor", "tools.plot", "tools.autotune")
@@ -22,6 +24,7 @@ DELEGATED = {
     "rig": ("tools.rigpty", "the simulated rig behind a pty, in real time (rig --help)"),
     "sim": ("tools.sim.host", "run a simulator scenario (sim --help)"),
     "bench": ("tools.bench.__main__", "benchmarks and their verdict table (bench --help)"),
+    "console": ("tools.console.server", "the bench console: live web page of the rig (console --help)"),
 }
 
 
