@@ -189,3 +189,17 @@ def test_mip_install_of_a_board_package_gives_a_board_that_runs(rig):
                        timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "ecmo-rig on pico" in r.stdout and "STATUS standby" in r.stdout, r.stdout
+
+
+def test_repl_tracebacks_look_like_a_boards_and_status_prints_once(rig):
+    port, _tmp = rig
+    r = subprocess.run([os.path.join(BIN, "mpremote"), "connect", port, "resume", "exec",
+                        "rig.set_flow(99)"], capture_output=True, text=True, timeout=20)
+    out = r.stdout + r.stderr
+    assert "ValueError: flow_lpm must be a number" in out, out
+    assert 'File "ecmo/rig.py"' in out, out
+    assert "rigboot.py" not in out and "/../" not in out and "tools/sim" not in out, out
+    repl = Repl(port)
+    text = repl.line("rig.status()")
+    repl.s.close()
+    assert text.count("standby VA") == 1, text
