@@ -89,6 +89,10 @@ class Hub:
         self._prev = row
         self._send_all({"type": "row", "t": t, "row": row})
 
+    def note(self, text):
+        # an event from the console itself (a played scenario step), marked on the trends
+        self._event(text)
+
     def _event(self, text, t=None):
         t = time.time() if t is None else t
         self.events.append((t, text))
@@ -111,7 +115,8 @@ class Hub:
     def _state_msg(self):
         lk = self.link
         age = None if lk.state_t is None else time.monotonic() - lk.state_t
-        return {"type": "state", "state": lk.state, "age_s": age, "priorities": lk.priorities}
+        return {"type": "state", "state": lk.state, "age_s": age, "priorities": lk.priorities,
+                "error": lk.state_error}
 
     def hello(self):
         return {"type": "hello", "sim": self.sim, "token_needed": self.token is not None,

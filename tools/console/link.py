@@ -15,6 +15,7 @@ import time
 from tools.cli import TelemetryReader
 
 MARK = "@ECQ "
+NO_REPLY = "no reply from the rig"
 # Defined in the rig's REPL namespace (where `rig` lives) by one line; the marker is split in the
 # source so the echo of this line never reads as a reply.
 _HELPER = (
@@ -74,6 +75,8 @@ class Link:
         self._csv_file = None
         self._writer = None
         self._loop = None
+        self.installed_t = None
+        self.state_error = None
 
     # ---- the port ----
     def open(self):
@@ -83,8 +86,14 @@ class Link:
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(self.ser.fileno(), self._readable)
         self.error = None
-        # Ctrl-C drops a half-typed line; then the helpers, then telemetry on
-        self._write("\x03")
+        self.install()
+
+    def install(self):
+        # Ctrl-B leaves a raw REPL mpremote may have left behind, Ctrl-C drops a half-typed
+        # line; then the helpers and telemetry on. Again after a reset of the rig (watchdog,
+        # rig.reboot()): the REPL's namespace is new and telemetry is as last saved.
+        self.installed_t = time.monotonic()
+        self._write("\x02\x03")
         self._write(_typed(_HELPER) + "\r\n")
         self._write(_typed(_STATE) + "\r\n")
         self._write("rig.telemetry(%d)\r\n" % self.rate)
@@ -198,7 +207,7 @@ class Link:
             return await asyncio.wait_for(fut, timeout)
         except asyncio.TimeoutError:
             self._waiting.pop(n, None)
-            return False, "no reply from the rig in %.0f s" % timeout
+            return False, NO_REPLY + " in %.0f s" % timeout
 
     async def refresh(self):
         # the part of the picture that is not in the rows
@@ -206,7 +215,14 @@ class Link:
             ok, v = await self.call(_PRIORITIES)
             if ok and isinstance(v, dict):
                 self.priorities = v
-        ok, v = await self.call("_ecs()")
+        ok, v = await self.call("_ecs()", timeout=2.0)
+        if not ok and str(v).startswith(NO_REPLY):
+            if self.ser is not None and time.monotonic() - self.installed_t > 2.0:
+                self.install()        # no helper there any more: the rig was reset
+                self.priorities = {}
+            return ok, v
+        # a firmware that answers differently: said on the page, the rows still shown
+        self.state_error = None if ok else str(v)
         if ok and isinstance(v, dict):
             self.state = v
             self.state_t = time.monotonic()
