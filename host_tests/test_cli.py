@@ -282,3 +282,19 @@ def test_new_commands_register_in_one_line():
     from tools import cli
     for name, (mod, text) in cli.DELEGATED.items():
         assert mod.startswith("tools.") and text
+
+
+def test_bench_verdict_marks_each_target_and_explains_a_long_max():
+    from tools.bench import verdict
+    rows = [{"name": "tick.max_us", "value": 14556.0, "unit": "us", "runtime": "micropython"},
+            {"name": "alloc.pid_update_bytes_per_call", "value": 0.0, "unit": "B/call",
+             "runtime": "micropython"},
+            {"name": "alloc.read_p1_analog_bytes_per_call", "value": 16.0, "unit": "B/call",
+             "runtime": "micropython"},
+            {"name": "latency.air_ticks", "value": 0, "unit": "ticks", "runtime": "cpython"}]
+    text = verdict.render(rows)
+    lines = {ln.split()[0]: ln for ln in text.splitlines() if ln and ln[0].isalpha()}
+    assert "MISS" in lines["tick.max_us"] and "[1]" in lines["tick.max_us"]
+    assert "MISS" in lines["alloc.*_per_call"]          # the worst of the two
+    assert "PASS" in lines["latency.air_ticks"]
+    assert "1 of 3 targets met." in text and "preempted" in text
