@@ -1,6 +1,6 @@
 # The documents a bench needs are in the repository and the repository cites nothing outside
-# itself: no "RIG_FACTS" (facts are in docs/facts.md), a LICENSE with the not-a-medical-device
-# notice, and every docs/ link in the README and docs resolves.
+# itself: no citation of the old reference notes (facts are in docs/facts.md), a LICENSE with
+# the not-a-medical-device notice, and every docs/ link in the README and docs resolves.
 import os
 import re
 import subprocess

@@ -158,6 +158,18 @@ for d in %r:
 _walk('ecmo')
 """
 
+# A first deploy had no rig to call expect_reset() on, and rp2's machine.reset() reads back as
+# a watchdog reset: mark the reset planned with the firmware just copied (no WDT_RESET alarm).
+# (From emu's #14 fix, 7d7ce1f, carried over when deploy moved out of tools/cli.py.)
+_PLANNED = """
+try:
+    rig.expect_reset()
+except NameError:
+    import board
+    from ecmo.drivers.retain import Retained, ASKED
+    Retained(getattr(board, 'RETAIN', None)).put(ASKED, 0)
+"""
+
 _VERIFY = """
 import hashlib, binascii
 def _h(p):
@@ -305,6 +317,7 @@ def cmd_deploy(a):
     # standby with no WDT_RESET alarm. (`exec "rig.reboot()"` would wait for a reply a real board
     # never sends.)
     print("resetting")
+    _mpremote(a.port, "exec", _PLANNED)
     _mpremote(a.port, "reset", timeout=30)
     return 0
 
