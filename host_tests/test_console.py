@@ -14,7 +14,8 @@ from console_browser import Console, ROOT
 def test_commands_are_built_from_checked_values_only():
     assert C.expression("set_flow", {"lpm": 3.5}) == "rig.set_flow(3.5)"
     assert C.expression("limit", {"name": "p3_warn_dmmhg", "value": 3500, "confirm": True}) == \
-        "rig.limit('p3_warn_dmmhg', 3500, confirm=True)"
+        "(rig.gas_limit if 'p3_warn_dmmhg' in rig.gas_limits() else rig.limit)" \
+        "('p3_warn_dmmhg', 3500, confirm=True)"
     assert C.expression("mode", {"name": "rpm"}) == "rig.mode('rpm')"
     # a browser's text never reaches the REPL
     for action, args in (("set_flow", {"lpm": "3); import os"}), ("set_flow", {"lpm": True}),
@@ -55,7 +56,7 @@ def _ask(ws, msg, timeout=10):
     raise AssertionError("no reply to %r" % msg)
 
 
-def test_control_from_another_interface_needs_the_token(tmp_path):
+def test_h22_control_from_another_interface_needs_the_token(tmp_path):
     from websockets.sync.client import connect
     token = "bench-token-123"
     c = Console(["--sim", "--csv", "", "--host", "0.0.0.0", "--allow-remote", "--token", token],
@@ -91,7 +92,7 @@ def test_control_from_another_interface_needs_the_token(tmp_path):
         c.stop()
 
 
-def test_a_page_from_another_site_cannot_connect(tmp_path):
+def test_h22_a_page_from_another_site_cannot_connect(tmp_path):
     from websockets.sync.client import connect
     from websockets.exceptions import InvalidStatus
     c = Console(["--port", str(tmp_path / "no-such-port"), "--csv", ""], tmp_path)

@@ -31,8 +31,11 @@ class Client:
         self.q.put_nowait(text)
 
     async def pump(self):
-        while not self.gone:
-            await self.ws.send_text(await self.q.get())
+        try:
+            while not self.gone:
+                await self.ws.send_text(await self.q.get())
+        except Exception:             # the browser went away mid-send: the reader ends it
+            self.gone = True
 
 
 def _loopback(host):
@@ -87,12 +90,16 @@ def make_app(hub):
                     continue
                 if isinstance(msg, dict) and msg.get("type") == "cmd":
                     # each command on its own: a slow reply never holds up the next one
-                    asyncio.create_task(_answer(c, msg))
+                    t = asyncio.create_task(_answer(c, msg))
+                    answering.add(t)
+                    t.add_done_callback(answering.discard)
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
             hub.clients.discard(c)
             sender.cancel()
+
+    answering = set()                 # running command tasks, kept until done
 
     async def _answer(c, msg):
         reply = await hub.command(msg)
