@@ -11,7 +11,7 @@
 //  - I2C transactions go to the host's device models; each byte takes its wire time at the
 //    bus's configured SCL rate (9 bit times), which the emulator otherwise leaves out.
 // Host -> chip: {op:"pin",n,v} (v 0/1, or null: released to its pull), {op:"adc",ch,v} (12 bit),
-// {op:"cdc",d:hex}, {op:"run",until_us}, {op:"quit"}. Chip -> host during a run:
+// {op:"cdc",d:hex}, {op:"run",until_us}, {op:"reset",kind:"wdt"|"power"}, {op:"quit"}. Chip -> host during a run:
 // {ev:"i2c",bus,addr,rd} (answered with {ack,data:hex,delay_us}), {ev:"i2cw",bus,addr,d:hex};
 // at the end {ev:"done",t_us,out:{pin:level},pwm:{pin:duty_u16|null},cdc:hex,edges,resets}.
 import fs from 'fs';
@@ -353,6 +353,14 @@ for (;;) {
   } else if (m.op === 'run') {
     runUntil(m.until_us * 1000);
     report();
+  } else if (m.op === 'reset') {
+    // the host's reset events: 'wdt' as the watchdog timing out (scratch kept, reason TIMER),
+    // 'power' as a power cycle or brownout (everything but the flash lost)
+    const wd = mcu.peripherals[0x40058];
+    resetPending = m.kind === 'power'
+      ? { scratch: null, reason: 0 }
+      : { scratch: Uint32Array.from(wd.scratchData), reason: 1 };
+    restart();
   } else if (m.op === 'quit') {
     break;
   }

@@ -83,6 +83,10 @@ class Chip:
         if data:
             self._cmds.append({"op": "cdc", "d": bytes(data).hex()})
 
+    def reset(self, kind):
+        # "wdt": as a watchdog timeout (scratch kept); "power": a power cycle (flash kept only)
+        self._cmds.append({"op": "reset", "kind": kind})
+
     def _send(self, obj):
         self.proc.stdin.write((json.dumps(obj) + "\n").encode())
 

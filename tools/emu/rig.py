@@ -45,7 +45,7 @@ class EmuRig:
             raise SystemExit("the emulator is an RP2040: only --board pico runs there")
         self.board = __import__("board_" + board)
         b = self.board
-        watch = [b.PUMP["enable"], b.CLAMP["pin"], b.BUZZER, b.LED]
+        watch = [b.PUMP["enable"], b.CLAMP["pin"]]     # the buzzer would flood the link
         pwm = [b.PUMP["pwm"]]
         if hasattr(b, "GAS"):
             pwm.append(b.GAS["valve"]["pin"])
