@@ -43,3 +43,17 @@ def test_target_smoke_boot_deploy_air_stop():
     assert "AIR" in r["alarms"], r
     assert r["enable_low_after_us"] is not None and r["enable_low_after_us"] < 1000, r
     assert r["clamp_closed_after_us"] is not None and r["clamp_closed_after_us"] < 2000, r
+
+
+@needs_image
+def test_target_first_deploy_is_a_planned_reset():
+    # rp2's machine.reset() goes through the watchdog (reset_cause() == WDT_RESET); a first
+    # deploy has no rig to call expect_reset() on, so deploy marks the reset planned itself
+    p = subprocess.run([sys.executable, "-c", "from tools.emu.scenario import deployed_flash; "
+                        "import json; print('FIRST', open(deployed_flash(log=lambda m: None) + "
+                        "'.json').read())"], cwd=ROOT, capture_output=True, text=True, timeout=240)
+    line = [ln for ln in p.stdout.splitlines() if ln.startswith("FIRST ")]
+    assert p.returncode == 0 and line, p.stdout[-3000:] + p.stderr[-3000:]
+    first = json.loads(line[-1][6:])
+    assert first["boot_cause"] == "3", first          # the real port: a watchdog reboot
+    assert "WDT_RESET" not in first["alarms"], first

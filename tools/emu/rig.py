@@ -103,13 +103,26 @@ class EmuRig:
         return out.decode("utf-8", "replace")
 
     def exec(self, line, ms=5000):
-        # type one line at the REPL prompt and return what it printed (without echo/prompt)
+        # type one line at the REPL prompt and return what it printed (without echo/prompt):
+        # the reply is what follows the echo of this line, up to the next prompt
         self.rx.clear()
-        self.send(line.encode() + b"\r")
-        text = self.wait_for(PROMPT, ms)
-        body = text[:-len(PROMPT)]
-        first = body.find("\n")
-        return body[first + 1:] if first >= 0 else ""
+        echo = line.encode()
+        self.send(echo + b"\r")
+        state = {}
+
+        def done():
+            i = self.rx.find(echo)
+            if i < 0:
+                return False
+            j = self.rx.find(PROMPT, i + len(echo))
+            if j < 0:
+                return False
+            state["body"] = bytes(self.rx[i + len(echo):j])
+            del self.rx[:j + len(PROMPT)]
+            return True
+        if not self.run_for(ms, done):
+            raise TimeoutError("no reply to %r in %d ms (got %r)" % (line, ms, bytes(self.rx[-300:])))
+        return state["body"].decode("utf-8", "replace").lstrip("\r\n")
 
     def close(self):
         self.chip.close()

@@ -35,8 +35,10 @@ def _fixed3(us):
 def _build_hash(board):
     # the firmware as deploy would build it: hash of the sources it compiles and copies
     h = hashlib.sha256()
-    for d in ("firmware", "boards"):
-        for base, _dirs, files in sorted(os.walk(os.path.join(ROOT, d))):
+    for d in ("firmware", "boards", "tools/cli.py"):
+        top = os.path.join(ROOT, d)
+        walk = sorted(os.walk(top)) if os.path.isdir(top) else [(ROOT + "/tools", [], ["cli.py"])]
+        for base, _dirs, files in walk:
             for fn in sorted(files):
                 if fn.endswith(".py"):
                     p = os.path.join(base, fn)
@@ -73,17 +75,22 @@ def deployed_flash(board="pico", log=print):
     path = os.path.join(cache, "flash-%s-%s.bin" % (board, _build_hash(board)))
     if os.path.exists(path):
         return path
-    tmp = path + ".tmp"
-    if os.path.exists(tmp):
-        os.remove(tmp)
+    tmp = path + ".%d.tmp" % os.getpid()      # two runs building at once must not share it
     t0 = time.monotonic()
     rig = EmuRig(board, flash_file=tmp, noise=False)
     try:
         rig.run_for(1500)
         deploy(rig, log)
         rig.run_for(3000)      # the reset at the end of deploy, and the rig's first boot
+        rig.send(b"\r")
+        rig.wait_for(b">>> ", BOOT_MS)
+        # what the board shows after its first deploy (a planned reset: no WDT_RESET)
+        first = {"alarms": rig.exec("print(rig.al.codes())").strip(),
+                 "boot_cause": rig.exec("print(rig.boot_cause)").strip()}
     finally:
         rig.close()
+    with open(path + ".json", "w") as f:
+        json.dump(first, f)
     os.replace(tmp, path)
     log("[emu] deployed in %.1f s wall; flash image %s" % (time.monotonic() - t0,
                                                            os.path.relpath(path, ROOT)))

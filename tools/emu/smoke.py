@@ -32,6 +32,8 @@ def main():
            "alarms": [c for c, _ in s["alarms_first_s"]], "air_at_us": air,
            "boots": s["boots"], "repl_errors": s["errors"], "rows": s["ticks"],
            "wall_s": s["wall_s"]}
+    with open(sim.flash + ".json") as f:
+        out["after_first_deploy"] = json.load(f)
     if air is not None:
         t_en, c_en = first_edge(s["pin_edges"], b.PUMP["enable"], 1 - b.PUMP["enable_level"], air)
         t_cl, _ = first_edge(s["pin_edges"], b.CLAMP["pin"], b.CLAMP["closed_level"], air)
