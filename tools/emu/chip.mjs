@@ -138,6 +138,10 @@ function boot(scratch, reason) {
   mcu.loadBootrom(romWords);
   if (flash === null) {
     flash = new Uint8Array(mcu.flash.length).fill(0xff);
+  } else if (flash.length < mcu.flash.length) {
+    const full = new Uint8Array(mcu.flash.length).fill(0xff);
+    full.set(flash);
+    flash = full;
   }
   for (const [addr, data] of imageBytes()) flash.set(data, addr);
   mcu.flash.set(flash);
@@ -326,8 +330,10 @@ function report() {
   send(msg);
 }
 
+const PICO_FLASH = 2 * 1024 * 1024;   // the Pico's W25Q16: what the image and littlefs use
+
 function saveFlash() {
-  if (FLASH_FILE) fs.writeFileSync(FLASH_FILE, flash);
+  if (FLASH_FILE) fs.writeFileSync(FLASH_FILE, flash.subarray(0, PICO_FLASH));
 }
 
 function saveProfile() {

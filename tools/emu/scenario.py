@@ -12,6 +12,7 @@
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -58,11 +59,19 @@ def deploy(rig, log=print):
 
     def start(path):
         log("[emu] deploying to the emulated Pico on %s" % path)
+        # a build folder of its own: two deploys at once (tests, bench) must not share build/pico
         proc.append(subprocess.Popen([sys.executable, "-m", "tools.cli", "deploy", "--port", path,
-                                      "--board", "pico"], cwd=ROOT, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True))
-    rig.serve_pty(start, done=lambda: proc[0].poll() is not None, realtime=False)
+                                      "--board", "pico", "--build", build], cwd=ROOT,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    build = os.path.join(ROOT, "build", "emu", "deploy-%d" % os.getpid())
+    try:
+        rig.serve_pty(start, done=lambda: proc[0].poll() is not None, realtime=False)
+    finally:
+        if proc and proc[0].poll() is None:
+            proc[0].kill()
+            proc[0].wait()
     out = proc[0].stdout.read()
+    shutil.rmtree(build, ignore_errors=True)
     if proc[0].returncode:
         raise EmuError("deploy failed:\n" + out)
     return out
@@ -87,8 +96,12 @@ def deployed_flash(board="pico", log=print):
         # what the board shows after its first deploy (a planned reset: no WDT_RESET)
         first = {"alarms": rig.exec("print(rig.al.codes())").strip(),
                  "boot_cause": rig.exec("print(rig.boot_cause)").strip()}
-    finally:
+    except BaseException:
         rig.close()
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    rig.close()
     with open(path + ".json", "w") as f:
         json.dump(first, f)
     os.replace(tmp, path)
