@@ -10,7 +10,7 @@ export PYRIGHT_PYTHON_CACHE_DIR := $(CURDIR)/$(VENV)/pyright-cache
 STUB_PORTS := rp2 esp32
 pin = $(shell grep -E '^$(1)==' requirements.txt)
 
-.PHONY: venv test check sim bench rig deploy clean
+.PHONY: venv test check sim bench rig deploy clean campaign
 
 venv: $(STAMP)
 
@@ -47,6 +47,13 @@ deploy: ARGS += $(if $(PORT),--port $(PORT)) $(if $(BOARD),--board $(BOARD))
 # Benchmarks (docs/bench.md): prints the table and writes bench.json; ARGS=--quick for a smoke run
 bench: venv
 	$(VPY) -m tools.bench $(ARGS)
+
+# Fault campaign (docs/campaign.md): the declared matrix + a random sample, all cores;
+# ARGS="--scheduler tcp://host:8786" for a Dask cluster, "--tier quick" for the small sample,
+# "--budget-s 900" to bound it (resumable: a second call goes on where it stopped), "--doc"
+# to rewrite docs/campaign.md and examples/campaign/.
+campaign: venv
+	$(VPY) -m tools.campaign $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -392,7 +392,8 @@ def cmd_autotune(a):
 # ---------------------------------------------------------------- rig, sim, bench
 # These own their arguments: main() hands them everything after the command name, before
 # argparse here could reject an option it does not know (--scenario, --settings, --quick).
-DELEGATED = {"rig": "tools.rigpty", "sim": "tools.sim.host", "bench": "tools.bench.__main__"}
+DELEGATED = {"rig": "tools.rigpty", "sim": "tools.sim.host", "bench": "tools.bench.__main__",
+             "campaign": "tools.campaign.__main__"}
 
 
 def _delegate(cmd, argv):
@@ -470,6 +471,7 @@ def _main(argv):
     sub.add_parser("rig", help="the simulated rig behind a pty, in real time (rig --help)")
     sub.add_parser("sim", help="run a simulator scenario (sim --help)")
     sub.add_parser("bench", help="benchmarks (bench --help)")
+    sub.add_parser("campaign", help="fault campaign on the simulated rig (campaign --help)")
 
     a = ap.parse_args(argv)
     return a.fn(a)
