@@ -131,7 +131,6 @@ def _case(board, profile, dist, faults, timing, seed, kind="matrix"):
     return {"id": cid, "kind": kind, "board": board, "profile": profile, "dist": dist,
             "timing": timing, "faults": [list(f) for f in faults],
             "sensor": "+".join("%s.%s" % (s, k) for s, k, _ in faults) or "none",
-            "hazard": DISTURBANCES[dist][0] if dist != "none" or not faults else "H08",
             "seed": case_seed(cid, seed)}
 
 
@@ -176,7 +175,6 @@ def sample(n, seed=1, boards=BOARDS, profiles=PROFILES):
         c["id"] = "sample%04d-%s" % (i, c["id"])
         c["dists"] = ds
         c["dist_times"] = [T_DIST - 3.0 + round(rng.uniform(0, 3.0), 2), T_DIST + 3.0]
-        c["hazard"] = DISTURBANCES[ds[0]][0]
         c["seed"] = case_seed(c["id"], seed)
         out.append(c)
     return out

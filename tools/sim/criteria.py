@@ -48,6 +48,13 @@ COLUMNS = ("t_s", "state", "alarms", "sweep_setpoint_lpm", "true_flow_lpm", "tru
            "true_p2_mmhg", "true_p3_mmhg", "true_rpm", "true_air_to_patient_ul",
            "true_sweep_lpm", "true_sat_post_pct")
 
+# The examples show hazards on purpose; the criteria an example fails, with the reason that is
+# accepted there (host_tests/test_sim_cli.py judges every example against this table).
+EXAMPLES = {
+    "h07_retrograde.json": {"retrograde": "the operator lowered the VA speed floor (confirmed) "
+                            "and turned the pump down: the example shows what the floor prevents"},
+}
+
 # a sensor's alarm: any alarm code with the sensor's name as one of its "_" parts (SENSOR_P1,
 # and whatever a plausibility check calls its own), plus these
 SENSOR_ALARMS = {"bubble": ("AIR",), "tach": ("TACH",)}
@@ -77,6 +84,22 @@ def sensor_alarm(sensor, kind, code):
     if sensor.upper() in code.split("_"):
         return True
     return code in SENSOR_ALARMS.get(sensor, ()) or code in KIND_ALARMS.get(kind, ())
+
+
+def injects(line):
+    # a REPL line that breaks the firmware on purpose (rebinding its internals, stopping its
+    # timer), as examples/h10 and h11 do: the run is then not fault-free
+    depth = 0
+    for i in range(len(line)):
+        ch = line[i]
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "=" and depth == 0 and line[i - 1:i] not in ("=", "!", "<", ">") \
+                and line[i + 1:i + 2] != "=":
+            return True
+    return ".deinit(" in line
 
 
 def _repl_intent(line):
@@ -117,20 +140,27 @@ class Judge:
         self.ix = {}
         for i, c in enumerate(columns):
             self.ix[c] = i
-        self.lim = limits(sc["profile"])
+        profile = sc.get("profile", "VA")     # a raw scenario file works too: its defaults
+        self.lim = limits(profile)
         self.prio, self._high, self._medium = priorities()
-        self.va = sc["profile"] == "VA"
-        self.events = list(sc["events"])
+        self.va = profile == "VA"
+        self.events = sorted(sc.get("events", ()), key=lambda e: e["t"])
         self._ei = 0
-        self.intent = bool(sc["run"])
+        self.intent = bool(sc.get("run", True))
         self.air_cause = False        # air put in the line, or a bubble detector fault (H01 design)
         self.estop_cause = False
         self.reset_seen = False
         self.gas_cause = False
-        self.faulty = False           # any sensor or gas fault in the scenario
+        self.faulty = False           # any sensor, gas or injected firmware fault
         for e in self.events:
             if e["do"] in ("sensor_fault", "gas_fault") and e.get("kind") != "none":
                 self.faulty = True
+            if e["do"] == "repl" and injects(e["line"]):
+                self.faulty = True
+        # what the operator commands: a speed below STOP_RPM is his choice, not a stop
+        self.mode = sc.get("control", "rpm")
+        self.op_rpm = sc.get("rpm", 2000)
+        self.op_lpm = sc.get("flow_lpm", 3.0)
         self.open_faults = {}         # sensor -> [kind, t0, observable s, detected at, judged]
         self.faults_done = []
         self.ep = {}
@@ -149,6 +179,12 @@ class Judge:
     def _event(self, e):
         v = e["do"]
         t = e["t"]
+        if v == "set_rpm":
+            self.op_rpm = e["rpm"]
+        elif v == "set_flow":
+            self.op_lpm = e["lpm"]
+        elif v == "set_control":
+            self.mode = e["control"]
         if v in ("run", "restart"):
             self.intent = True
         elif v == "standby":
@@ -231,7 +267,9 @@ class Judge:
         ep["flow_lost_silent"].step(self.intent and flow < lim["flow_low"]
                                     and shown_prio < self._medium, t, dt)
         justified = state == "stop" and (self.air_cause or self.estop_cause)
-        ep["pump_stopped"].step(self.intent and rpm < STOP_RPM and not justified, t, dt)
+        slow = self.op_rpm < STOP_RPM if self.mode == "rpm" else self.op_lpm < 0.5
+        ep["pump_stopped"].step(self.intent and not slow and rpm < STOP_RPM and not justified,
+                                t, dt)
         # conditions that make a HIGH alarm true, kept with the last time they held
         sp = self._f(f, "sweep_setpoint_lpm", 0.0)
         sweep = self._f(f, "true_sweep_lpm")
@@ -351,6 +389,18 @@ def judge_rows(sc, columns, rows):
     j = Judge(sc, columns)
     for f in rows:
         j.row(f)
+    return j.verdict()
+
+
+def judge_csv(sc, path):
+    # a telemetry.csv written by the simulator (make sim) -> its verdict
+    with open(path) as f:
+        cols = f.readline().strip().split(",")
+        j = Judge(sc, cols)
+        for line in f:
+            line = line.strip()
+            if line:
+                j.row(line.split(","))
     return j.verdict()
 
 
