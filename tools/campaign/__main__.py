@@ -148,25 +148,21 @@ def main(argv=None):
     t0 = time.time()
     deadline = t0 + a.budget_s if a.budget_s else None
     name = "results.jsonl" if not a.shard else "results-%d-of-%d.jsonl" % a.shard
-    nfail = 0
+    ran = 0
     if todo:
         gen = (pool.run_dask(todo, a.scheduler, a.runtime, deadline) if a.scheduler
                else pool.run_local(todo, a.workers, a.runtime, deadline))
         with open(os.path.join(a.out, name), "a") as f:
-            for i, r in enumerate(gen, 1):
-                r["fw"] = fw
-                f.write(json.dumps(r) + "\n")
-                f.flush()
-                done[r["id"]] = r
-                if r["failed"]:
-                    nfail += 1
-                if i % 50 == 0 or i == len(todo):
-                    print("[campaign] %d/%d runs, %d failing, %.0f s" % (i, len(todo), nfail,
-                                                                       time.time() - t0),
-                          flush=True)
+            try:
+                ran = _collect(gen, f, fw, done, len(todo), t0)
+            except KeyboardInterrupt:
+                print("[campaign] interrupted: the runs so far are kept (run again to resume)")
+            except (OSError, TimeoutError) as e:
+                print("error: %s: %s" % (a.scheduler or "local pool", e), file=sys.stderr)
+                return 1
     wall = time.time() - t0
     results = [done[c["id"]] for c in cases if c["id"] in done]
-    meta = {"tier": a.tier, "cases": len(cases), "runs": len(results), "ran_now": len(todo),
+    meta = {"tier": a.tier, "cases": len(cases), "runs": len(results), "ran_now": ran,
             "wall_s": round(wall, 1), "where": where, "runtime": a.runtime, "fw": fw,
             "version": fw_version(), "commit": _git("rev-parse", "--short", "HEAD"),
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -178,6 +174,23 @@ def main(argv=None):
           % (len(results), len(results), len(cases), len(failing), wall,
              os.path.join(a.out, "report.md")))
     return 0
+
+
+def _collect(gen, f, fw, done, n, t0):
+    # writes each result as it comes (a kill loses at most the line being written)
+    nfail = 0
+    i = 0
+    for i, r in enumerate(gen, 1):
+        r["fw"] = fw
+        f.write(json.dumps(r) + "\n")
+        f.flush()
+        done[r["id"]] = r
+        if r["failed"]:
+            nfail += 1
+        if i % 50 == 0 or i == n:
+            print("[campaign] %d/%d runs, %d failing, %.0f s" % (i, n, nfail, time.time() - t0),
+                  flush=True)
+    return i
 
 
 def _write(a, results, meta):

@@ -81,10 +81,21 @@ DISTURBANCES = {
         (0.0, {"do": "set_control", "control": "rpm"}),
         (4.0, {"do": "set_control", "control": "flow"})]),
     # REPL commands at the wrong time
-    "repl_restart_in_air": ("H01", 3.0, lambda p: [
+    "repl_restart_in_air": ("H01", 6.0, lambda p: [
+        # ack + restart as soon as the detector reads clear, before anyone de-airs
         (0.0, {"do": "bubble", "volume_ul": 50, "at_m": 4.5}),
         (1.2, {"do": "repl", "line": "rig.ack()"}), (1.3, {"do": "repl", "line": "rig.restart()"}),
-        (2.0, {"do": "deair"}), (2.5, {"do": "ack"}), (3.0, {"do": "restart"})]),
+        (5.0, {"do": "deair"}), (5.5, {"do": "ack"}), (6.0, {"do": "restart"})]),
+    "air_then_power_cycle": ("H01", 6.0, lambda p: [
+        # an air stop, then a brownout; the operator starts the pump after power-on
+        (0.0, {"do": "bubble", "volume_ul": 50, "at_m": 4.5}), (1.5, {"do": "power_cycle"}),
+        (3.0, {"do": "ack"}), (3.0, {"do": "run"}), (6.0, {"do": "deair"})]),
+    "profile_switch_low_speed": ("H07", 5.0, lambda p: [
+        # the other profile's limits while running, then the speed turned down
+        (0.0, {"do": "repl", "line": "rig.profile('%s')" % _other(p)}),
+        (0.5, {"do": "set_control", "control": "rpm"}), (0.6, {"do": "set_rpm", "rpm": 800}),
+        (5.0, {"do": "repl", "line": "rig.profile('%s')" % p}),
+        (5.0, {"do": "set_control", "control": "flow"})]),
     "repl_clamp_running": ("H04", 4.0, lambda p: [
         (0.0, {"do": "repl", "line": "rig.clamp(True)"}),
         (4.0, {"do": "repl", "line": "rig.clamp(False)"})]),
