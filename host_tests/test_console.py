@@ -1,0 +1,116 @@
+# The bench console without a browser: what the page may ask for, the token on another
+# interface, the origin check, and refusing to listen beyond this machine unasked.
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tools.console import commands as C
+from console_browser import Console, ROOT
+
+
+def test_commands_are_built_from_checked_values_only():
+    assert C.expression("set_flow", {"lpm": 3.5}) == "rig.set_flow(3.5)"
+    assert C.expression("limit", {"name": "p3_warn_dmmhg", "value": 3500, "confirm": True}) == \
+        "rig.limit('p3_warn_dmmhg', 3500, confirm=True)"
+    assert C.expression("mode", {"name": "rpm"}) == "rig.mode('rpm')"
+    # a browser's text never reaches the REPL
+    for action, args in (("set_flow", {"lpm": "3); import os"}), ("set_flow", {"lpm": True}),
+                         ("set_flow", {"lpm": float("nan")}), ("set_flow", {}),
+                         ("limit", {"name": "x'); rig.halt(); ('", "value": 1}),
+                         ("limit", {"name": "p3_warn_dmmhg", "value": 1, "confirm": "yes"}),
+                         ("mode", {"name": "flow')#"}), ("halt", {}), ("__import__", {}),
+                         ("set_flow", "3.5")):
+        with pytest.raises(C.Refused):
+            C.expression(action, args)
+    # the simulated bench's hands only with --sim
+    with pytest.raises(C.Refused):
+        C.expression("sim_bubble", {"volume_ul": 50})
+    assert C.expression("sim_bubble", {"volume_ul": 50}, sim=True) == "world.plant.bubble(50)"
+    assert C.needs_confirm("p3_warn_dmmhg=3500 is looser than the VA default 3000; pass confirm=True")
+    assert not C.needs_confirm("flow_lpm must be a number in [0, 8.0], got 99")
+
+
+def test_serving_beyond_this_machine_needs_the_flag():
+    p = subprocess.run([sys.executable, "-m", "tools.cli", "console", "--sim", "--host", "0.0.0.0"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0
+    assert "refusing to serve on 0.0.0.0 without --allow-remote" in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def _ws_url(url):
+    return "ws://" + url.split("://", 1)[1] + "ws"
+
+
+def _ask(ws, msg, timeout=10):
+    ws.send(json.dumps(msg))
+    t_end = time.monotonic() + timeout
+    while time.monotonic() < t_end:
+        m = json.loads(ws.recv(timeout=timeout))
+        if m.get("type") == "reply" and m.get("id") == msg["id"]:
+            return m
+    raise AssertionError("no reply to %r" % msg)
+
+
+def test_control_from_another_interface_needs_the_token(tmp_path):
+    from websockets.sync.client import connect
+    token = "bench-token-123"
+    c = Console(["--sim", "--csv", "", "--host", "0.0.0.0", "--allow-remote", "--token", token],
+                tmp_path)
+    try:
+        assert c.token_line and token in c.token_line
+        url = _ws_url(c.url.replace("0.0.0.0", "127.0.0.1"))
+        with connect(url) as ws:
+            hello = json.loads(ws.recv(timeout=10))
+            assert hello["type"] == "hello" and hello["token_needed"] is True
+            # viewing stays open: rows arrive without the token
+            t_end = time.monotonic() + 15
+            while json.loads(ws.recv(timeout=10))["type"] != "row":
+                assert time.monotonic() < t_end
+            for n, tok in enumerate((None, "", "bench-token-12", token + "x")):
+                msg = {"type": "cmd", "id": n + 1, "action": "run", "args": {}}
+                if tok is not None:
+                    msg["token"] = tok
+                r = _ask(ws, msg)
+                assert r["ok"] is False and "needs its token" in r["message"], r
+            r = _ask(ws, {"type": "cmd", "id": 9, "action": "set_rpm", "args": {"rpm": 2100},
+                          "token": token})
+            assert r["ok"] is True, r
+            # the refused "run" never reached the rig: it is still in standby
+            t_end = time.monotonic() + 5
+            while True:
+                m = json.loads(ws.recv(timeout=10))
+                if m["type"] == "row":
+                    assert m["row"]["state"] == "standby"
+                    break
+                assert time.monotonic() < t_end
+    finally:
+        c.stop()
+
+
+def test_a_page_from_another_site_cannot_connect(tmp_path):
+    from websockets.sync.client import connect
+    from websockets.exceptions import InvalidStatus
+    c = Console(["--port", str(tmp_path / "no-such-port"), "--csv", ""], tmp_path)
+    try:
+        url = _ws_url(c.url)
+        with pytest.raises(InvalidStatus):
+            with connect(url, origin="http://example.invalid"):
+                pass
+        with connect(url, origin=c.url.rstrip("/")) as ws:     # the console's own page
+            hello = json.loads(ws.recv(timeout=10))
+            assert hello["type"] == "hello"
+            # no rig behind the port: the console says so instead of failing
+            while True:
+                m = json.loads(ws.recv(timeout=10))
+                if m["type"] == "beat":
+                    assert m["fresh"] is False and m["connected"] is False
+                    assert "no-such-port" in m["error"]
+                    break
+            r = _ask(ws, {"type": "cmd", "id": 1, "action": "ack", "args": {}})
+            assert r["ok"] is False and "no link to the rig" in r["message"]
+    finally:
+        c.stop()

@@ -1,0 +1,42 @@
+# `console --sim`: the simulated rig (tools/rigpty.py, the firmware on the MicroPython unix port in
+# the simulated world) as a child process behind its pseudo-terminal; the console opens that path
+# as it would a board's port. The child's own scratch flash is removed when it stops.
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from tools.rigpty import READY
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+START_S = 30.0
+
+
+def start(board="pico", profile="VA", seed=1):
+    cmd = [sys.executable, "-m", "tools.rigpty", "--board", board, "--profile", profile,
+           "--seed", str(seed)]
+    # its output goes to a file, not a pipe nobody drains later
+    log = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+    t_end = time.monotonic() + START_S
+    while time.monotonic() < t_end and proc.poll() is None:
+        log.seek(0)
+        for line in log.read().splitlines():
+            if line.startswith(READY):
+                return proc, line[len(READY):].strip()
+        time.sleep(0.05)
+    stop(proc)
+    log.seek(0)
+    raise SystemExit("console: the simulated rig did not start:\n" + log.read()[-2000:])
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
