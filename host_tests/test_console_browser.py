@@ -157,7 +157,7 @@ def test_acknowledge_pauses_the_audio_from_the_page(console, page):
     shot(page, "acknowledged")
 
 
-def test_a_dropped_link_shows_no_data_within_1s(console, page):
+def test_h22_a_dropped_link_shows_no_data_within_1s(console, page):
     assert not page.evaluate("document.body.classList.contains('nodata')")
     rig = console.kids[0]                         # tools.rigpty, the console's child
     os.kill(rig, signal.SIGTERM)

@@ -55,8 +55,10 @@ RIG = {
     "set_sweep": lambda a: "rig.set_sweep(%s)" % _num(a, "lpm"),
     "set_fio2": lambda a: "rig.set_fio2(%s)" % _num(a, "fio2"),
     "clamp": lambda a: "rig.clamp(%s)" % _bool(a, "closed"),
-    "limit": lambda a: "rig.limit(%s, %s, confirm=%s)" % (_limit_name(a), _num(a, "value"),
-                                                         _bool(a, "confirm", False)),
+    # the gas side's limits through gas_limit(), which also keeps low temperature below high
+    "limit": lambda a: "(rig.gas_limit if %s in rig.gas_limits() else rig.limit)(%s, %s, "
+                       "confirm=%s)" % (_limit_name(a), _limit_name(a), _num(a, "value"),
+                                        _bool(a, "confirm", False)),
 }
 
 # The simulated bench's hands (only with --sim): `world` is the rig's simulated surroundings

@@ -15,7 +15,9 @@ TREND_S = 300.0
 STALE_S = 0.5            # no row for this long: the link is not live (rows come at 10 Hz)
 BEAT_S = 0.2
 STATE_EVERY_S = 0.5
+STATE_SLOWEST_S = 3.0
 REOPEN_S = 1.0
+ROWS_AGAIN_S = 3.0       # no row this long with the link up: ask for telemetry again
 TREND_COLUMNS = ("flow_lpm", "rpm", "p1_mmhg", "p2_mmhg", "p3_mmhg", "dp_mmhg", "sweep_lpm")
 
 
@@ -89,6 +91,10 @@ class Hub:
         self._prev = row
         self._send_all({"type": "row", "t": t, "row": row})
 
+    def note(self, text):
+        # an event from the console itself (a played scenario step), marked on the trends
+        self._event(text)
+
     def _event(self, text, t=None):
         t = time.time() if t is None else t
         self.events.append((t, text))
@@ -111,7 +117,8 @@ class Hub:
     def _state_msg(self):
         lk = self.link
         age = None if lk.state_t is None else time.monotonic() - lk.state_t
-        return {"type": "state", "state": lk.state, "age_s": age, "priorities": lk.priorities}
+        return {"type": "state", "state": lk.state, "age_s": age, "priorities": lk.priorities,
+                "error": lk.state_error}
 
     def hello(self):
         return {"type": "hello", "sim": self.sim, "token_needed": self.token is not None,
@@ -133,11 +140,20 @@ class Hub:
     async def _poll(self):
         # the slower state, and reopening a link that went away (a board unplugged and back)
         reopen_at = 0.0
+        rows_asked = 0.0
         while True:
-            await asyncio.sleep(STATE_EVERY_S)
-            if self.link.connected():
-                await self.link.refresh()
-            elif time.monotonic() >= reopen_at:
+            # a rig slow to answer (an emulated chip) is asked less often: the REPL shares
+            # its CPU with the control tick
+            await asyncio.sleep(min(STATE_SLOWEST_S, max(STATE_EVERY_S, 4 * self.link.state_cost_s)))
+            lk = self.link
+            now = time.monotonic()
+            if lk.connected():
+                quiet = lk.last_row_t is None or now - lk.last_row_t > ROWS_AGAIN_S
+                if quiet and now - max(rows_asked, lk.installed_t or 0) > ROWS_AGAIN_S:
+                    rows_asked = now
+                    lk.resume_rows()
+                await lk.refresh()
+            elif now >= reopen_at:
                 reopen_at = time.monotonic() + REOPEN_S
                 self._open()
 

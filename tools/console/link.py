@@ -15,6 +15,7 @@ import time
 from tools.cli import TelemetryReader
 
 MARK = "@ECQ "
+NO_REPLY = "no reply from the rig"
 # Defined in the rig's REPL namespace (where `rig` lives) by one line; the marker is split in the
 # source so the echo of this line never reads as a reply.
 _HELPER = (
@@ -47,6 +48,13 @@ _PRIORITIES = "dict(zip(__import__('ecmo.safety.alarms').safety.alarms.NAMES, " 
               "__import__('ecmo.safety.alarms').safety.alarms.PRIORITY))"
 
 
+def _t(row):
+    try:
+        return float(row.get("t_s") or 0)
+    except ValueError:
+        return 0.0
+
+
 def _typed(code):
     # one REPL line that defines a function: exec of its text with the newlines escaped
     return "exec(%r)" % code
@@ -74,6 +82,9 @@ class Link:
         self._csv_file = None
         self._writer = None
         self._loop = None
+        self.installed_t = None
+        self.state_error = None
+        self.state_cost_s = 0.0       # how long the last state query took to answer
 
     # ---- the port ----
     def open(self):
@@ -83,8 +94,14 @@ class Link:
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(self.ser.fileno(), self._readable)
         self.error = None
-        # Ctrl-C drops a half-typed line; then the helpers, then telemetry on
-        self._write("\x03")
+        self.install()
+
+    def install(self):
+        # Ctrl-B leaves a raw REPL mpremote may have left behind, Ctrl-C drops a half-typed
+        # line; then the helpers and telemetry on. Again after a reset of the rig (watchdog,
+        # rig.reboot()): the REPL's namespace is new and telemetry is as last saved.
+        self.installed_t = time.monotonic()
+        self._write("\x02\x03")
         self._write(_typed(_HELPER) + "\r\n")
         self._write(_typed(_STATE) + "\r\n")
         self._write("rig.telemetry(%d)\r\n" % self.rate)
@@ -139,6 +156,8 @@ class Link:
         rows, text = self.reader.feed(data)
         now = time.monotonic()
         for row in rows:
+            if self.last_row is not None and _t(row) < _t(self.last_row) - 0.5:
+                self._reinstall()     # the rig's telemetry clock began again: it was reset
             self._record(row)
             self.rows += 1
             self.last_row = row
@@ -148,6 +167,18 @@ class Link:
             i = line.find(MARK)
             if i >= 0:
                 self._reply(line[i + len(MARK):])
+            elif "NameError" in line and "_ec" in line:
+                self._reinstall()     # our helpers are gone: a new REPL namespace (a reset)
+
+    def _reinstall(self):
+        if self.ser is not None and time.monotonic() - self.installed_t > 1.0:
+            self.priorities = {}
+            self.install()
+
+    def resume_rows(self):
+        # rows stopped with the link up: telemetry may be off (as saved, after a reset)
+        if self.ser is not None:
+            self._write("rig.telemetry(%d)\r\n" % self.rate)
 
     def _record(self, row):
         if not self.csv_path:
@@ -198,7 +229,7 @@ class Link:
             return await asyncio.wait_for(fut, timeout)
         except asyncio.TimeoutError:
             self._waiting.pop(n, None)
-            return False, "no reply from the rig in %.0f s" % timeout
+            return False, NO_REPLY + " in %.0f s" % timeout
 
     async def refresh(self):
         # the part of the picture that is not in the rows
@@ -206,8 +237,14 @@ class Link:
             ok, v = await self.call(_PRIORITIES)
             if ok and isinstance(v, dict):
                 self.priorities = v
-        ok, v = await self.call("_ecs()")
+        t0 = time.monotonic()
+        ok, v = await self.call("_ecs()", timeout=5.0)
+        if not ok and str(v).startswith(NO_REPLY):
+            return ok, v              # a busy or slow rig (an emulated chip): asked again later
+        # a firmware that answers differently: said on the page, the rows still shown
+        self.state_error = None if ok else str(v)
         if ok and isinstance(v, dict):
+            self.state_cost_s = time.monotonic() - t0
             self.state = v
             self.state_t = time.monotonic()
             self.on_change("state")

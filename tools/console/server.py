@@ -31,8 +31,11 @@ class Client:
         self.q.put_nowait(text)
 
     async def pump(self):
-        while not self.gone:
-            await self.ws.send_text(await self.q.get())
+        try:
+            while not self.gone:
+                await self.ws.send_text(await self.q.get())
+        except Exception:             # the browser went away mid-send: the reader ends it
+            self.gone = True
 
 
 def _loopback(host):
@@ -87,12 +90,16 @@ def make_app(hub):
                     continue
                 if isinstance(msg, dict) and msg.get("type") == "cmd":
                     # each command on its own: a slow reply never holds up the next one
-                    asyncio.create_task(_answer(c, msg))
+                    t = asyncio.create_task(_answer(c, msg))
+                    answering.add(t)
+                    t.add_done_callback(answering.discard)
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
             hub.clients.discard(c)
             sender.cancel()
+
+    answering = set()                 # running command tasks, kept until done
 
     async def _answer(c, msg):
         reply = await hub.command(msg)
@@ -107,7 +114,8 @@ def make_app(hub):
     return Starlette(routes=routes)
 
 
-async def serve(a, port_path, sim_proc=None, out=sys.stdout):
+async def serve(a, port_path, sim_proc=None, sim=False, out=sys.stdout):
+    # sim_proc: the child rig (simulated or emulated) to watch; sim: its REPL has `world`
     import uvicorn
     from tools.console.link import Link
     from tools.console.hub import Hub
@@ -116,9 +124,13 @@ async def serve(a, port_path, sim_proc=None, out=sys.stdout):
     if not _loopback(a.host):
         token = a.token or secrets.token_urlsafe(12)
     link = Link(port_path, a.baud, a.rate, a.csv)
-    hub = Hub(link, token, sim=sim_proc is not None,
-              info={"port": port_path, "csv": a.csv, "sim": sim_proc is not None})
+    hub = Hub(link, token, sim=sim,
+              info={"port": port_path, "csv": a.csv, "sim": sim,
+                    "kind": "simulated rig" if sim else "emulated Pico" if a.emu else "board"})
     await hub.start()
+    if a.scenario_data is not None:
+        from tools.console import playback
+        hub._tasks.append(asyncio.create_task(playback.play(hub, a.scenario_data, out)))
     import signal
     me = asyncio.current_task()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, me.cancel)
@@ -145,7 +157,8 @@ async def serve(a, port_path, sim_proc=None, out=sys.stdout):
         while not task.done():
             if sim_proc is not None and sim_proc.poll() is not None:
                 # the simulated rig is gone: the page shows NO DATA; say it here too once
-                out.write("console: the simulated rig exited (rc=%s)\n" % sim_proc.returncode)
+                out.write("console: the %s exited (rc=%s)\n"
+                          % ("simulated rig" if sim else "emulated Pico", sim_proc.returncode))
                 out.flush()
                 sim_proc = None
             await asyncio.sleep(0.2)
@@ -168,6 +181,8 @@ def parser():
     g = ap.add_mutually_exclusive_group(required=True)
     g.add_argument("--port", help="serial port of the rig (a board, or `make rig`'s pty)")
     g.add_argument("--sim", action="store_true", help="start the simulated rig and show it")
+    g.add_argument("--emu", action="store_true",
+                   help="start the emulated Pico (tools/emu; needs ECMO_RP2_FIRMWARE) and show it")
     ap.add_argument("--baud", type=int, default=115200)
     ap.add_argument("--rate", type=int, default=10, help="telemetry rows/s asked of the rig")
     ap.add_argument("--csv", help="record telemetry rows here (default out/console/telemetry-"
@@ -180,6 +195,8 @@ def parser():
     ap.add_argument("--board", choices=("pico", "esp32"), default="pico", help="--sim: board")
     ap.add_argument("--profile", choices=("VA", "VV"), default="VA", help="--sim: circuit")
     ap.add_argument("--seed", type=int, default=1, help="--sim: sensor noise seed")
+    ap.add_argument("--scenario", help="--sim: play this scenario (examples/*.json) on the live "
+                                       "rig in real time; its board, profile and seed apply")
     return ap
 
 
@@ -198,13 +215,22 @@ def main(argv=None):
         import starlette, uvicorn  # noqa: F401
     except ImportError:
         raise SystemExit("console: starlette/uvicorn missing: run `make venv`")
+    a.scenario_data = None
+    if a.scenario:
+        if not a.sim:
+            raise SystemExit("console: --scenario plays on the simulated rig: add --sim")
+        from tools.console import playback
+        a.scenario_data = playback.load(a.scenario)
+        a.board, a.profile, a.seed = (a.scenario_data[k] for k in ("board", "profile", "seed"))
     from tools.console import simrig
     proc = None
     port = a.port
     try:
         if a.sim:
             proc, port = simrig.start(a.board, a.profile, a.seed)
-        asyncio.run(serve(a, port, proc))
+        elif a.emu:
+            proc, port = simrig.start_emu(a.profile, a.seed)
+        asyncio.run(serve(a, port, proc, sim=a.sim))
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass
     finally:

@@ -15,6 +15,7 @@ let nextId = 1, pendingCmd = {}, clockOffset = 0;
 const trend = { t: [], cols: {} };
 let trendCols = [];
 let events = [];
+let stateError = null;
 let charts = [];
 
 function connect() {
@@ -48,6 +49,7 @@ function handle(m) {
   } else if (m.type === "state") {
     if (m.priorities && Object.keys(m.priorities).length) prio = m.priorities;
     if (m.state) st = m.state;
+    stateError = m.error || null;
     renderState();
   } else if (m.type === "event") {
     events.push([m.t, m.text]);
@@ -227,10 +229,11 @@ function renderState() {
 
 function info() {
   const parts = [];
-  if (hello) parts.push("rig " + hello.info.port + (hello.sim ? " (simulated)" : ""));
+  if (hello) parts.push(hello.info.kind + " on " + hello.info.port);
   if (beat) parts.push(beat.rows + " rows");
   if (hello && hello.info.csv) parts.push("CSV " + hello.info.csv);
   if (hello && hello.token_needed) parts.push(token ? "control token given" : "control needs the token (#token=...)");
+  if (stateError) parts.push("rig state query failed: " + stateError);
   set("link-info", parts.join(" \u00b7 "));
 }
 
