@@ -12,7 +12,7 @@ _MAX_SKIPS = const(5)              # a REPL update may hold the tick off this ma
 
 class Loop:
     def __init__(self, sensors, pump, control, supervisor, alarms, annunciator, period_ms,
-                 wdt=None, aux=()):
+                 wdt=None, aux=(), red=None):
         self.sensors = sensors          # tuple of drivers, each with read()
         self.pump = pump
         self.control = control
@@ -23,6 +23,7 @@ class Loop:
         self._period_us = period_ms * 1000
         self.wdt = wdt
         self.aux = aux                  # further loops (gas side), each with tick(now_ms, n)
+        self.red = red                  # analytical redundancy (ecmo/redundancy.py), or None
         self.n = 0                      # ticks run
         self.overruns = 0               # ticks that took longer than the period
         self.late = 0                   # ticks that started more than half a period late
@@ -60,9 +61,19 @@ class Loop:
             for s in self.sensors:
                 s.read()
             self.pump.read()
-            flow = self.sup.flow
-            self.flow_ok = flow.status == 0
-            req = self.control.update(flow.value, self.flow_ok, dt)
+            red = self.red
+            if red is None:
+                flow = self.sup.flow
+                self.flow_ok = flow.status == 0
+                q = flow.value
+            else:
+                # the sensors checked against each other; the flow loop may run on the map's
+                # estimate while the flow sensor is not trusted (red.q_est)
+                red.update(self.sup.state == RUN, self.sup.rpm_applied)
+                red.guards()
+                self.flow_ok = red.q_g_ok
+                q = red.q_g
+            req = self.control.update(q, self.flow_ok, dt)
             applied = self.sup.update(now, req, dt)
             self.control.track(applied)
             for a in self.aux:
