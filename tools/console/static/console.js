@@ -126,9 +126,12 @@ function flagCell(cell, flag, level, text) {
 }
 
 function renderPressureFlags(r) {
-  const L = limits();
+  const L = r ? limits() : null;       // no live data: no limits shown either
   const mm = (d) => (d / 10).toFixed(0);
-  if (L) {
+  if (!L) {
+    for (const [id, t] of [["p1-lim", "limits ---"], ["p3-lim", "limits ---"], ["dp-lim", "limit ---"],
+                           ["temp-lim", "limits ---"], ["sat-lim", "low limit ---"]]) set(id, t);
+  } else {
     set("p1-lim", "warn " + mm(L.p1_warn_dmmhg) + " / crit " + mm(L.p1_crit_dmmhg) + " mmHg");
     set("p3-lim", "warn " + mm(L.p3_warn_dmmhg) + " / crit " + mm(L.p3_crit_dmmhg) + " mmHg");
     set("dp-lim", "max " + mm(L.dp_max_dmmhg) + " mmHg, rise " + L.dp_rise_pct + " %/min");
@@ -198,7 +201,8 @@ function renderState() {
   const blind = live() ? st.blind : null;
   set("blind", blind === null ? "---" : blind.length ? "BLIND: " + blind.join(", ") : "none: every interlock sees");
   b.classList.toggle("some", !!(blind && blind.length));
-  set("fio2-sp", st.fio2_target !== undefined && st.fio2_target !== null ? "target " + (st.fio2_target * 100).toFixed(0) + " %" : "target ---");
+  set("fio2-sp", live() && st.fio2_target !== undefined && st.fio2_target !== null ? "target " + (st.fio2_target * 100).toFixed(0) + " %" : "target ---");
+  $("alarm-log").classList.toggle("stale", !live());
   // the limit picker: the rig's own list
   const sel = $("in-limit-name");
   const names = Object.keys(st.limits || {}).sort();
@@ -238,9 +242,15 @@ function info() {
 }
 
 // NO DATA: checked ten times a second, from the page's own clock
+let wasLive = false;
 function watchdog() {
   const ok = live();
   document.body.classList.toggle("nodata", !ok);
+  if (ok !== wasLive) {
+    wasLive = ok;
+    renderRow();            // the banner and the numbers change together
+    renderState();
+  }
   if (!ok) {
     let why = "connecting to the console...";
     if (ws === null) why = "no connection to the console process";
