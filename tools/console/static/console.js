@@ -368,10 +368,16 @@ function makeCharts() {
   if (typeof uPlot === "undefined") { $("chart-missing").hidden = false; return; }
   const w = $("chart-flow").clientWidth || 900;
   const axisStyle = { stroke: "#9aa5b1", grid: { stroke: "#2b3440" }, ticks: { stroke: "#2b3440" } };
-  const x = { time: true, range: () => { const n = nowS(); return [n - TREND_S, n]; } };
+  // the last 5 minutes, or since the first row when there is less (at least 30 s shown)
+  const x = { time: true, range: () => {
+    const n = nowS();
+    const t0 = trend.t.length ? trend.t[0] : n - TREND_S;
+    return [Math.max(n - TREND_S, Math.min(t0, n - 30)), n];
+  } };
   // time axis on the last chart only: the three share it
   const mk = (el, series, unit, labels, showX) => new uPlot({
     width: w, height: showX ? 135 : 95, plugins: [eventsPlugin(labels)], legend: { show: true, live: false },
+    padding: [10, 32, showX ? null : 2, null],     // the same plot width in all three
     scales: { x },
     axes: [Object.assign({ show: showX }, axisStyle), Object.assign({ label: unit, size: 60 }, axisStyle)],
     series: [{}].concat(series),
