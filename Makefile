@@ -10,7 +10,7 @@ export PYRIGHT_PYTHON_CACHE_DIR := $(CURDIR)/$(VENV)/pyright-cache
 STUB_PORTS := rp2 esp32
 pin = $(shell grep -E '^$(1)==' requirements.txt)
 
-.PHONY: venv node test check sim bench rig deploy console clean mutate
+.PHONY: venv node test check sim bench rig deploy console clean emu mutate
 
 venv: $(STAMP)
 
@@ -51,7 +51,12 @@ sim rig deploy: venv
 	$(VPY) -m tools.cli $@ $(ARGS)
 
 # `make sim SCENARIO=examples/h01_air.json OUT=out/h01` (default: examples/demo.json -> out/sim)
-sim: ARGS += $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(OUT),--out $(OUT))
+sim: ARGS += $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(OUT),--out $(OUT)) $(if $(TARGET),--target $(TARGET))
+
+# The firmware on an emulated Pico (rp2040js), deployed and wired to the simulated world, its
+# REPL on a pty: needs ECMO_RP2_FIRMWARE and ECMO_RP2_BOOTROM (README, "Emulated Pico")
+emu: venv node
+	$(VPY) -m tools.emu $(ARGS)
 
 # `make deploy PORT=/dev/ttyACM0 BOARD=pico` (or ARGS="--port ... --dry-run")
 deploy: ARGS += $(if $(PORT),--port $(PORT)) $(if $(BOARD),--board $(BOARD))

@@ -90,6 +90,15 @@ for d in %r:
 _walk('ecmo')
 """
 
+_PLANNED = """
+try:
+    rig.expect_reset()
+except NameError:
+    import board
+    from ecmo.drivers.retain import Retained, ASKED
+    Retained(getattr(board, 'RETAIN', None)).put(ASKED, 0)
+"""
+
 _VERIFY = """
 import hashlib, binascii
 def _h(p):
@@ -208,6 +217,9 @@ def cmd_deploy(a):
     # firmware boots in standby with no WDT_RESET alarm, on a board and on the simulated rig
     # alike. (`exec "rig.reboot()"` would wait for a reply a real board never sends.)
     print("resetting")
+    # a first deploy had no rig to call expect_reset() on, and rp2's machine.reset() reads back
+    # as a watchdog reset: mark it planned with the firmware just copied (no WDT_RESET alarm)
+    _mpremote(a.port, "exec", _PLANNED)
     _mpremote(a.port, "reset", timeout=30)
     return 0
 
