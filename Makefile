@@ -16,7 +16,7 @@ STUB_PORTS := rp2 esp32
 pin = $(shell grep -E '^$(1)==' requirements.txt)
 TESTS ?= host_tests
 
-.PHONY: help venv venv-sim node test test-fast test-clone check sim rig deploy monitor plot autotune bench console clean emu mutate
+.PHONY: help venv venv-sim node test test-fast test-clone check sim rig deploy monitor plot autotune bench console clean emu mutate campaign
 
 help:           ## this list
 	@grep -hE '^[a-z][a-z -]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z -]+):.*## /  make \1\t/' | expand -t 28
@@ -102,6 +102,20 @@ autotune: venv-sim      ## relay tuning: PORT=... BIAS=2800, or ARGS=--sim
 # Benchmarks (docs/bench.md): prints the table and writes bench.json; ARGS=--quick for a smoke run
 bench: venv     ## benchmarks and their verdict table (ARGS=--quick: a smoke run)
 	$(VPY) -m tools.bench $(ARGS)
+
+# Fault campaign (docs/campaign.md): the declared matrix + a random sample, all cores;
+# ARGS="--scheduler tcp://host:8786" for a Dask cluster, "--tier quick" for the small sample,
+# "--budget-s 900" to bound it (resumable: a second call goes on where it stopped), "--doc"
+# to rewrite docs/campaign.md and examples/campaign/.
+campaign: venv
+	$(VPY) -m tools.campaign $(ARGS)
+
+# Fault campaign (docs/campaign.md): the declared matrix + a random sample, all cores;
+# ARGS="--scheduler tcp://host:8786" for a Dask cluster, "--tier quick" for the small sample,
+# "--budget-s 900" to bound it (resumable: a second call goes on where it stopped), "--doc"
+# to rewrite docs/campaign.md and examples/campaign/.
+campaign: venv  ## fault campaign on the simulated rig (docs/campaign.md)
+	$(VPY) -m tools.campaign $(ARGS)
 
 # Mutation score of the safety, control and driver code (docs/mutation.md); ARGS="--module pid.py"
 mutate: venv    ## mutation score (docs/mutation.md)

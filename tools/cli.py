@@ -25,6 +25,7 @@ DELEGATED = {
     "sim": ("tools.sim.host", "run a simulator scenario (sim --help)"),
     "bench": ("tools.bench.__main__", "benchmarks and their verdict table (bench --help)"),
     "console": ("tools.console.server", "the bench console: live web page of the rig (console --help)"),
+    "campaign": ("tools.campaign.__main__", "fault campaign on the simulated rig (campaign --help)"),
 }
 
 
