@@ -233,7 +233,7 @@ def test_deploy_dry_run_without_a_board_has_no_default(tmp_path):
     assert "--board" in r.stderr and not (tmp_path / "b").exists()
 
 
-def test_deploy_board_matching():
+def test_h23_deploy_board_matching():
     from tools import deploy
     pico = {"platform": "rp2", "machine": "Raspberry Pi Pico with RP2040"}
     esp = {"platform": "esp32", "machine": "Generic ESP32 module with ESP32"}

@@ -52,7 +52,7 @@ def _mp(port, code):
 
 
 @pytest.mark.parametrize("rig", ["esp32"], indirect=True)
-def test_deploy_refuses_a_pico_build_for_an_esp32(rig):
+def test_h23_deploy_refuses_a_pico_build_for_an_esp32(rig):
     port, tmp = rig
     r = _cli(["deploy", "--port", port, "--board", "pico", "--build", str(tmp / "build")])
     assert r.returncode == 1, r.stdout + r.stderr
