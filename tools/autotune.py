@@ -332,12 +332,15 @@ class SimLink:
         import machine
         import run as simrun
         self.machine = machine
-        self.sim = simrun.Sim({"name": "autotune", "duration_s": 1, "control": "rpm",
-                               "rpm": bias, "run": True, "profile": profile, "seed": seed},
-                              progress=False)
-        self._every_us = 1000000 // ROW_HZ
-        self._next = 0
-        self.settle(3.0)
+        import contextlib
+        import io
+        with contextlib.redirect_stdout(io.StringIO()):     # the firmware's boot banner
+            self.sim = simrun.Sim({"name": "autotune", "duration_s": 1, "control": "rpm",
+                                   "rpm": bias, "run": True, "profile": profile, "seed": seed},
+                                  progress=False)
+            self._every_us = 1000000 // ROW_HZ
+            self._next = 0
+            self.settle(3.0)
 
     def _step(self):
         s = self.sim
