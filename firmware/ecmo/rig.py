@@ -173,9 +173,8 @@ class Rig:
             VERSION, S.TELEMETRY_MAX_HZ))
 
     def status(self):
-        line = self.status_line()
-        print(line)
-        return line
+        # printed, not returned: the REPL would echo a returned line a second time
+        print(self.status_line())
 
     def status_line(self):
         # integers formatted as text: the same line on a board, the unix port and CPython
@@ -449,6 +448,4 @@ class Rig:
             return g.o2.calibrate(1000)
 
     def gas_status(self):
-        line = self._gas_side().status_line()
-        print(line)
-        return line
+        print(self._gas_side().status_line())

@@ -26,14 +26,14 @@ TABLE = {
     "kp": (300, 300, 0, 5000, 0, "RPM/(L/min)", 1, "gains"),
     "ki": (1500, 1500, 0, 2000, 0, "RPM/(L/min*s)", 1, "gains"),
     "kd": (0, 0, 0, 500, 0, "RPM/(L/min/s)", 1, "gains"),
-    # sweep gas: adult 0..10 L/min; FiO2 from room air (a blender cannot go lower) to pure O2,
+    # sweep gas: adult 0..10 L/min (docs/facts.md §7); FiO2 from room air (a blender cannot go lower) to pure O2,
     # 1.0 at ECMO start (ELSO), held in 0.1 %
     "sweep_lpm": (0.0, 0.0, 0, 10.0, 0, "L/min", 1000, "gas"),
     "fio2": (1.0, 1.0, 0.21, 1.0, 0, "fraction", 1000, "gas"),
     # 20 rows/s of ~100 bytes fits 115200 baud with room for the REPL
     "telemetry_hz": (0, 0, 0, 20, 0, "rows/s", 1, "link"),
     # ---- pump interlocks (safety/supervisor.py) ----
-    # drainage suction: warning and critical (Terumo warns below -150 mmHg)
+    # drainage suction: warning and critical (Terumo warns below -150 mmHg, docs/facts.md §5)
     "p1_warn_dmmhg": (-1000, -1000, -3000, -300, 1, "0.1 mmHg", 1, "limits"),
     "p1_crit_dmmhg": (-1500, -1500, -3000, -400, 1, "0.1 mmHg", 1, "limits"),
     # post-oxygenator over-pressure (kink, occlusion)
