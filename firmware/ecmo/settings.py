@@ -290,3 +290,42 @@ def save(path, d):
             raise OSError("cannot rename %s to %s" % (tmp, path))
         os.remove(path)
         _rename(tmp, path)
+
+
+# ---- the stop latch on flash (issue #12): an air or e-stop stop survives a power cycle ----
+# One small file beside the settings, written from a scheduled callback once the pump is
+# stopped (a flash write then costs nothing) and removed only by a proper restart().
+def latch_path(path):
+    # settings.json -> settings.stop (beside it, so a test or simulated flash keeps its own)
+    i = path.rfind(".")
+    j = path.rfind("/")
+    return (path[:i] if i > j else path) + ".stop"
+
+
+def write_latch(path, air, estop):
+    with open(latch_path(path), "w") as f:
+        f.write(("air " if air else "") + ("estop" if estop else ""))
+
+
+def read_latch(path):
+    # (air, estop) recorded; a file that is there but unreadable counts as an air stop: the
+    # safest reading (ack, de-air and restart release it)
+    try:
+        with open(latch_path(path), "rb") as f:
+            t = f.read()
+    except OSError as e:
+        if e.args and e.args[0] == _ENOENT:
+            return False, False
+        return True, False
+    air = b"air" in t
+    estop = b"estop" in t
+    if not air and not estop:
+        return True, False
+    return air, estop
+
+
+def clear_latch(path):
+    try:
+        os.remove(latch_path(path))
+    except OSError:
+        pass

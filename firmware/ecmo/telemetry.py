@@ -9,7 +9,7 @@ import sys
 import micropython
 from machine import Timer   # for its constants; wiring makes the object
 from time import ticks_ms, ticks_diff
-from ecmo.safety.supervisor import STATE_NAMES
+from ecmo.safety.supervisor import STATE_NAMES, STOP
 from ecmo.control.pump_control import MODE_NAMES
 
 ROW_PREFIX = "TLM "
@@ -88,7 +88,7 @@ class Telemetry:
         dp = "" if (p2.status or p3.status) else fixed(p2.value - p3.value, 1)
         vals = [
             fixed(self.t_ms, 3),
-            STATE_NAMES[sup.state],
+            STATE_NAMES[STOP if sup.stopped() else sup.state],   # never "run" when tripped
             sup.profile,
             MODE_NAMES[c.mode],
             fixed(c.flow_target_mlpm, 3) if flow_mode else "",

@@ -31,6 +31,8 @@ class Bench:
             machine.sim_pin(board.PUMP["tach"]).drive(1)
         self.set(p1=-40, p2=220, p3=190, flow=0.0)
         if not keep_settings:
+            from ecmo import settings as S
+            S.clear_latch(settings_path)     # a stop latch left on "flash" by an earlier test
             try:
                 import os
                 os.remove(settings_path)

@@ -266,6 +266,7 @@ def test_h15_air_stops_pump_and_cuts_sweep_within_two_ticks():
     b.air(False)
     _run(b, m, 0.0, 2)
     b.rig.ack()
+    b.rig.deaired()
     b.rig.restart()
     _run(b, m, 3.0, 150)
     assert not b.rig.al.present(A.SWEEP_NO_BLOOD)

@@ -21,6 +21,7 @@ def test_h07_restart_after_a_latched_stop_keeps_the_va_line_closed_until_the_flo
     b.air(False)
     b.ticks(1)
     b.rig.ack()
+    b.rig.deaired()       # issue #12: the de-air confirmation (minimal edit in lead's test)
     b.rig.restart()
     rpms = []
     for _ in range(400):

@@ -71,11 +71,12 @@ def _good_call(rig, g):
     elif k == 1:
         rig.set_rpm(g.next(5001))
     elif k == 2:
-        rig.gains(g.next(2001), g.next(2001), g.next(101))
+        rig.gains(g.next(2001), 100 + g.next(1901), g.next(101))   # ki >= 100: can control
     elif k == 3:
         rig.mode("flow" if g.next(2) else "rpm")
     elif k == 4:
-        rig.limit("p3_warn_dmmhg", 2000 + g.next(1000))    # tighter than the default: no confirm
+        # tighter than the default; looser than now while running needs confirm (#12)
+        rig.limit("p3_warn_dmmhg", 2000 + g.next(1000), True)
     else:
         rig.telemetry(0)
 

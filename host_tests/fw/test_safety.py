@@ -18,6 +18,7 @@ def air_stop_acked(b):
     b.air(False)
     b.ticks(1)
     b.rig.ack()
+    b.rig.deaired()        # the line between the detector and the clamp de-aired (issue #12)
 
 
 def refused(call, why, what):
@@ -55,6 +56,8 @@ def test_h01_air_restart_needs_clear_ack_and_explicit_restart():
     b.ticks(2)
     refused(b.rig.restart, "acknowledged", "restart without acknowledgement")
     b.rig.ack()
+    refused(b.rig.restart, "deaired", "restart without the de-air confirmation")
+    b.rig.deaired()
     b.rig.restart()
     b.ticks(400)
     assert b.rig.sup.state == RUN and b.duty() > 0 and not b.clamp_closed()
@@ -445,7 +448,7 @@ def test_h07_switching_vv_to_va_below_the_floor_closes_the_line_first():
     b = Bench(profile="VV")
     b.running(800)
     assert not b.clamp_closed()
-    b.rig.profile("VA")
+    b.rig.profile("VA", confirm=True)       # VA allows a longer sweep loss (3 s vs 2 s)
     b.ticks(1)
     assert b.clamp_closed()
     b.ticks(300)
@@ -530,6 +533,7 @@ def test_h01_second_bubble_after_ack_needs_a_new_ack():
     b.air(False)
     refused(b.rig.restart, "since the acknowledgement", "restart after an unacknowledged bubble")
     b.rig.ack()
+    b.rig.deaired()
     b.rig.restart()
     b.ticks(300)
     assert b.rig.sup.state == RUN
@@ -717,6 +721,8 @@ def test_h11_latched_air_stop_survives_a_reset():
     assert b2.rig.sup.state == STOP and shown(b2, A.AIR) and b2.duty() == 0
     refused(b2.rig.restart, "acknowledged", "restart without acknowledging the air")
     b2.rig.ack()
+    refused(b2.rig.restart, "deaired", "restart without confirming the de-air after the reset")
+    b2.rig.deaired()
     b2.rig.restart()
     b2.ticks(300)
     assert b2.rig.sup.state == RUN
@@ -740,7 +746,10 @@ def test_h11_restart_after_a_stop_is_what_a_reset_remembers():
     b.air(False)
     b.rig.ack()
     b.rig.set_rpm(2200)
-    b.rig.restart()                           # pumping now
+    b.rig.deaired()
+    b.rig.restart()                           # back to standby, as before the stop (#12)
+    assert b.rig.sup.state == STANDBY
+    b.rig.run()                               # pumping now
     b.ticks(300)
     b2 = reboot_after_watchdog(b)
     b2.ticks(500)
@@ -831,3 +840,142 @@ def test_h07_operator_clamp_survives_a_reset():
     b2 = reboot_after_watchdog(b)
     b2.ticks(300)
     assert b2.clamp_closed()
+
+
+# ---- issue #12: procedures the firmware holds the operator to ----
+def test_h01_restart_without_the_deair_confirmation_is_refused():
+    # after an air stop the slug sits between the detector and the closed clamp: the detector
+    # reads clear, so only the operator can say the line is de-aired
+    b = Bench()
+    b.running(2500)
+    b.air(True)
+    b.ticks(2)
+    b.air(False)
+    b.ticks(2)
+    b.rig.ack()
+    refused(b.rig.restart, "deaired", "restart of an air stop without the de-air confirmation")
+    b.ticks(50)
+    assert b.rig.sup.state == STOP and b.duty() == 0 and b.clamp_closed()
+    t = b.rig.deaired()
+    assert ("AIR", "confirmed") in [(e[1], e[2]) for e in b.rig.log(5)]
+    assert [e[0] for e in b.rig.log(5) if e[2] == "confirmed"] == [t]    # with its time
+    b.rig.restart()
+    b.ticks(300)
+    assert b.rig.sup.state == RUN and b.duty() > 0
+
+
+def test_h01_deair_confirmation_holds_only_for_the_air_seen_so_far():
+    b = Bench()
+    b.running(2500)
+    air_stop_acked(b)                 # acknowledged and confirmed
+    b.air(True)                       # more air before the restart
+    b.air(False)
+    b.rig.ack()
+    refused(b.rig.restart, "deaired", "restart after new air with an old confirmation")
+    b.rig.deaired()
+    b.rig.restart()
+    assert b.rig.sup.state == RUN
+
+
+def test_h01_deaired_is_refused_with_air_at_the_detector_or_without_an_air_stop():
+    b = Bench()
+    b.running(2500)
+    refused(b.rig.deaired, "no air stop", "a confirmation with nothing to confirm")
+    b.air(True)
+    b.ticks(2)
+    refused(b.rig.deaired, "air still at the detector", "de-aired with air at the detector")
+
+
+def test_h02_restart_after_a_stop_taken_in_standby_leaves_the_pump_off():
+    b = Bench()
+    b.ticks(5)                        # standby
+    b.estop(True)
+    b.ticks(2)
+    b.estop(False)
+    b.ticks(2)
+    b.rig.ack()
+    b.rig.restart()
+    b.ticks(300)
+    assert b.rig.sup.state == STANDBY and b.duty() == 0 and not b.enabled()
+    assert b.rig.status_line().startswith("standby")
+
+
+def test_h01_run_and_standby_during_a_latched_stop_raise_and_the_status_never_says_run():
+    b = Bench()
+    b.running(2500)
+    b.air(True)                       # the IRQ stopped the pump; no tick yet
+    assert b.rig.status_line().startswith("stop") and b.rig.telemetry_row().split(",")[1] == "stop"
+    b.ticks(2)
+    refused(b.rig.standby, "latched stop", "standby during a latched stop")
+    refused(b.rig.run, "latched stop", "run during a latched stop")
+    assert b.rig.sup.state == STOP and b.rig.status_line().startswith("stop")
+    assert b.duty() == 0
+
+
+def test_h21_a_power_cycle_after_an_air_stop_keeps_the_stop():
+    # regression: a brownout or power cycle booted into standby with only POWER_ON, and a plain
+    # run() sent the trapped air to the patient
+    b = Bench(settings_path="/tmp/_ecmo_fwtest_latch.json")
+    b.running(2500)
+    b.air(True)
+    b.ticks(2)
+    b.air(False)
+    b.ticks(5)                        # the latch is on flash by now (scheduled from the tick)
+    machine.sim_reboot(machine.PWRON_RESET)
+    b2 = Bench(profile=None, keep_settings=True, settings_path="/tmp/_ecmo_fwtest_latch.json")
+    b2.ticks(2)
+    assert b2.rig.sup.state == STOP and shown(b2, A.AIR) and b2.duty() == 0 and b2.clamp_closed()
+    refused(b2.rig.run, "latched stop", "run() after a power cycle with an air stop")
+    b2.rig.ack()
+    refused(b2.rig.restart, "deaired", "restart after a power cycle without the confirmation")
+    b2.rig.deaired()
+    b2.rig.restart()
+    assert b2.rig.sup.state == STANDBY        # what the rig was before is not known: off
+    machine.sim_reboot(machine.PWRON_RESET)   # released properly: the next boot is clean
+    b3 = Bench(profile=None, keep_settings=True, settings_path="/tmp/_ecmo_fwtest_latch.json")
+    b3.ticks(2)
+    assert b3.rig.sup.state == STANDBY and not shown(b3, A.AIR)
+
+
+def test_h24_a_profile_switch_while_running_needs_confirm_and_says_what_loosens():
+    b = Bench()                       # VA
+    b.running(2500)
+    before = b.rig.limits()
+    try:
+        b.rig.profile("VV")
+        raise AssertionError("VA -> VV while running accepted without confirm")
+    except ValueError as e:
+        msg = str(e)
+    assert "rpm_min 1500 -> 0" in msg and "confirm=True" in msg, msg
+    assert "flow_low_mlpm 1500 -> 1000" in msg, msg
+    assert b.rig.sup.profile == "VA" and b.rig.limits() == before
+    b.rig.set_rpm(0)                  # the floor still holds: no retrograde flow
+    b.ticks(300)
+    assert b.rig.sup.rpm_applied >= 1500
+    b.rig.profile("VV", confirm=True)
+    b.ticks(300)
+    assert b.rig.sup.profile == "VV" and b.rig.sup.rpm_applied == 0
+
+
+def test_h24_loosening_a_limit_while_running_needs_confirm_tightening_never():
+    b = Bench()
+    b.running(2500)
+    b.rig.limit("p3_warn_dmmhg", 2500)            # tighter than now: fine
+    refused(lambda: b.rig.limit("p3_warn_dmmhg", 2800), "p3_warn_dmmhg 2500 -> 2800",
+            "loosening while running without confirm")
+    assert b.rig.limits()["p3_warn_dmmhg"] == 2500
+    b.rig.limit("p3_warn_dmmhg", 2800, confirm=True)
+    b.rig.standby()
+    b.rig.limit("p3_warn_dmmhg", 2900)            # pump off: the default rule only
+    assert b.rig.limits()["p3_warn_dmmhg"] == 2900
+
+
+def test_h25_gains_that_cannot_control_are_refused_with_the_reason():
+    b = Bench()
+    refused(lambda: b.rig.gains(0, 0, 0), "turn the flow loop off", "all-zero gains")
+    b.rig.mode("flow")
+    refused(lambda: b.rig.gains(300, 0, 0), "integral", "no integral action in flow mode")
+    assert b.rig.gains() == (300, 1500, 0)
+    b.rig.mode("rpm")
+    b.rig.gains(300, 0, 0)                        # RPM mode: the flow loop is not in use
+    refused(lambda: b.rig.mode("flow"), "integral", "flow mode with ki = 0")

@@ -58,6 +58,7 @@ def test_h01_air_stops_pump_and_clamps_until_ack_and_restart():
     sim, rows, s = _sim({"duration_s": 17, "control": "flow", "flow_lpm": 4.0,
                          "events": [{"t": 10.0, "do": "bubble", "volume_ul": 50, "at_m": 4.5},
                                     {"t": 13.0, "do": "deair"},
+                                    {"t": 13.2, "do": "deaired"},
                                     {"t": 13.5, "do": "ack"},
                                     {"t": 14.0, "do": "restart"}]})
     t_air = s["air_first_at_detector_s"]

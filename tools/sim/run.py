@@ -241,6 +241,8 @@ class Sim:
                 pl.bubble(e["volume_ul"], e.get("at_m", 0.0))
             elif v == "deair":
                 pl.deair()
+            elif v == "deaired":
+                rig.deaired()       # the operator's confirmation (deair is the physical act)
             elif v == "sensor_fault":
                 w.sensor_fault(e["sensor"], e["kind"])
             elif v == "sensor_ok":

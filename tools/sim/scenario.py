@@ -65,6 +65,7 @@ VERBS = {
     "standby": ((), ()),
     "bubble": ((("volume_ul", _num(0.001, 1.0e6)),), (("at_m", _num(0, 20)),)),
     "deair": ((), ()),
+    "deaired": ((), ()),
     "sensor_fault": ((("sensor", _choice(*SENSORS)), ("kind", _str)), ()),
     "sensor_ok": ((("sensor", _choice(*SENSORS)),), ()),
     "volume_loss": ((("ml", _num(0, 3000)),), (("over_s", _num(0, 600)),)),

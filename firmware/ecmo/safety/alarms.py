@@ -84,7 +84,8 @@ LATCH = bytes(1 if r[3] else 0 for r in TABLE)
 RAISED = const(1)
 CLEARED = const(2)
 ACKED = const(3)
-KIND_NAMES = ("", "raised", "cleared", "acked")
+CONFIRMED = const(4)     # an operator confirmation the firmware asks for (de-aired after AIR)
+KIND_NAMES = ("", "raised", "cleared", "acked", "confirmed")
 
 _LOG_SIZE = const(64)
 _F_PRESENT = const(1)    # the condition is there now
@@ -128,6 +129,10 @@ class Alarms:
                 self.flags[code] = _F_SHOWN  # latched: shown until acknowledged
             else:
                 self.flags[code] = 0
+
+    def confirmed(self, code, now_ms):
+        # the operator confirmed a step for this alarm (REPL side): logged with its time
+        self._log(code, CONFIRMED, now_ms)
 
     def active(self, code):
         return self.flags[code] & _F_SHOWN != 0

@@ -26,11 +26,16 @@ class Boot:
         self.unexpected = False
 
 
-def after_reset(p, retain, boot_cause, settings, rpm_max, now):
+def after_reset(p, retain, boot_cause, settings, rpm_max, now, on_flash=(False, False)):
     # p: the rig's Parts. settings: the loaded settings, updated here to what is live.
+    # on_flash: (air, estop) latches recorded on flash (they survive a power cycle too)
     out = Boot()
     kept = retain.get()
     flags = kept[0] if kept is not None else 0
+    if on_flash[0]:
+        flags |= R.STOP_AIR
+    if on_flash[1]:
+        flags |= R.STOP_ESTOP
     out.unexpected = boot_cause != machine.PWRON_RESET and not flags & R.ASKED
     if boot_cause == machine.PWRON_RESET:
         # Both chips report a brownout as power-on, and retained memory is gone: a supply
@@ -41,7 +46,7 @@ def after_reset(p, retain, boot_cause, settings, rpm_max, now):
         # the first tick shows it again; only ack + clear + restart() release it
         p.bubble.latched = flags & R.STOP_AIR != 0
         p.estop.latched = flags & R.STOP_ESTOP != 0
-        p.sup.trip()
+        p.sup.restore_stop(flags & R.RUN != 0)
     resume = False
     if out.unexpected:
         p.al.set(A.WDT_RESET, True, now)

@@ -75,6 +75,11 @@ class Supervisor:
         self.rpm_max = rpm_max
         self.period_ms = period_ms
         self.state = STANDBY
+        self.before_stop = STANDBY  # the state a latched stop interrupted: restart() returns to it
+        self.on_latch = None        # called once from the tick when a stop latch is first seen
+        self._latch_seen = False
+        self._deaired_events = -1   # bubble events when the operator confirmed the line de-aired
+        self.deaired_ms = None      # when he did (REPL side)
         self.rpm_applied = 0
         self.cap_rpm = rpm_max      # speed ceiling from suction / over-pressure back-off
         self.holding = False        # RPM hold: a sensor an interlock needs is invalid
@@ -138,8 +143,30 @@ class Supervisor:
             self.cap_rpm = self.rpm_max
 
     def standby(self):
-        # operator stop (not a safety stop): pump off; VA closes the return line
-        self.state = STANDBY
+        # operator stop (not a safety stop): pump off; VA closes the return line. A latched
+        # stop stays a stop (restart() releases it, back to the state before it)
+        if self.state != STOP:
+            self.state = STANDBY
+
+    def restore_stop(self, was_running):
+        # boot with a recorded latch: stopped again, restart() back to what the operator had
+        self.trip_.fire()
+        self.before_stop = RUN if was_running else STANDBY
+        self.state = STOP
+
+    def stopped(self):
+        # a latched stop now, or one the IRQ just took and the tick has not seen yet
+        return self.state == STOP or self.trip_.tripped
+
+    def deaired(self, now_ms):
+        # the operator confirms the line between the detector and the clamp is free of air;
+        # it holds for the air seen so far (more air needs de-airing and confirming again)
+        if not self.bubble.latched:
+            raise ValueError("no air stop to confirm")
+        if self.bubble.present():
+            raise ValueError("air still at the detector: de-air first, then confirm")
+        self._deaired_events = self.bubble.events
+        self.deaired_ms = now_ms
 
     def restart_blockers(self):
         # why a latched stop may not be released yet; empty when it may
@@ -157,6 +184,10 @@ class Supervisor:
         if (self.alarms.present(A.AIR) and not self.alarms.acked[A.AIR]) or \
                 (self.alarms.present(A.ESTOP) and not self.alarms.acked[A.ESTOP]):
             why.append("alarm not acknowledged")
+        if self.bubble.latched and self.bubble.events != self._deaired_events:
+            # the air that stopped the pump sits between the detector and the closed clamp:
+            # the detector cannot see it, so the operator must say the line is clear
+            why.append("de-air the line, then confirm with rig.deaired()")
         return why
 
     def acked(self):
@@ -181,7 +212,7 @@ class Supervisor:
             self.bubble.clear()
             self.estop.clear()
             self.trip_.tripped = False
-            self.state = RUN
+            self.state = self.before_stop     # a stop taken in standby leaves the pump off
             self.cap_rpm = self.rpm_max
         finally:
             enable_irq(st)
@@ -206,9 +237,21 @@ class Supervisor:
         if level > self._speed:
             self._speed = level
 
+    def _stop(self):
+        if self.state != STOP:
+            self.before_stop = self.state
+            self.state = STOP
+
     def update(self, now_ms, req_rpm, dt_ms):
         if self.trip_.tripped:
-            self.state = STOP
+            self._stop()
+        latched = self.bubble.latched or self.estop.latched
+        if latched != self._latch_seen:
+            # the pump is stopped now, so a flash write costs nothing: the rig records the
+            # latch there (a power cycle must not erase it); scheduled, never in the tick
+            self._latch_seen = latched
+            if latched and self.on_latch is not None:
+                self.on_latch()
         self._running = self.state == RUN
         self._speed = SPEED_FREE
         for check in self._interlocks:
@@ -219,13 +262,13 @@ class Supervisor:
     def _h01_air(self, now_ms):
         # air: the bubble IRQ already stopped the pump; the latch holds the stop
         if self.bubble.latched:
-            self.state = STOP
+            self._stop()
             self._running = False
         self.alarms.set(A.AIR, self.state == STOP and self.bubble.latched, now_ms)
 
     def _h02_estop(self, now_ms):
         if self.estop.latched:
-            self.state = STOP
+            self._stop()
             self._running = False
         self.alarms.set(A.ESTOP, self.state == STOP and self.estop.latched, now_ms)
 
