@@ -26,6 +26,8 @@ def _world(board):
 
 
 def _fresh():
+    from ecmo import settings as S
+    S.clear_latch(SETTINGS)       # an air stop recorded on "flash" by the last run (issue #12)
     try:
         import os
         os.remove(SETTINGS)
