@@ -31,7 +31,26 @@ def _tolerances():
                c.STOP_RPM, c.STOP_S, c.ONSET_WINDOW_S, c.MARGIN_MMHG))
 
 
-def page(results, meta, link, heatmap_rel):
+def _now(compare):
+    # a failure re-run on newer firmware (--recheck): fixed there, or still failing
+    if compare is None:
+        return None
+    commits = sorted(set(r.get("commit") or "?" for r in compare.values()))
+    tag = "/".join(commits)
+
+    def now(r):
+        c = compare.get(r["id"])
+        if c is None:
+            return "not re-run"
+        if not c["failed"]:
+            return "passes at %s" % tag
+        same = c["failed"] == r["failed"]
+        return ("still fails at %s" % tag) if same else ("fails %s at %s"
+                                                        % (", ".join(c["failed"]), tag))
+    return now
+
+
+def page(results, meta, link, heatmap_rel, compare=None):
     failing = [r for r in results if r["failed"]]
     L = ["# Fault campaign", "", INTRO,
          "Firmware %s (commit %s, tree hash %s), %s. %s tier, seed %d: %d of %d runs done, %d "
@@ -47,6 +66,18 @@ def page(results, meta, link, heatmap_rel):
             len(matrix.DISTURBANCES), ", ".join(matrix.DISTURBANCES), ", ".join(matrix.TIMINGS),
             ", ".join(matrix.PROFILES), ", ".join(matrix.BOARDS), matrix.DURATION_S,
             matrix.FLOW_LPM, matrix.T_DIST), "", _tolerances(), ""]
+    if meta.get("mixed"):
+        L += ["Results from %d firmware trees are mixed here; the one named is the most common."
+              % meta["mixed"], ""]
+    now = _now(compare)
+    if now is not None:
+        fixed = sum(1 for r in failing if now(r).startswith("passes"))
+        rerun = sum(1 for r in failing if r["id"] in compare)
+        L += ["Re-run of %d of the %d failing cases on the firmware of commit %s: %d pass there "
+              "now (column \"now\" below)." % (rerun, len(failing),
+                                             "/".join(sorted(set(c.get("commit") or "?" for c
+                                                                 in compare.values()))), fixed),
+              ""]
     if meta.get("not_covered"):
         L += ["Scenario verbs no disturbance uses yet: %s." % ", ".join(meta["not_covered"]), ""]
     L += ["## Per criterion and per hazard", "", report.tables_md(results, link), ""]
@@ -54,13 +85,13 @@ def page(results, meta, link, heatmap_rel):
         L += ["## Sensor fault x disturbance", "", "![heat-map](%s)" % heatmap_rel, ""]
     L += ["## Failures (%d)" % len(failing), ""]
     if failing:
-        L += [report.failures_md(results, link, owner), ""]
+        L += [report.failures_md(results, link, owner, now), ""]
     else:
         L += ["None.", ""]
     return "\n".join(L)
 
 
-def publish(results, meta, heatmap):
+def publish(results, meta, heatmap, compare=None):
     # docs/campaign.md + docs/campaign_heatmap.png + examples/campaign/<failing case>.json
     if os.path.isdir(EXAMPLES):
         for f in os.listdir(EXAMPLES):
@@ -73,5 +104,5 @@ def publish(results, meta, heatmap):
         shutil.copyfile(heatmap, DOC_HEATMAP)
         hm = os.path.basename(DOC_HEATMAP)
     with open(DOC, "w") as f:
-        f.write(page(results, meta, rel, hm))
+        f.write(page(results, meta, rel, hm, compare))
     return DOC

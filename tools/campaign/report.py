@@ -177,9 +177,11 @@ def tables_md(results, link):
     return "\n".join(L)
 
 
-def failures_md(results, link, owner=None):
-    # one line per failing run; owner(result) -> where the failure belongs (issue, reason)
-    L = ["| case | failed | detail | belongs to |", "|---|---|---|---|"]
+def failures_md(results, link, owner=None, now=None):
+    # one line per failing run; owner(result) -> where the failure belongs (issue, reason);
+    # now(result) -> what a re-run on newer firmware gave
+    L = ["| case | failed | detail | belongs to |" + (" now |" if now else ""),
+         "|---|---|---|---|" + ("---|" if now else "")]
     for r in sorted(results, key=lambda r: r["id"]):
         if not r["failed"]:
             continue
@@ -191,5 +193,6 @@ def failures_md(results, link, owner=None):
                 det.append("%s: %s" % (k, r["verdict"][k]["detail"]))
         L.append("| `%s` | %s | %s | %s |" % (link(r["id"]), ", ".join(r["failed"]),
                                                "; ".join(det).replace("|", "/"),
-                                               owner(r) if owner else "-"))
+                                               owner(r) if owner else "-")
+                 + (" %s |" % now(r) if now else ""))
     return "\n".join(L)
