@@ -250,6 +250,7 @@ def _write(a, results, meta, compare=None):
     from tools.campaign import docs
     fails = report.write_failures(results, os.path.join(a.out, "failures"))
     hm = report.heatmap(results, os.path.join(a.out, "heatmap.png"))
+    report.heatmap(results, os.path.join(a.out, "heatmap_kinds.png"), by_kind=True)
     with open(os.path.join(a.out, "summary.json"), "w") as f:
         json.dump(meta, f, indent=1)
     rel = lambda i: os.path.relpath(fails.get(i, ""), matrix.ROOT) if i in fails else i

@@ -9,6 +9,7 @@ from tools.sim import criteria
 
 DOC = os.path.join(matrix.ROOT, "docs", "campaign.md")
 DOC_HEATMAP = os.path.join(matrix.ROOT, "docs", "campaign_heatmap.png")
+DOC_HEATMAP_KINDS = os.path.join(matrix.ROOT, "docs", "campaign_heatmap_kinds.png")
 EXAMPLES = os.path.join(matrix.ROOT, "examples", "campaign")
 
 INTRO = """\
@@ -82,7 +83,10 @@ def page(results, meta, link, heatmap_rel, compare=None):
         L += ["Scenario verbs no disturbance uses yet: %s." % ", ".join(meta["not_covered"]), ""]
     L += ["## Per criterion and per hazard", "", report.tables_md(results, link), ""]
     if heatmap_rel:
-        L += ["## Sensor fault x disturbance", "", "![heat-map](%s)" % heatmap_rel, ""]
+        kinds = heatmap_rel.replace("heatmap.png", "heatmap_kinds.png")
+        L += ["## Sensor fault x disturbance", "",
+              "Share of runs failing any criterion, by faulty sensor ([by fault kind](%s)); "
+              "cells show failing/runs." % kinds, "", "![heat-map](%s)" % heatmap_rel, ""]
     L += ["## Failures (%d)" % len(failing), ""]
     if failing:
         L += [report.failures_md(results, link, owner, now), ""]
@@ -102,6 +106,7 @@ def publish(results, meta, heatmap, compare=None):
     hm = None
     if heatmap:
         shutil.copyfile(heatmap, DOC_HEATMAP)
+        shutil.copyfile(heatmap.replace("heatmap.png", "heatmap_kinds.png"), DOC_HEATMAP_KINDS)
         hm = os.path.basename(DOC_HEATMAP)
     with open(DOC, "w") as f:
         f.write(page(results, meta, rel, hm, compare))
