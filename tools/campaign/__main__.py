@@ -181,7 +181,8 @@ def main(argv=None):
             "version": fw_version(), "commit": commit,
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "seed": a.seed, "not_covered": missing,
-            "cpu_s": round(sum(r.get("wall_s", 0) for r in results), 1)}
+            "run_wall_s": round(sum(r.get("wall_s", 0) for r in results), 1),
+            "cpu_s": round(sum(r.get("cpu_s") or 0 for r in results), 1)}
     if a.report_only:
         _meta_of_run(a.out, results, meta)
     compare = load_results(a.compare) if a.compare else None

@@ -55,11 +55,12 @@ def page(results, meta, link, heatmap_rel, compare=None):
     failing = [r for r in results if r["failed"]]
     L = ["# Fault campaign", "", INTRO,
          "Firmware %s (commit %s, tree hash %s), %s. %s tier, seed %d: %d of %d runs done, %d "
-         "failing; %s, %s runtime; %.0f s wall for the %d runs made in this call, %.0f s of "
-         "run time in all."
+         "failing; %s, %s runtime; %.0f s wall for the %d runs made in this call; the runs' "
+         "own times add up to %.0f s%s."
          % (meta["version"], meta["commit"] or "?", meta["fw"], meta["date"], meta["tier"],
             meta["seed"], meta["runs"], meta["cases"], len(failing), meta["where"],
-            meta["runtime"], meta["wall_s"], meta["ran_now"], meta["cpu_s"]), "",
+            meta["runtime"], meta["wall_s"], meta["ran_now"], meta.get("run_wall_s", 0),
+            (", %.0f s of it CPU" % meta["cpu_s"]) if meta.get("cpu_s") else ""), "",
          "Matrix: sensors x fault kinds from tools/sim/world.py (%s) x %d disturbances (%s) x "
          "fault timing (%s) x profiles (%s) x boards (%s); run %.0f s in flow mode at %.1f L/min, "
          "disturbance at %.0f s."
