@@ -68,6 +68,10 @@ def page(results, meta, link, heatmap_rel, compare=None):
             len(matrix.DISTURBANCES), ", ".join(matrix.DISTURBANCES), ", ".join(matrix.TIMINGS),
             ", ".join(matrix.PROFILES), ", ".join(matrix.BOARDS), matrix.DURATION_S,
             matrix.FLOW_LPM, matrix.T_DIST), "", _tolerances(), ""]
+    if meta["runs"] < meta["cases"]:
+        L += ["A partial campaign: %d of the %d cases, a uniform sample of them (cases run in a "
+              "fixed shuffled order); the same command with the same OUT goes on from there."
+              % (meta["runs"], meta["cases"]), ""]
     if meta.get("mixed"):
         L += ["Results from %d firmware trees are mixed here; the one named is the most common."
               % meta["mixed"], ""]
