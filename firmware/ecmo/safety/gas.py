@@ -18,6 +18,11 @@ _SENSOR_MS = const(300)            # a gas sensor invalid this long raises SENSO
 _FIO2_MS = const(30000)            # a galvanic cell settles in 10..15 s (T90) after a change
 _TEMP_MS = const(2000)
 _SAT_MS = const(5000)
+# Saturation after the membrane needs blood through it and the sweep taking effect (the monitor
+# and the oxygenator lag ~5 s): SAT_LOW counts only once blood has moved this long without a
+# break, so every start-up does not raise a latched HIGH alarm. A sweep never started still
+# alarms, 10 s + 5 s after the pump starts.
+_SAT_HOLD_MS = const(10000)
 
 # counter slots (safety/held.py); the first four count pump ticks, the rest gas steps
 _C_LOW = const(0)        # blood flow too low for gas exchange
@@ -28,7 +33,8 @@ _C_SENSOR = const(4)
 _C_FIO2 = const(5)
 _C_TEMP = const(6)
 _C_SAT = const(7)
-_C_COUNT = const(8)
+_C_MOVING = const(8)     # blood moving without a break (SAT_LOW waits for it)
+_C_COUNT = const(9)
 
 
 class GasSafety:
@@ -51,6 +57,7 @@ class GasSafety:
         self._fio2_n = ms_to_ticks(_FIO2_MS, step_ms)
         self._temp_n = ms_to_ticks(_TEMP_MS, step_ms)
         self._sat_n = ms_to_ticks(_SAT_MS, step_ms)
+        self._sat_hold_n = ms_to_ticks(_SAT_HOLD_MS, step_ms)
         self.set_limits(sup.profile, None)
 
     def set_limits(self, profile, limits):
@@ -137,6 +144,6 @@ class GasSafety:
         al.set(A.TEMP, held(c, _C_TEMP, out, self._temp_n), now_ms)
 
         # only meaningful while blood passes the membrane
-        low = sat.status == 0 and not self.cut and self.blood_moving() and \
-            sat.value < self.sat_post_low_dpct
+        moved = held(c, _C_MOVING, self.blood_moving(), self._sat_hold_n)
+        low = sat.status == 0 and not self.cut and moved and sat.value < self.sat_post_low_dpct
         al.set(A.SAT_LOW, held(c, _C_SAT, low, self._sat_n), now_ms)
