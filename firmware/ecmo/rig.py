@@ -133,7 +133,7 @@ class Rig:
         try:
             micropython.schedule(self._record_cb, 0)
         except RuntimeError:          # queue full: the next tick tries again
-            self.sup._latch_seen = False
+            self.sup._latch_seen = False   # (the supervisor's flag, kept for this retry)
 
     def _record_latch(self, _arg):
         try:

@@ -212,6 +212,7 @@ class Supervisor:
             self.bubble.clear()
             self.estop.clear()
             self.trip_.tripped = False
+            self._latch_seen = False
             self.state = self.before_stop     # a stop taken in standby leaves the pump off
             self.cap_rpm = self.rpm_max
         finally:
@@ -244,14 +245,14 @@ class Supervisor:
 
     def update(self, now_ms, req_rpm, dt_ms):
         if self.trip_.tripped:
+            # (every latch fires the trip: a healthy running tick pays for one test only)
             self._stop()
-        latched = self.bubble.latched or self.estop.latched
-        if latched != self._latch_seen:
-            # the pump is stopped now, so a flash write costs nothing: the rig records the
-            # latch there (a power cycle must not erase it); scheduled, never in the tick
-            self._latch_seen = latched
-            if latched and self.on_latch is not None:
-                self.on_latch()
+            if not self._latch_seen and (self.bubble.latched or self.estop.latched):
+                # the pump is stopped now, so a flash write costs nothing: the rig records
+                # the latch there (a power cycle must not erase it), scheduled, not in the tick
+                self._latch_seen = True
+                if self.on_latch is not None:
+                    self.on_latch()
         self._running = self.state == RUN
         self._speed = SPEED_FREE
         for check in self._interlocks:
