@@ -190,6 +190,7 @@ def test_h22_a_dropped_link_shows_no_data_within_1s(console, page):
         os.kill(rig, signal.SIGCONT)
     page.wait_for_function("!document.body.classList.contains('nodata')", timeout=10000)
     assert number(page, "#p1") is not None        # numbers back once rows come again
+    assert text(page, ".alarm-chip[data-code=AIR]").startswith("!!! AIR")   # and the alarms
     # the link itself lost: the rig's process ends, its pty closes
     os.kill(rig, signal.SIGTERM)
     t0 = time.monotonic()

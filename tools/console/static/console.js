@@ -158,6 +158,7 @@ function renderAlarms(r) {
   const bar = $("alarm-bar"), list = $("alarm-list");
   if (!r) {
     bar.className = "alarm-bar prio-none";
+    list.dataset.key = "";          // rebuilt from the next live row, whatever it holds
     set("alarm-list", "ALARMS UNKNOWN: NO DATA");
     set("audio-state", "AUDIO ---");
     return;
