@@ -75,7 +75,7 @@ def submit(pg, form_input, value):
 
 def last_csv_row(path):
     with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+        rows = list(csv.DictReader(ln for ln in f if not ln.startswith("#")))
     return rows[-1] if rows else None
 
 

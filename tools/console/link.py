@@ -12,7 +12,10 @@ import csv
 import os
 import time
 
-from tools.cli import TelemetryReader
+from tools import monitor as M
+from tools.monitor import TelemetryReader
+
+INFO_WAIT_S = 3.0         # rows wait this long at most for the board's answer to the CSV header
 
 MARK = "@ECQ "
 NO_REPLY = "no reply from the rig"
@@ -82,6 +85,9 @@ class Link:
         self._csv_file = None
         self._writer = None
         self._loop = None
+        self.info = None              # {"board", "firmware", "settings_crc32", "platform"}
+        self._info_deadline = 0.0
+        self._early = []              # rows waiting for the board's answer
         self.installed_t = None
         self.state_error = None
         self.state_cost_s = 0.0       # how long the last state query took to answer
@@ -94,6 +100,9 @@ class Link:
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(self.ser.fileno(), self._readable)
         self.error = None
+        # what the board is, for the CSV's header lines (as monitor writes them)
+        self._write("\x02\x03\r\n" + M._INFO + "\r\n")
+        self._info_deadline = time.monotonic() + INFO_WAIT_S
         self.install()
 
     def install(self):
@@ -167,6 +176,10 @@ class Link:
             i = line.find(MARK)
             if i >= 0:
                 self._reply(line[i + len(MARK):])
+            elif line.startswith(M.INFO_TAG) and self.info is None:
+                f = line[len(M.INFO_TAG):].split()
+                if len(f) == 4:
+                    self.info = dict(zip(("board", "firmware", "settings_crc32", "platform"), f))
             elif "NameError" in line and "_ec" in line:
                 self._reinstall()     # our helpers are gone: a new REPL namespace (a reset)
 
@@ -181,18 +194,30 @@ class Link:
             self._write("rig.telemetry(%d)\r\n" % self.rate)
 
     def _record(self, row):
+        # the monitor's CSV: "# key: value" lines, then wall_utc + the telemetry columns
         if not self.csv_path:
             return
+        row = dict(row, wall_utc=M._now_utc())
         if self._writer is None:
-            d = os.path.dirname(self.csv_path)
-            if d:
-                os.makedirs(d, exist_ok=True)
-            self._csv_file = open(self.csv_path, "w", newline="")
+            if self.info is None and time.monotonic() < self._info_deadline:
+                self._early.append(row)
+                return
+            d = os.path.dirname(os.path.abspath(self.csv_path))
+            os.makedirs(d, exist_ok=True)
+            f = self._csv_file = open(self.csv_path, "w", newline="")
+            f.write("# ecmo-rig telemetry recorded by `ecmo console`\n")
+            info = self.info or {}
+            for k in ("board", "firmware", "settings_crc32", "platform"):
+                f.write("# %s: %s\n" % (k, info.get(k, "unknown (the board did not answer)")))
+            f.write("# port: %s\n# start_utc: %s\n" % (self.port, (self._early or [row])[0]["wall_utc"]))
             # the columns of the first header; a later header with more columns (another
             # board after a reset) keeps the file readable rather than changing its shape
-            self._writer = csv.DictWriter(self._csv_file, fieldnames=self.reader.header,
-                                          extrasaction="ignore")
+            self._writer = csv.DictWriter(f, fieldnames=["wall_utc"] + self.reader.header,
+                                          extrasaction="ignore", restval="")
             self._writer.writeheader()
+            for r in self._early:
+                self._writer.writerow(r)
+            self._early = []
         self._writer.writerow(row)
         self._csv_file.flush()
 
