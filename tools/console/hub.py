@@ -60,8 +60,8 @@ class Hub:
     def _open(self):
         try:
             self.link.open()
-        except Exception as e:       # missing port, busy port: shown, retried
-            self.link.error = "%s: %s" % (self.link.port, e)
+        except (Exception, SystemExit) as e:   # missing or busy port (ports.py says which): shown, retried
+            self.link.error = str(e)
             self.link.ser = None
 
     # ---- from the link ----

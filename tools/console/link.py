@@ -10,7 +10,10 @@ import ast
 import asyncio
 import csv
 import os
+import threading
 import time
+
+from tools import ports
 
 from tools import monitor as M
 from tools.monitor import TelemetryReader
@@ -94,11 +97,13 @@ class Link:
 
     # ---- the port ----
     def open(self):
-        import serial
-        self.ser = serial.Serial(self.port, self.baud, timeout=0)
+        # the port as every host tool opens it (tools/ports.py: pyserial's timeouts, no select(),
+        # so Windows too); a thread reads it and hands the bytes to the event loop
+        ser = ports.open_port(self.port, self.baud, timeout=0.05)
+        self.ser = ser
         self.reader = TelemetryReader()
         self._loop = asyncio.get_running_loop()
-        self._loop.add_reader(self.ser.fileno(), self._readable)
+        threading.Thread(target=self._read_thread, args=(ser,), daemon=True).start()
         self.error = None
         # what the board is, for the CSV's header lines (as monitor writes them)
         self._write("\x02\x03\r\n" + M._INFO + "\r\n")
@@ -116,16 +121,16 @@ class Link:
         self._write("rig.telemetry(%d)\r\n" % self.rate)
 
     def close(self, why="closed"):
-        if self.ser is not None:
+        ser, self.ser = self.ser, None     # the reader thread ends when it sees this
+        if ser is not None:
             try:
-                self._loop.remove_reader(self.ser.fileno())
-            except (ValueError, OSError):
+                ser.cancel_read()
+            except Exception:
                 pass
             try:
-                self.ser.close()
-            except OSError:
+                ser.close()
+            except Exception:
                 pass
-        self.ser = None
         self.error = why
         for fut in self._waiting.values():
             if not fut.done():
@@ -135,11 +140,10 @@ class Link:
 
     def stop(self):
         # leave the rig as monitor does: telemetry off
-        if self.ser is not None:
+        if self._write("rig.telemetry(0)\r\n"):
             try:
-                self._write("rig.telemetry(0)\r\n")
                 self.ser.flush()
-            except OSError:
+            except Exception:
                 pass
         self.close("stopped")
         if self._csv_file is not None:
@@ -147,21 +151,39 @@ class Link:
             self._csv_file = None
 
     def _write(self, text):
-        self.ser.write(text.encode())
+        # False (and the link closed) when the port cannot take it: gone, or stuck past the
+        # write timeout (pyserial raises its own exceptions, not OSError)
+        ser = self.ser
+        if ser is None:
+            return False
+        try:
+            ser.write(text.encode())
+            return True
+        except Exception as e:
+            self.close("%s: %s" % (self.port, e))
+            return False
 
     def connected(self):
         return self.ser is not None
 
-    def _readable(self):
-        try:
-            data = self.ser.read(4096)
-        except Exception as e:       # pyserial's SerialException when the device goes away
-            self.close("%s: %s" % (self.port, e))
-            return
-        if not data:
-            # readable with nothing to read: the other end hung up
-            self.close("%s: the device went away" % self.port)
-            return
+    def _read_thread(self, ser):
+        while self.ser is ser:
+            try:
+                data = ports.read_some(ser)
+            except Exception as e:   # pyserial's SerialException when the device goes away
+                if self.ser is ser:
+                    self._loop.call_soon_threadsafe(self._lost, ser, "%s: %s" % (self.port, e))
+                return
+            if data:
+                self._loop.call_soon_threadsafe(self._feed, ser, data)
+
+    def _lost(self, ser, why):
+        if self.ser is ser:
+            self.close(why)
+
+    def _feed(self, ser, data):
+        if self.ser is not ser:
+            return                    # bytes of a port closed meanwhile
         rows, text = self.reader.feed(data)
         now = time.monotonic()
         for row in rows:
@@ -244,12 +266,9 @@ class Link:
         n = self._n
         fut = self._loop.create_future()
         self._waiting[n] = fut
-        try:
-            self._write("_ecq(%d, %r)\r\n" % (n, expr))
-        except OSError as e:
+        if not self._write("_ecq(%d, %r)\r\n" % (n, expr)):
             self._waiting.pop(n, None)
-            self.close("%s: %s" % (self.port, e))
-            return False, "link lost: %s" % e
+            return False, "link lost: %s" % self.error
         try:
             return await asyncio.wait_for(fut, timeout)
         except asyncio.TimeoutError:
