@@ -33,7 +33,7 @@ class SimBoard:
     # the chip (main.py's globals are the REPL's namespace) inside the world, which outlives it
     def __init__(self, settings_path, board="pico", profile="VA", seed=1):
         self.board = run.board_file(board, settings_path)
-        path = run.ROOT + "/firmware/main.py"
+        path = run.simpaths.ROOT + "/firmware/main.py"
         with open(path) as f:
             self._main = compile(f.read(), path, "exec")
         machine.sim_reset(machine.PWRON_RESET)

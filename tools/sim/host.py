@@ -17,9 +17,10 @@ MP_HEAP = "16M"
 
 def _paths():
     # scenario.py checks sensor fault kinds against the board files and the world's list
-    for p in (os.path.join(HERE, "hw"), os.path.join(ROOT, "boards"), HERE):
-        if p not in sys.path:
-            sys.path.insert(0, p)
+    if HERE not in sys.path:
+        sys.path.insert(0, HERE)
+    import simpaths
+    simpaths.setup()
 
 
 def micropython_exe():
