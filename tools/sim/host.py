@@ -64,14 +64,29 @@ def main(argv=None):
                                                  sc["board"], sc["profile"], sc["duration_s"],
                                                  out), flush=True)
     env = dict(os.environ, MICROPYPATH=".frozen")     # no ~/.micropython/lib surprises
-    p = subprocess.run(runner_cmd(a.runtime, scen, out, a.quiet), cwd=ROOT, env=env)
-    if p.returncode:
-        print("[sim] runner failed (exit %d)" % p.returncode, file=sys.stderr)
-        return p.returncode
+    p = subprocess.Popen(runner_cmd(a.runtime, scen, out, a.quiet), cwd=ROOT, env=env)
+    interrupted = False
+    while True:
+        try:
+            rc = p.wait()
+            break
+        except KeyboardInterrupt:
+            # Ctrl-C reaches the runner too (same terminal): it closes its CSV and summary
+            # and exits 130; wait for that, then plot what there is
+            interrupted = True
+    if rc == 130 or interrupted:
+        print("[sim] interrupted: plotting the rows so far", file=sys.stderr)
+    elif rc:
+        print("[sim] runner failed (exit %d)" % rc, file=sys.stderr)
+        return rc
     if not a.no_plot:
         from tools.sim import plot
-        print("[sim] plot: %s" % plot.plot(out, title=None))
-    return 0
+        try:
+            print("[sim] plot: %s" % plot.plot(out, title=None))
+        except KeyboardInterrupt:
+            print("[sim] interrupted while plotting", file=sys.stderr)
+            return 130
+    return 130 if interrupted or rc == 130 else 0
 
 
 if __name__ == "__main__":

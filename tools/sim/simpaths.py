@@ -43,6 +43,7 @@ def _unix_micropython():
             setattr(shim, k, getattr(micropython, k))
     import machine
     shim.alloc_emergency_exception_buf = lambda size: None
+    shim._real_schedule = micropython.schedule     # the VM's own queue (tools/rigboot.py)
     shim.schedule = machine.sim_schedule
     shim._ecmo_shim = True
     sys.modules["micropython"] = shim

@@ -710,6 +710,11 @@ def sim_irqs_enabled():
     return _c.W.irq_state == 0
 
 
+def sim_in_callback():
+    # inside a scheduled call, a hard handler or a blocking C call of the fake chip
+    return _c.W.sched_lock > 0
+
+
 def sim_in_hard_irq():
     return _c.W.hard_lock > 0
 
