@@ -271,7 +271,6 @@ def enable_irq(state):
     while not w.irq_state and w.pending:
         handler, arg, hard = w.pending.pop(0)
         irq(handler, arg, hard)
-    run_pending()
 
 
 # ---------------------------------------------------------------- clock
