@@ -166,6 +166,13 @@ class Clock:
         self.t_wall = utime.ticks_us()
         self.lag = 0
         self.busy = False
+        self.in_command = False    # a REPL command is running: the poker's calls catch up
+
+    def poked(self, _arg=None):
+        # from the scheduler, between two bytecodes of a running command only: while the REPL
+        # waits for input the serve loop itself catches up (and typing is never starved)
+        if self.in_command:
+            self.catch_up()
 
     def catch_up(self, _arg=None):
         if self.busy or not machine.sim_irqs_enabled() or machine.sim_in_callback():
@@ -184,10 +191,13 @@ class Clock:
             self.busy = False
 
 
+CLOCK = None
+
+
 def _poker(clock, real_schedule, state):
     # helper thread: a periodic "interrupt" that only asks the main thread's scheduler to run
     # the catch-up between two bytecodes of whatever runs there (a long REPL command)
-    cb = clock.catch_up
+    cb = clock.poked
     while state[0]:
         utime.sleep_ms(POKE_MS)
         try:
@@ -217,6 +227,14 @@ def _exc_text(e):
 
 
 def _run_friendly(line, sb):
+    CLOCK.in_command = True
+    try:
+        _friendly(line, sb)
+    finally:
+        CLOCK.in_command = False
+
+
+def _friendly(line, sb):
     try:
         try:
             r = eval(line, sb.g)
@@ -236,12 +254,14 @@ def _run_raw(code, sb):
     _out("OK")
     err = ""
     reset = None
+    CLOCK.in_command = True
     try:
         exec(code, sb.g)
     except RESETS + (machine.SimSoftReset,) as e:
         reset = e
     except Exception as e:
         err = _exc_text(e)
+    CLOCK.in_command = False
     # the reply ends before the restart, so `mpremote exec "rig.reboot()"` returns at once
     _out("\x04" + err + "\x04>")
     if isinstance(reset, machine.SimSoftReset):
@@ -319,7 +339,8 @@ def main():
     a = sys.argv[1:]
     path = a[0] if a else "settings.json"
     sb = SimBoard(path, *a[1:3], **({"seed": int(a[3])} if len(a) > 3 else {}))
-    clock = Clock(sb)
+    global CLOCK
+    clock = CLOCK = Clock(sb)
     state = [True]
     try:
         import _thread

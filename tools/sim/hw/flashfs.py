@@ -16,6 +16,9 @@ class FlashVfs:
     def __init__(self, root):
         self.root = root.rstrip("/") or "/"
         self._fs = vfs.VfsPosix(self.root)
+        # VfsPosix(root).rename joins both paths through one buffer and loses the first
+        # (ENOENT): rename through an unrooted VfsPosix with the host paths instead
+        self._host = vfs.VfsPosix()
         self._cwd = "/"
 
     def resolve(self, path):
@@ -74,7 +77,8 @@ class FlashVfs:
         self._fs.rmdir(self.resolve(path))
 
     def rename(self, old, new):
-        self._fs.rename(self.resolve(old), self.resolve(new))
+        base = "" if self.root == "/" else self.root
+        self._host.rename(base + self.resolve(old), base + self.resolve(new))
 
     def stat(self, path):
         return self._fs.stat(self.resolve(path))

@@ -582,9 +582,13 @@ def sim_reboot(reset_cause=WDT_RESET):
     _c.reboot(reset_cause)
 
 
+_PORT = ["rp2"]    # read by tools/deploy.py's board check: the port this fake imitates
+
+
 def sim_port(name):
     # which port the fake is: "rp2" (default) or "esp32"; the port-only names follow it
     _c.set_port(name)
+    _PORT[0] = name
     g = globals()
     for k, v in _ESP32_RESETS:
         if name == "esp32":
