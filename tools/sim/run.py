@@ -354,7 +354,9 @@ class Sim:
                     self._progress(next_pct, end_us, w0)
                     next_pct += 10
         except KeyboardInterrupt:
-            # Ctrl-C: keep what was simulated so far (the CSV rows, a summary) and say so
+            # Ctrl-C: keep what was simulated so far (the CSV rows, a summary) and say so.
+            # It may have landed inside a hard handler, with the heap still locked.
+            machine.sim_release_heap()
             self.interrupted = True
             self._say("interrupted at t=%s: keeping the rows so far"
                       % _fixed3(machine.sim_now_us()))

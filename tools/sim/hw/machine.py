@@ -569,6 +569,7 @@ sim_advance_us = _c.advance_us
 sim_spend_us = _c.spend_us
 sim_pin = _c.pin_state
 sim_soft_reset = _c.soft_reset
+sim_release_heap = _c.release_heap
 SIM_BOOT_US = _c.BOOT_US
 
 

@@ -245,6 +245,21 @@ def call_hard(handler, arg):
         w.sched_lock -= 1
 
 
+def release_heap():
+    # After an asynchronous exception (Ctrl-C) that may have landed inside a hard handler
+    # between heap_lock and its unlock: leave the heap unlocked. heap_unlock() returns the new
+    # depth and wraps below 0 on the unix port, so a wrap is undone at once.
+    while True:
+        d = _heap_unlock()
+        if d == 0:
+            break
+        if d > 1000:
+            _heap_lock()
+            break
+    W.hard_lock = 0
+    W.sched_lock = 0
+
+
 def irq(handler, arg, hard):
     # an interrupt for `handler`: masked -> held; hard -> runs now; soft -> queued
     w = W
