@@ -332,3 +332,11 @@ def test_mpremote_without_resume_soft_resets_like_a_board(rig_port):
             break
         time.sleep(0.5)
     assert r.returncode == 0 and "WDT_RESET" in r.stdout, r.stdout + r.stderr
+
+
+def test_sys_exit_at_the_repl_soft_resets_instead_of_killing_the_rig(rig_port):
+    # a board's REPL answers SystemExit with a soft reset; the simulated rig died of it
+    port, _ = rig_port
+    _mp(port, "resume", "exec", "import sys; sys.exit()", ok=False)
+    r = _mp(port, "resume", "exec", "print(6 * 7)")
+    assert "42" in r.stdout

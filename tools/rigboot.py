@@ -244,8 +244,8 @@ def _friendly(line, sb):
             exec(line, sb.g)
     except RESETS as e:
         sb.reset(e)
-    except machine.SimSoftReset:
-        sb.soft_reset(True)
+    except (machine.SimSoftReset, SystemExit):
+        sb.soft_reset(True)     # a board's REPL soft-resets on SystemExit too (pyexec)
     except Exception as e:
         _out(_exc_text(e))
 
@@ -259,9 +259,12 @@ def _run_raw(code, sb):
         exec(code, sb.g)
     except RESETS + (machine.SimSoftReset,) as e:
         reset = e
+    except SystemExit:
+        reset = machine.SimSoftReset()      # as a board's raw REPL: a soft reset
     except Exception as e:
         err = _exc_text(e)
-    CLOCK.in_command = False
+    finally:
+        CLOCK.in_command = False
     # the reply ends before the restart, so `mpremote exec "rig.reboot()"` returns at once
     _out("\x04" + err + "\x04>")
     if isinstance(reset, machine.SimSoftReset):
