@@ -17,6 +17,8 @@ ELSEWHERE = {
     "H11": "machine.WDT fed by ecmo/loop.py; after the reset ecmo/safety/resume.py",
     "H13": "ecmo/settings.py at load; the rig raises SETTINGS (not a reading of the tick)",
     "H21": "ecmo/safety/resume.py at boot (a power-on is known only then)",
+    "H24": "ecmo/rig.py: a REPL change is refused before it reaches the supervisor",
+    "H25": "ecmo/rig.py: gains are refused at the REPL",
 }
 
 
