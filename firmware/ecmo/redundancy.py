@@ -25,6 +25,7 @@ _DEB_TICKS = const(50)          # a relation broken this long (0.5 s) names a su
 _WARM_TICKS = const(500)        # 5 s of trusted running before the relations are checked
 _BIAS_SHIFT = const(9)          # anchor filter: 1/512 per tick, tau ~5 s at 100 Hz
 _RM_SHIFT = const(11)           # membrane resistance filter, tau ~20 s
+_RM_K = const(10000)            # resistance in 0.01 mmHg per L/min (0.1 mmHg * 1000 mL / 10)
 _Q_MIN_MLPM = const(800)        # below this neither relation says much
 _Q_TOL_MLPM = const(400)        # flow disagreement: 0.4 L/min + 10 % (+ the map's error)
 _ORDER_TOL_DMMHG = const(100)   # P3 above P2 by more than 10 mmHg at forward flow
@@ -32,6 +33,7 @@ _HIST = const(16)               # speed history: one sample per 100 ms, 1.6 s
 _HIST_EVERY = const(10)
 _BACK = const(10)               # fall back to the speed of >= 1 s ago: older than any detection
 _TACH_TOL_RPM = const(300)
+_STEADY_RPM = const(50)         # tach within 50 rpm + 2 % of the command: the motor is settled
 
 
 class Redundancy:
@@ -48,7 +50,7 @@ class Redundancy:
         self.q_mem = 0           # flow from the membrane drop and the learned resistance
         self.p1_est = 0          # P1 from P2, flow and speed (anchored), 0.1 mmHg
         self.p1_est_ok = False
-        self.rm = 0              # membrane resistance, 0.1 mmHg per L/min (learned)
+        self.rm = 0              # membrane resistance, 0.01 mmHg per L/min (learned)
         self.r1_res = 0          # last residuals (mL/min), for telemetry and tests
         self.r2_res = 0
         self.rpm = 0             # speed the relations used (tach, or the command)
@@ -133,7 +135,7 @@ class Redundancy:
         rm = self._rm16 >> 4
         self.rm = rm
         if p2ok and p3ok and rm > 0:
-            self.q_mem = (p2.value - p3.value) * 1000 // rm
+            self.q_mem = (p2.value - p3.value) * _RM_K // rm
         every = p1ok and p2ok and p3ok and qok and tach and running and q > _Q_MIN_MLPM
         if not every:
             self._warm = 0
@@ -144,19 +146,6 @@ class Redundancy:
                 self.suspect = 0      # an invalid sensor is named by its own status
             self._history(rpm_applied)
             return
-        # anchors learn while every sensor is trusted and nobody is suspect
-        if self.suspect == 0:
-            self._qb += ((q - raw) * 16 - self._qb) >> _BIAS_SHIFT
-            self._pb += ((p1.value - pe_raw) * 16 - self._pb) >> _BIAS_SHIFT
-            r = (p2.value - p3.value) * 1000 // q
-            if self._rm16 == 0:
-                self._rm16 = r * 16
-            else:
-                self._rm16 += (r * 16 - self._rm16) >> _RM_SHIFT
-        if self._warm < _WARM_TICKS:
-            self._warm += 1
-            self._history(rpm_applied)
-            return
         tol = _Q_TOL_MLPM + q // 10 + q * m.err_pct // 200
         e1 = q - self.q_map
         e2 = q - self.q_mem if rm > 0 else 0
@@ -165,6 +154,25 @@ class Redundancy:
         b1 = m.informative(rpm, q) and (e1 > tol or e1 < -tol)
         b2 = rm > 0 and (e2 > tol or e2 < -tol)
         b3 = p3.value > p2.value + _ORDER_TOL_DMMHG
+        warm = self._warm >= _WARM_TICKS
+        # anchors learn while every sensor is trusted, the relations hold (or are still being
+        # learnt) and the motor is at its command (during a speed change the static relations
+        # hold least well); never while a relation is broken, so a fault is not learnt away
+        c = self.pump.rpm_cmd
+        d = rpm - c
+        if self.suspect == 0 and not (warm and (b1 or b2 or b3)) and \
+                -_STEADY_RPM - c // 50 < d < _STEADY_RPM + c // 50:
+            self._qb += ((q - raw) * 16 - self._qb) >> _BIAS_SHIFT
+            self._pb += ((p1.value - pe_raw) * 16 - self._pb) >> _BIAS_SHIFT
+            r = (p2.value - p3.value) * _RM_K // q
+            if self._rm16 == 0:
+                self._rm16 = r * 16
+            else:
+                self._rm16 += (r * 16 - self._rm16) >> _RM_SHIFT
+        if not warm:
+            self._warm += 1
+            self._history(rpm_applied)
+            return
         self._n1 = self._n1 + 1 if b1 and self._n1 < 255 else (self._n1 if b1 else 0)
         self._n2 = self._n2 + 1 if b2 and self._n2 < 255 else (self._n2 if b2 else 0)
         self._n3 = self._n3 + 1 if b3 and self._n3 < 255 else (self._n3 if b3 else 0)
@@ -176,8 +184,8 @@ class Redundancy:
         elif f1:
             s = P1
         if self._n3 >= _DEB_TICKS and not s & P2:
-            # P3 above P2 with blood going forward: if R2 also broke it is P3 (P2 agrees with
-            # the pump), else one of the two, and P3 is what the over-pressure check reads
+            # P3 above P2 with blood going forward: one of the two is wrong, and P3 is the one
+            # the over-pressure check reads, so it is the one not to trust
             s |= P3
         self.suspect = s
         self._history(rpm_applied)
