@@ -27,7 +27,7 @@ _BIAS_SHIFT = const(9)          # anchor filter: 1/512 per tick, tau ~5 s at 100
 _RM_SHIFT = const(11)           # membrane resistance filter, tau ~20 s
 _RM_K = const(10000)            # resistance in 0.01 mmHg per L/min (0.1 mmHg * 1000 mL / 10)
 _Q_MIN_MLPM = const(800)        # below this neither relation says much
-_Q_TOL_MLPM = const(400)        # flow disagreement: 0.4 L/min + 10 % (+ the map's error)
+_Q_TOL_MLPM = const(400)        # flow disagreement: 0.4 L/min + 6 % (+ the map's error share)
 _ORDER_TOL_DMMHG = const(100)   # P3 above P2 by more than 10 mmHg at forward flow
 _HIST = const(16)               # speed history: one sample per 100 ms, 1.6 s
 _HIST_EVERY = const(10)
@@ -146,7 +146,14 @@ class Redundancy:
                 self.suspect = 0      # an invalid sensor is named by its own status
             self._history(rpm_applied)
             return
-        tol = _Q_TOL_MLPM + q // 10 + q * m.err_pct // 200
+        # tolerance on the smallest of the three flows (a reading that is off must not widen
+        # its own tolerance): 0.4 L/min + 6 % + the map's error share
+        qs = q if q < self.q_map else self.q_map
+        if rm > 0 and self.q_mem < qs:
+            qs = self.q_mem
+        if qs < 0:
+            qs = 0
+        tol = _Q_TOL_MLPM + qs // 16 + qs * m.err_pct // 400
         e1 = q - self.q_map
         e2 = q - self.q_mem if rm > 0 else 0
         self.r1_res = e1
