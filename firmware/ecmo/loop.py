@@ -27,6 +27,9 @@ class Loop:
         self.n = 0                      # ticks run
         self.overruns = 0               # ticks that took longer than the period
         self.late = 0                   # ticks that started more than half a period late
+        self.coalesced = 0              # timer calls dropped: under half a period after a tick
+        self._dt_ms = period_ms         # the next tick's dt (the timer path measures it)
+        self._dt_max_ms = 2 * period_ms  # control/pid.py: its gain bounds hold to dt 20 ms
         self.errors = 0                 # ticks that raised
         self.last_error = None
         self.tick_us = 0
@@ -38,7 +41,21 @@ class Loop:
         self.busy = False               # the REPL is changing settings: skip this period
         self.deferred = 0               # periods skipped for it
         self._skips = 0                 # periods skipped in a row
-        self.cb = self.tick             # bound once, for machine.Timer
+        self.cb = self._timed           # bound once, for machine.Timer
+
+    def _timed(self, _timer=None):
+        # The timer's call. rp2's Timer(-1) is a scheduled callback: held off (the REPL
+        # compiling, a long print) its missed periods then run back to back, each claiming a
+        # period that never passed. One tick with the time that really passed covers them
+        # (within the PID's integer bounds); the queued rest are dropped and counted.
+        if self.n and not self.busy:
+            gap = ticks_diff(ticks_us(), self._start_us)
+            if gap < (self._period_us >> 1):
+                self.coalesced += 1
+                return
+            dt = (gap + 500) // 1000
+            self._dt_ms = dt if dt < self._dt_max_ms else self._dt_max_ms
+        self.tick()
 
     def tick(self, _timer=None):
         if self.busy:
@@ -55,7 +72,8 @@ class Loop:
         self._start_us = t0
         now = ticks_ms()
         self.now_ms = now
-        dt = self.period_ms
+        dt = self._dt_ms
+        self._dt_ms = self.period_ms
         ok = True
         try:
             for s in self.sensors:

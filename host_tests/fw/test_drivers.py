@@ -140,6 +140,33 @@ def test_crc8_vector():
     assert crc8(b, 0, 2) == 0x92
 
 
+class _SfmBus:
+    # an I2C bus with one fixed read frame (the SFM3000's 3 bytes)
+    def __init__(self, frame):
+        self.frame = frame
+
+    def writeto(self, addr, buf):
+        return len(buf)
+
+    def readfrom_into(self, addr, buf):
+        for i in range(len(buf)):
+            buf[i] = self.frame[i]
+
+
+def test_sfm3000_checks_its_crc_from_0x00():
+    # A part built to Sensirion's SFM3000 CRC note sends CRC-8 (poly 0x31) started at 0x00:
+    # 0x7D 0x18 -> 0x81 (0xFF-start would give 0x00). The driver must take it, and refuse
+    # the SLF3S-style CRC on this part.
+    from ecmo.drivers.gasflow import SFM3000
+    s = SFM3000(_SfmBus(bytearray((0x7D, 0x18, 0x81))))
+    assert s.read() == S.STALE           # first result after the start command
+    assert s.read() == S.OK
+    assert s.value == (0x7D18 - 32000) * 1000 // 140
+    s = SFM3000(_SfmBus(bytearray((0x7D, 0x18, 0x00))))
+    s.read()
+    assert s.read() == S.CRC
+
+
 def test_slf3s_reads_flow_and_rejects_bad_crc():
     dev = devices.SensirionSLF3S(scale=500)
     machine.sim_i2c_attach(0, 0x08, dev)

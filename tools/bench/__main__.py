@@ -250,6 +250,19 @@ def scaling(F, n, per):
               "estimate", note="%.1f cyc/insn x %d insn + 2 ABP + 2 ADC" % (lo_hi, round(ours)))
 
 
+def target(F, quick):
+    # the real rp2 port on the emulated Pico (tools/bench/target.py), when the image is given
+    from tools.emu.link import images, EmuError
+    try:
+        images()
+    except EmuError as e:
+        F.add("target.skipped", None, "", "rp2040-emu", note=str(e))
+        return
+    secs = "1" if quick else "3"
+    for r in run([PYTHON, "-m", "tools.bench.target", "--seconds", secs], timeout=1200):
+        F.add(r["name"], r["value"], r["unit"], r["runtime"], note=r.get("note", ""))
+
+
 # ---------------------------------------------------------------- table
 
 def table(rows):
@@ -272,12 +285,20 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="tiny sizes: checks the code runs")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench.json"))
     ap.add_argument("--no-callgrind", action="store_true")
+    ap.add_argument("--no-target", action="store_true", help="skip the emulated-Pico figures")
+    ap.add_argument("--target-only", action="store_true", help="only the emulated-Pico figures")
     a = ap.parse_args(argv)
     if MICROPYTHON is None:
         raise SystemExit("micropython not found: run `make venv`")
     t0 = time.time()
     F = Figures()
     q = a.quick
+    if a.target_only:
+        target(F, q)
+        print(table(F.rows))
+        with open(a.out, "w") as f:
+            json.dump(F.rows, f, indent=1)
+        return
     tick_cost(F, 300 if q else 10000)
     per = {} if a.no_callgrind else cg_counts(F, 50 if q else 1000, q)
     allocation(F, 200 if q else 10000)
@@ -285,7 +306,11 @@ def main(argv=None):
     quality(F, q)
     footprint(F)
     scaling(F, 200 if q else 3000, per)
+    if not a.no_target:
+        target(F, q)
     print(table(F.rows))
+    from tools.bench import verdict
+    print(verdict.render(F.rows))
     with open(a.out, "w") as f:
         json.dump(F.rows, f, indent=1)
     print("%d figures -> %s in %.0f s" % (len(F.rows), a.out, time.time() - t0))

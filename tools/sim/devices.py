@@ -1,13 +1,18 @@
 # Byte-level I2C sensor models for the fake bus (machine.sim_i2c_attach). Each holds a settable
 # physical value and a `fault` to inject. Runs under CPython and MicroPython. Protocols: the
 # makers' datasheets (Honeywell ABP I2C, Sensirion SF06-LF and SFM3000), as summarised in the
-# project's reference notes (RIG_FACTS sections 1, 2 and 7; not in this repo).
+# sources listed in docs/facts.md sections 1, 2 and 7.
 
 _ENODEV = 19
 
 
-def crc8(data, init=0xFF):
-    # Sensirion CRC-8: poly 0x31, init 0xFF, no reflection, no final XOR (0xBE 0xEF -> 0x92).
+SLF3S_CRC_INIT = 0xFF    # SF06-LF datasheet
+SFM3000_CRC_INIT = 0x00  # Sensirion's SFM3000 CRC application note: starts at 0, not 0xFF
+
+
+def crc8(data, init=SLF3S_CRC_INIT):
+    # Sensirion CRC-8: poly 0x31, no reflection, no final XOR; init 0xFF: 0xBE 0xEF -> 0x92,
+    # init 0x00: 0xBE 0xEF -> 0x13.
     crc = init
     for b in data:
         crc ^= b
@@ -20,11 +25,11 @@ def _clamp(x, lo, hi):
     return lo if x < lo else hi if x > hi else x
 
 
-def _word(value):
+def _word(value, init=SLF3S_CRC_INIT):
     # 16-bit big-endian word followed by its CRC, the Sensirion read frame unit.
     hi = (value >> 8) & 0xFF
     lo = value & 0xFF
-    return bytes((hi, lo, crc8((hi, lo))))
+    return bytes((hi, lo, crc8((hi, lo), init)))
 
 
 class _Device:
@@ -44,7 +49,7 @@ class _Device:
             raise OSError(_ENODEV)
 
 
-# Honeywell ABP: 14-bit counts, 10 %..90 % transfer function (RIG_FACTS 1).
+# Honeywell ABP: 14-bit counts, 10 %..90 % transfer function (docs/facts.md §1).
 ABP_OUT_MIN = 1638
 ABP_OUT_MAX = 14746
 
@@ -79,7 +84,7 @@ class HoneywellABP(_Device):
 
 
 class SensirionSLF3S(_Device):
-    # SF06-LF liquid flow; flow in the part's unit (ml/min for scale 500), RIG_FACTS 2.
+    # SF06-LF liquid flow; flow in the part's unit (ml/min for scale 500), docs/facts.md §2.
     faults = ("crc", "nack", "air")
     ADDR = 0x08
     CMD_START_WATER = 0x3608
@@ -120,7 +125,7 @@ class SensirionSLF3S(_Device):
 
 
 class SensirionSFM3000(_Device):
-    # Gas mass flow for the sweep line; flow in slm, RIG_FACTS 7.
+    # Gas mass flow for the sweep line; flow in slm, docs/facts.md §7.
     faults = ("crc", "nack")
     ADDR = 0x40
     CMD_START = 0x1000
@@ -144,7 +149,7 @@ class SensirionSFM3000(_Device):
         if not self.measuring:
             raise OSError(_ENODEV)
         raw = _clamp(int(round(self.flow_slm * self.scale + self.offset)), 0, 65535)
-        frame = bytearray(_word(raw))
+        frame = bytearray(_word(raw, SFM3000_CRC_INIT))
         if self.fault == "crc":
             frame[2] ^= 0xFF
         return bytes(frame[:n])

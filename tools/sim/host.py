@@ -3,6 +3,7 @@
 # runs tools/sim/run.py under the MicroPython unix port (or CPython) as a subprocess with its
 # progress streamed, then draws OUT/plot.png.
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -46,6 +47,8 @@ def main(argv=None):
     ap.add_argument("--scenario", help="scenario JSON (default examples/demo.json)")
     ap.add_argument("--out", default=DEFAULT_OUT, help="output dir (default out/sim)")
     ap.add_argument("--runtime", choices=("micropython", "cpython"), default="micropython")
+    ap.add_argument("--target", choices=("host", "rp2040"), default="host",
+                    help="rp2040: the real MicroPython rp2 port on an emulated Pico (tools/emu)")
     ap.add_argument("--no-plot", action="store_true")
     ap.add_argument("--quiet", action="store_true", help="no progress lines")
     a = ap.parse_args(argv)
@@ -63,10 +66,16 @@ def main(argv=None):
                                                  sc["board"], sc["profile"], sc["duration_s"],
                                                  out), flush=True)
     env = dict(os.environ, MICROPYPATH=".frozen")     # no ~/.micropython/lib surprises
-    p = subprocess.run(runner_cmd(a.runtime, scen, out, a.quiet), cwd=ROOT, env=env)
+    if a.target == "rp2040":
+        cmd = [sys.executable, "-m", "tools.emu.scenario", scen, out] + (["--quiet"] if a.quiet else [])
+    else:
+        cmd = runner_cmd(a.runtime, scen, out, a.quiet)
+    p = subprocess.run(cmd, cwd=ROOT, env=env)
     if p.returncode:
         print("[sim] runner failed (exit %d)" % p.returncode, file=sys.stderr)
         return p.returncode
+    with open(os.path.join(out, "events.json"), "w") as f:
+        json.dump(sc["events"], f)          # for the plot's event marks
     if not a.no_plot:
         from tools.sim import plot
         print("[sim] plot: %s" % plot.plot(out, title=None))
