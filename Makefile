@@ -107,13 +107,6 @@ bench: venv     ## benchmarks and their verdict table (ARGS=--quick: a smoke run
 # ARGS="--scheduler tcp://host:8786" for a Dask cluster, "--tier quick" for the small sample,
 # "--budget-s 900" to bound it (resumable: a second call goes on where it stopped), "--doc"
 # to rewrite docs/campaign.md and examples/campaign/.
-campaign: venv
-	$(VPY) -m tools.campaign $(ARGS)
-
-# Fault campaign (docs/campaign.md): the declared matrix + a random sample, all cores;
-# ARGS="--scheduler tcp://host:8786" for a Dask cluster, "--tier quick" for the small sample,
-# "--budget-s 900" to bound it (resumable: a second call goes on where it stopped), "--doc"
-# to rewrite docs/campaign.md and examples/campaign/.
 campaign: venv  ## fault campaign on the simulated rig (docs/campaign.md)
 	$(VPY) -m tools.campaign $(ARGS)
 
