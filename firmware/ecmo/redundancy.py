@@ -58,6 +58,8 @@ class Redundancy:
         self._pb = 0
         self._rm16 = 0
         self._warm = 0
+        self.anchored = False    # the anchors have learnt (5 s trusted): the estimates may stand in
+        self.fits = False        # the map describes this circuit (its anchor inside the map's error)
         self._n1 = 0
         self._n2 = 0
         self._n3 = 0
@@ -81,6 +83,7 @@ class Redundancy:
     def set_map(self, pmap):
         self.map = pmap
         self._warm = 0           # new map: re-learn the anchors before judging anyone
+        self.anchored = False
 
     def suspects(self):
         # REPL side: the names of the sensors the relations point at now
@@ -118,7 +121,7 @@ class Redundancy:
             raw = m.flow_mlpm(rpm, p2.value - p1.value)
             qm = raw + (self._qb >> 4)
             self.q_map = qm
-            self.q_map_ok = tach and running and m.informative(rpm, qm) and \
+            self.q_map_ok = tach and running and self.anchored and m.informative(rpm, qm) and \
                 not self.suspect & (P1 | P2)
         else:
             raw = 0
@@ -127,7 +130,7 @@ class Redundancy:
         if p2ok and (qok or self.q_map_ok):
             pe_raw = p2.value - m.head_dmmhg(rpm, qa)
             self.p1_est = pe_raw + (self._pb >> 4)
-            self.p1_est_ok = tach and running and not self.suspect & P2
+            self.p1_est_ok = tach and running and self.anchored and not self.suspect & P2
         else:
             pe_raw = 0
             self.p1_est_ok = False
@@ -176,10 +179,29 @@ class Redundancy:
                 self._rm16 = r * 16
             else:
                 self._rm16 += (r * 16 - self._rm16) >> _RM_SHIFT
+            # The map fits this circuit if what the anchor had to take up stays inside the
+            # map's own error budget and the operating point is on its forward branch (judged
+            # while learning only: a fault must not talk the map out of use). If it does not
+            # (a wrong map, another pump, readings no circuit makes), the relations judge nobody
+            # and no estimate stands in for a sensor: the plain RPM hold beats a bad model.
+            qb = self._qb >> 4
+            lim = _Q_TOL_MLPM + q * m.err_pct // 100
+            self.fits = raw > 0 and -lim <= qb <= lim
         if not warm:
             self._warm += 1
+            if self._warm >= _WARM_TICKS:
+                self.anchored = self.fits
             self._history(rpm_applied)
             return
+        if not self.fits:
+            self.anchored = False
+            self._n1 = 0
+            self._n2 = 0
+            self._n3 = 0
+            self.suspect = 0
+            self._history(rpm_applied)
+            return
+        self.anchored = True
         self._n1 = self._n1 + 1 if b1 and self._n1 < 255 else (self._n1 if b1 else 0)
         self._n2 = self._n2 + 1 if b2 and self._n2 < 255 else (self._n2 if b2 else 0)
         self._n3 = self._n3 + 1 if b3 and self._n3 < 255 else (self._n3 if b3 else 0)

@@ -150,6 +150,7 @@ class Rig:
         self.pump_map_board = pm
         self.red = Redundancy(self.p1, self.p2, self.p3, self.flow, self.pump,
                               PumpMap(pm["a"], pm["b"], pm.get("c", 0.0), pm.get("err_pct", 10)))
+        self.sup.red = self.red      # its substitutes and names feed the interlocks (issue 11)
         self.control.feed_forward(self.red)
         self.loop = Loop(sensors, self.pump, self.control, self.sup, self.al, self.ann, period_ms,
                          aux=aux, red=self.red)
@@ -305,7 +306,10 @@ class Rig:
   restart()                release a latched air / e-stop stop once clear and acknowledged
   reboot()                 planned reset: standby, no alarm and no resume after it
   alarms() / log(n)        alarms shown now / last n alarm events
-  blind()                  interlocks that cannot see because a sensor is invalid
+  blind()                  interlocks that cannot see, or see through a substitute
+  lift_clot_ceiling()      let the speed rise above where it was when CLOT came (until it clears)
+  pump_map(a, b, c, err_pct)   the pump's H-Q-RPM map in use (no arguments: show it)
+  identify() / identify_status() / identify_fit()   identify the map on the rig (docs/sensor-trust.md)
   telemetry(hz)            CSV rows on this link ('TLM ...', header '#TLM ...'), 0 = off, max %d
   telemetry_header() / telemetry_row()   the header and one row as strings
   save() / load()          settings to / from flash (load: a bad file changes nothing)""" % (
@@ -323,9 +327,17 @@ class Rig:
             return ("%.0f" % (s.value / 10)) if not s.status else status_name(s.status).upper()
         dp = "%.0f" % ((self.p2.value - self.p3.value) / 10) if not (self.p2.status or self.p3.status) else "?"
         al = ",".join(self.al.codes()) or "-"
+        r = self.red
+        if r.q_est:
+            flow = "EST %.2f" % (r.q_g / 1000)     # the loop runs on the pump map's estimate
+        elif r.suspect & 8:
+            flow = "SUSPECT"
+        elif self.flow.status:
+            flow = status_name(self.flow.status).upper()
+        else:
+            flow = "%.2f" % (self.flow.value / 1000)
         return ("%s %s %s sp=%s flow=%s rpm=%d P1=%s P2=%s P3=%s dP=%s alarms=%s" % (
-            STATE_NAMES[self.sup.state], self.sup.profile, MODE_NAMES[c.mode], sp,
-            ("%.2f" % (self.flow.value / 1000)) if not self.flow.status else status_name(self.flow.status).upper(),
+            STATE_NAMES[self.sup.state], self.sup.profile, MODE_NAMES[c.mode], sp, flow,
             self.pump.rpm, p(self.p1), p(self.p2), p(self.p3), dp, al))
 
     def run(self):
@@ -502,6 +514,11 @@ class Rig:
             self.loop.aux = self.loop.aux + (self._ident,)
         self._ident.start(speeds, self.loop.now_ms)
         return self._ident.status()
+
+    def lift_clot_ceiling(self):
+        # while CLOT is up the speed may not rise above where it was when CLOT came (H28);
+        # this lets it rise again until CLOT clears (a planned push, e.g. to a change-out)
+        self.sup.lift_clot_ceiling(True)
 
     def identify_status(self):
         return self._ident.status() if self._ident is not None else "no identification started"

@@ -11,6 +11,10 @@ LIMITS = {
     # post-oxygenator over-pressure (kink, occlusion)
     "p3_warn_dmmhg": (3000, 3000, 1000, 5000, -1),
     "p3_crit_dmmhg": (4000, 4000, 1500, 5000, -1),
+    # pre-oxygenator pressure (a clot: P3 falls behind it; connectors and the membrane housing
+    # are at risk): warning 400 mmHg (P3's critical: P2 is above P3), critical 450 mmHg
+    "p2_warn_dmmhg": (4000, 4000, 1500, 6000, -1),
+    "p2_crit_dmmhg": (4500, 4500, 2000, 7000, -1),
     # oxygenator delta-P: absolute limit and rise of membrane resistance over one minute
     "dp_max_dmmhg": (600, 600, 100, 3000, -1),
     "dp_rise_pct": (50, 50, 10, 300, -1),

@@ -22,6 +22,7 @@ _R_MIN_FLOW_MLPM = const(1500)         # below this, delta-P / flow is noise (a 
 _R_MIN_RISE = const(30)                # and a rise must be at least 3 mmHg per L/min
 _TACH_TOL_RPM = const(300)
 _TACH_TICKS = const(200)
+_CLOT_TICKS = const(100)               # a clot builds over minutes: a second filters noise out
 
 
 class Trip:
@@ -75,7 +76,7 @@ class Supervisor:
         self._air_events_acked = 0  # bubble events when the operator last acknowledged
         self._stop_events_acked = 0 # e-stop events then
         self._run_t = 0
-        self._cnt = bytearray(9)    # debounce counters, see _deb()
+        self._cnt = bytearray(11)   # debounce counters, see _deb()
         self._low_flow_n = 0
         self._tach_n = 0
         self._r = array("i", [0] * _R_SAMPLES)
@@ -83,6 +84,15 @@ class Supervisor:
         self._r_t = 0
         self.r_mem = 0              # membrane resistance now, 0.1 mmHg per L/min
         self._r_base = 0
+        # issue 11: the cross-checks and substitutes (ecmo/redundancy.py), given by the rig
+        self.red = None
+        self._hold_rpm = 0          # speed held while blind: the last one applied while trusted
+        self._was_trusted = True    # every interlock sensor trusted last tick
+        self._fallback_now = False  # apply the fallback speed on this tick (then the loop goes on)
+        self.clot_cap_rpm = rpm_max # ceiling while CLOT is up (H28); the operator can lift it
+        self.clot_lifted = False
+        self._clot_was = False
+        self._clot_n = 0
         self.profile = profile
         self.set_profile(profile)
 
@@ -96,6 +106,8 @@ class Supervisor:
         self.p1_crit_dmmhg = d["p1_crit_dmmhg"]
         self.p3_warn_dmmhg = d["p3_warn_dmmhg"]
         self.p3_crit_dmmhg = d["p3_crit_dmmhg"]
+        self.p2_warn_dmmhg = d["p2_warn_dmmhg"]
+        self.p2_crit_dmmhg = d["p2_crit_dmmhg"]
         self.dp_max_dmmhg = d["dp_max_dmmhg"]
         self.dp_rise_pct = d["dp_rise_pct"]
         self.flow_low_mlpm = d["flow_low_mlpm"]
@@ -173,19 +185,29 @@ class Supervisor:
             enable_irq(st)
 
     def blind(self):
-        # which interlocks cannot see right now (REPL side)
+        # which interlocks cannot see right now, and which see through a substitute (REPL side)
         out = []
-        if self.p1.status:
-            out.append("suction")
-        if self.p3.status:
-            out.append("over-pressure")
-        if self.p2.status or self.p3.status:
+        r = self.red
+        def one(name, trusted, sub_ok, sub):
+            if not trusted:
+                out.append("%s (on %s)" % (name, sub) if sub_ok else name)
+        one("suction", self.p1.status == 0 and not r.suspect & 1, r.p1_g_ok,
+            "P1 saturated" if self.p1.sat else "the pump-map estimate of P1")
+        one("over-pressure", self.p3.status == 0 and not r.suspect & 4, r.p3_g_ok,
+            "P2, its upper bound" if self.p2.status == 0 else "P3 saturated")
+        one("pre-oxygenator pressure", self.p2.status == 0 and not r.suspect & 2, r.p2_g_ok,
+            "P3, its lower bound" if self.p3.status == 0 else "P2 saturated")
+        if self.p2.status or self.p3.status or r.suspect & 6:
             out.append("clot")
-        if self.flow.status:
-            out.append("low/retrograde flow")
+        one("low/retrograde flow", self.flow.status == 0 and not r.suspect & 8, r.q_g_ok,
+            "the pump-map estimate of flow")
         if self.bubble.status:
             out.append("air")
         return out
+
+    def lift_clot_ceiling(self, lifted=True):
+        # the operator lets the speed rise against a clot again (until CLOT clears)
+        self.clot_lifted = lifted
 
     # ---- the tick ----
     def _deb(self, i, cond):
@@ -210,20 +232,42 @@ class Supervisor:
         al.set(A.ESTOP, self.state == STOP and e.latched, now_ms)
         al.set(A.SENSOR_BUBBLE, self._deb(0, b.status != 0), now_ms)
 
-        p1_bad = self.p1.status != 0
-        p3_bad = self.p3.status != 0
-        flow_bad = self.flow.status != 0
-        al.set(A.SENSOR_P1, self._deb(1, p1_bad), now_ms)
-        al.set(A.SENSOR_P2, self._deb(2, self.p2.status != 0), now_ms)
-        al.set(A.SENSOR_P3, self._deb(3, p3_bad), now_ms)
-        al.set(A.SENSOR_FLOW, self._deb(4, flow_bad), now_ms)
-        # fail operational: any sensor a pump interlock needs is blind -> hold the speed
-        self.holding = p1_bad or p3_bad or flow_bad
-
+        # H08, H24-H27: a sensor is faulted by its own status (open, bus, stuck = frozen,
+        # noisy, range = saturated) or named by the cross-checks (ecmo/redundancy.py); either
+        # way its alarm names it. The speed holds only where no substitute can stand in
+        # (Redundancy.guards()), and then at the last speed applied while every sensor was
+        # trusted, not the one of the moment of detection (a frozen reading may have led the
+        # flow loop astray for the half second it took to see it).
+        r = self.red
+        s = r.suspect
+        al.set(A.SENSOR_P1, self._deb(1, self.p1.status != 0 or s & 1 != 0), now_ms)
+        al.set(A.SENSOR_P2, self._deb(2, self.p2.status != 0 or s & 2 != 0), now_ms)
+        al.set(A.SENSOR_P3, self._deb(3, self.p3.status != 0 or s & 4 != 0), now_ms)
+        al.set(A.SENSOR_FLOW, self._deb(4, self.flow.status != 0 or s & 8 != 0), now_ms)
         running = self.state == RUN
-        p1 = self.p1.value
-        p3 = self.p3.value
-        q = self.flow.value
+        holding = not (r.p1_g_ok and r.p3_g_ok and r.q_g_ok)
+        trusted = r.all_trusted()
+        if not trusted and self._was_trusted and running:
+            # never faster than now: a fault reaction must not push speed up unseen (and in RPM
+            # mode the operator's speed did not depend on the reading at all)
+            fb = r.fallback_rpm
+            self._hold_rpm = fb if 0 < fb < self.rpm_applied else self.rpm_applied
+            self._fallback_now = self._hold_rpm != self.rpm_applied
+        if holding and not self.holding:
+            if trusted or self._hold_rpm <= 0:
+                self._hold_rpm = self.rpm_applied
+        self._was_trusted = trusted
+        self.holding = holding
+
+        # the interlocks read the sensor or its substitute (P1: P1 saturated low, the pump-map
+        # estimate; P3: P2, an upper bound at forward flow, or P3 saturated high; flow: the
+        # pump-map estimate where the map is good)
+        p1_bad = not r.p1_g_ok
+        p3_bad = not r.p3_g_ok
+        flow_bad = not r.q_g_ok
+        p1 = r.p1_g
+        p3 = r.p3_g
+        q = r.q_g
 
         # suction and over-pressure: warning freezes the speed, critical backs it off
         suction_crit = self._deb(5, running and not p1_bad and p1 < self.p1_crit_dmmhg)
@@ -234,6 +278,17 @@ class Supervisor:
         al.set(A.SUCTION_CRIT, suction_crit, now_ms)
         al.set(A.PRESSURE_WARN, running and press_warn, now_ms)
         al.set(A.PRESSURE_CRIT, press_crit, now_ms)
+        # H28: P2 too high (a clot: P3 falls behind it, so over-pressure cannot see it), on P2,
+        # or P2 saturated high, or P3 (a lower bound): as over-pressure, warning freezes,
+        # critical backs off
+        p2_bad = not r.p2_g_ok
+        p2 = r.p2_g
+        p2_crit = self._deb(9, running and not p2_bad and p2 > self.p2_crit_dmmhg)
+        p2_warn = not p2_bad and p2 > self.p2_warn_dmmhg
+        al.set(A.P2_HIGH, running and p2_warn, now_ms)
+        al.set(A.P2_CRIT, p2_crit, now_ms)
+        press_crit = press_crit or p2_crit
+        press_warn = press_warn or p2_warn
         if suction_crit or press_crit:
             c = self.rpm_applied - self.backoff_rpm_s * dt_ms // 1000
             self.cap_rpm = c if c < self.cap_rpm else self.cap_rpm
@@ -241,7 +296,8 @@ class Supervisor:
             if self.rpm_applied < self.cap_rpm:
                 self.cap_rpm = self.rpm_applied
         elif (p1_bad or p1 > self.p1_warn_dmmhg + _RELEASE_HYST_DMMHG) and \
-                (p3_bad or p3 < self.p3_warn_dmmhg - _RELEASE_HYST_DMMHG):
+                (p3_bad or p3 < self.p3_warn_dmmhg - _RELEASE_HYST_DMMHG) and \
+                (p2_bad or p2 < self.p2_warn_dmmhg - _RELEASE_HYST_DMMHG):
             if self.cap_rpm < self.rpm_max:
                 self.cap_rpm += self.release_rpm_s * dt_ms // 1000
                 if self.cap_rpm > self.rpm_max:
@@ -272,9 +328,14 @@ class Supervisor:
             return 0
         rpm = req_rpm
         if self.holding and self.rpm_applied > 0:
-            rpm = self.rpm_applied
+            rpm = self._hold_rpm
+        elif self._fallback_now:
+            rpm = self._hold_rpm     # once: the loop then goes on from there (control.track)
+        self._fallback_now = False
         if rpm > self.cap_rpm:
             rpm = self.cap_rpm
+        if not self.clot_lifted and rpm > self.clot_cap_rpm:
+            rpm = self.clot_cap_rpm  # H28: no pushing against a rising membrane resistance
         closed = self.clamp_request
         floor = va and not closed
         if floor and not self._floor_on:
@@ -334,9 +395,21 @@ class Supervisor:
 
     def _clot(self, now_ms, q, flow_bad):
         # delta-P above its limit, or membrane resistance up by dp_rise_pct within a minute
-        p2b = self.p2.status != 0 or self.p3.status != 0
-        dp = self.p2.value - self.p3.value
+        # A noisy or suspect P2/P3 is not a clot (H26, H27): skipped like an invalid one, and
+        # the condition must hold a second (a clot builds over minutes; noise flips in ticks).
+        # While CLOT is up the speed may not rise above where it was when CLOT came (H28).
         al = self.alarms
+        up = al.present(A.CLOT)
+        if up and not self._clot_was:
+            self.clot_cap_rpm = self.rpm_applied
+        if not up:
+            self.clot_cap_rpm = self.rpm_max
+            self.clot_lifted = False
+        self._clot_was = up
+        p2b = self.p2.status != 0 or self.p3.status != 0 or self.red.suspect & 6
+        dp = self.p2.value - self.p3.value
+        q = self.flow.value
+        flow_bad = self.flow.status != 0
         if p2b:
             return
         high = dp > self.dp_max_dmmhg
@@ -358,4 +431,9 @@ class Supervisor:
             base = self._r_base
             rising = self._r_n >= 5 and base > 0 and r * 100 > base * (100 + self.dp_rise_pct) \
                 and r - base > _R_MIN_RISE
-        al.set(A.CLOT, self._deb(8, high or rising), now_ms)
+        if high or rising:
+            if self._clot_n < _CLOT_TICKS:
+                self._clot_n += 1
+        else:
+            self._clot_n = 0
+        al.set(A.CLOT, self._clot_n >= _CLOT_TICKS, now_ms)
