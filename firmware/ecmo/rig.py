@@ -133,8 +133,15 @@ class Rig:
             self.bubble = AnalogBubble(self._sensor(bc["sensor"]), bc["threshold"],
                                        bc.get("air_above", True), trip.air_cb)
         self.estop = EStop(b.ESTOP["pin"], b.ESTOP.get("active_level", 1), trip.estop_cb)
+        # the pump map (board file: a datasheet fit; settings: identified on the rig) and the
+        # cross-checks built on it (their substitutes and names feed the interlocks, issue 11);
+        # the flow loop's feed-forward uses the same estimate
+        pm = getattr(b, "PUMP_MAP", None) or {"a": 28.0, "b": 2.6, "c": 0.6, "err_pct": 10}
+        self.pump_map_board = pm
+        self.red = Redundancy(self.p1, self.p2, self.p3, self.flow, self.pump,
+                              PumpMap(pm["a"], pm["b"], pm.get("c", 0.0), pm.get("err_pct", 10)))
         self.sup = Supervisor(trip, self.bubble, self.estop, self.p1, self.p2, self.p3,
-                              self.flow, self.al, "VA", b.RPM_MAX)
+                              self.flow, self.al, "VA", b.RPM_MAX, self.red)
         self.ann = Annunciator(b.BUZZER, b.LED)
         sensors = (self.p1, self.p2, self.p3, self.flow, self.bubble, self.estop)
         # the oxygenator side is optional per board: its own loop runs from the pump tick
@@ -144,13 +151,6 @@ class Rig:
             from ecmo.gas import Gas
             self.gas = Gas(self, b.GAS)
             aux = (self.gas,)
-        # the pump map (board file: a datasheet fit; settings: identified on the rig) and the
-        # cross-checks built on it; the flow loop's feed-forward uses the same estimate
-        pm = getattr(b, "PUMP_MAP", None) or {"a": 28.0, "b": 2.6, "c": 0.6, "err_pct": 10}
-        self.pump_map_board = pm
-        self.red = Redundancy(self.p1, self.p2, self.p3, self.flow, self.pump,
-                              PumpMap(pm["a"], pm["b"], pm.get("c", 0.0), pm.get("err_pct", 10)))
-        self.sup.red = self.red      # its substitutes and names feed the interlocks (issue 11)
         self.control.feed_forward(self.red)
         self.loop = Loop(sensors, self.pump, self.control, self.sup, self.al, self.ann, period_ms,
                          aux=aux, red=self.red)

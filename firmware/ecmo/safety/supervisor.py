@@ -55,7 +55,7 @@ class Trip:
 
 
 class Supervisor:
-    def __init__(self, trip, bubble, estop, p1, p2, p3, flow, alarms, profile, rpm_max):
+    def __init__(self, trip, bubble, estop, p1, p2, p3, flow, alarms, profile, rpm_max, red):
         self.trip_ = trip
         self.pump = trip.pump
         self.clamp = trip.clamp
@@ -84,8 +84,8 @@ class Supervisor:
         self._r_t = 0
         self.r_mem = 0              # membrane resistance now, 0.1 mmHg per L/min
         self._r_base = 0
-        # issue 11: the cross-checks and substitutes (ecmo/redundancy.py), given by the rig
-        self.red = None
+        # issue 11: the cross-checks and substitutes (ecmo/redundancy.py)
+        self.red = red
         self._hold_rpm = 0          # speed held while blind: the last one applied while trusted
         self._was_trusted = True    # every interlock sensor trusted last tick
         self._fallback_now = False  # apply the fallback speed on this tick (then the loop goes on)
