@@ -20,6 +20,11 @@ GAS_EVERY_MS = 10
 NOISE = {"p1": 0.5, "p2": 0.3, "p3": 0.3, "flow": 0.02}       # mmHg, L/min
 OFFSET = {"p1": 1.0, "p2": 0.5, "p3": 0.5, "flow": 0.02}      # mmHg, L/min
 NOISE_FAULT_X = 40             # a "noise" fault: 40x the normal noise (a loose shield, EMI)
+# A converter never shows a frozen value: even an ideal one dithers across its last code, so
+# every part carries at least this much noise (standard deviation, in LSB of its converter),
+# also with "noise": false. Without it the firmware's stuck checks (identical raw counts for
+# 5 s) fire on an ideal rig, which no real part would do (issue 15).
+FLOOR_LSB = 0.5
 
 ANALOG_FAULTS = ("open", "short", "stuck", "noise", "nan")
 # "slow": the part stretches the clock, each read takes SLOW_READ_US (a tick overrun, H09)
@@ -70,7 +75,10 @@ class _Analog:
         self._va = va
         self._k = (rb - ra) / (vb - va)
         self.scale = scale          # engineering unit -> firmware unit (x10 mmHg, x1000 L/min)
-        self.noise = noise
+        # one converter step in engineering units: 1 mV (ESP32 read_uv) or one 12-bit code
+        # (16 counts of read_u16, RP2040)
+        lsb = (1.0 if self.mv else 16.0) / abs(self._k * scale)
+        self.noise = noise if noise > FLOOR_LSB * lsb else FLOOR_LSB * lsb
         self.offset = offset
         self.fault = None
         self.raw = 0                # last counts (u16) or mV put on the pin
@@ -137,7 +145,9 @@ class _Abp:
         self.addr = spec["addr"]
         self.spend = spend
         self.dev = HoneywellABP(spec["pmin_dmmhg"] / 10.0, spec["pmax_dmmhg"] / 10.0)
-        self.noise = noise
+        # 14-bit part, 10..90 % of 2**14 counts over its span
+        lsb = (spec["pmax_dmmhg"] - spec["pmin_dmmhg"]) / 10.0 / 13107.2
+        self.noise = noise if noise > FLOOR_LSB * lsb else FLOOR_LSB * lsb
         self.offset = offset
         self.fault = None
 
