@@ -35,3 +35,21 @@ def test_noise_off_readings_still_move():
     p1 = [float(f[3]) for f in sim.rows[-300:]]
     assert max(p1) > min(p1)
     assert max(p1) - min(p1) < 3.0          # mmHg: a few 12-bit codes (0.24 mmHg each)
+
+
+def test_noise_off_gas_inputs_still_move():
+    # the oxygenator's parts too: O2 cell, thermistor, saturation monitor, sweep flow
+    import machine
+    import board_pico
+    from world import World
+    machine.sim_reset(machine.PWRON_RESET)
+    w = World(board_pico, "VA", 1, None, False)
+    seen = ([], [], [], [])
+    for _ in range(40):
+        w.step_ms(10)
+        v = w.gas_dev.ads.volts
+        for i in range(3):
+            seen[i].append(v[i])
+        seen[3].append(w.gas_dev.sfm.flow_slm)
+    for s in seen:
+        assert max(s) > min(s), s[:3]

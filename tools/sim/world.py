@@ -210,6 +210,7 @@ class World:
         # GAS_EVERY_MS (its fastest lag is the valve's 80 ms), its parts on the fake buses
         self.gas = None
         self.gas_dev = None
+        self._gas_rng = Lcg(seed + 7919)    # its own stream: the pressure noise stays as it was
         if hasattr(board, "GAS"):
             import gas_model
             self.gas = gas_model.GasModel()
@@ -226,7 +227,7 @@ class World:
         self.p3.set_fault(self.p3.fault)
         if self.gas is not None:
             import gas_model
-            self.gas_dev = gas_model.GasDevices(machine, self.board)
+            self.gas_dev = gas_model.GasDevices(machine, self.board, self._gas_rng, FLOOR_LSB)
             self.gas_dev.follow(self.gas)
         self.rebind()
         self._tach.drive(1)         # open-collector output idles high
