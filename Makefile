@@ -10,7 +10,7 @@ export PYRIGHT_PYTHON_CACHE_DIR := $(CURDIR)/$(VENV)/pyright-cache
 STUB_PORTS := rp2 esp32
 pin = $(shell grep -E '^$(1)==' requirements.txt)
 
-.PHONY: venv test check sim bench rig deploy clean
+.PHONY: venv test check sim bench rig deploy clean mutate
 
 venv: $(STAMP)
 
@@ -47,6 +47,10 @@ deploy: ARGS += $(if $(PORT),--port $(PORT)) $(if $(BOARD),--board $(BOARD))
 # Benchmarks (docs/bench.md): prints the table and writes bench.json; ARGS=--quick for a smoke run
 bench: venv
 	$(VPY) -m tools.bench $(ARGS)
+
+# Mutation score of the safety, control and driver code (docs/mutation.md); ARGS="--module pid.py"
+mutate: venv
+	$(VPY) -m tools.mutate --doc docs/mutation-report.md $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

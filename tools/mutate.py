@@ -1,0 +1,373 @@
+# Mutation testing for the firmware's safety, control and driver code (`make mutate`).
+#
+# mutmut and cosmic-ray both run mutants inside CPython (mutmut rewrites each function into a
+# trampoline that imports mutmut at run time), so neither can run a mutant under the MicroPython
+# unix port, which half of our suite does. This runner is small on purpose:
+#   1. a coverage run maps each firmware line to the test files that execute it;
+#   2. each mutant is one AST node changed in place in the source text (comments kept), and must
+#      compile for CPython and with mpy-cross (armv6m) or it is not counted;
+#   3. it runs only the test files that cover its line, CPython items first, then MicroPython
+#      (a mutant either runtime catches is killed), in one scratch copy of the tree per worker.
+# A survivor that no behaviour can tell apart is listed in docs/mutation-equivalent.txt with why.
+import argparse
+import ast
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FOLDERS = ("firmware/ecmo/safety", "firmware/ecmo/control", "firmware/ecmo/drivers")
+EQUIVALENT = os.path.join(ROOT, "docs", "mutation-equivalent.txt")
+COPY = ("firmware", "boards", "tools", "host_tests", "pytest.ini")
+TEST_TIMEOUT_S = 240
+
+_CMP_SWAP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
+             ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Is: ast.IsNot, ast.IsNot: ast.Is,
+             ast.In: ast.NotIn, ast.NotIn: ast.In}
+_BIN_SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.FloorDiv, ast.FloorDiv: ast.Mult,
+             ast.BitAnd: ast.BitOr, ast.BitOr: ast.BitAnd, ast.LShift: ast.RShift,
+             ast.RShift: ast.LShift, ast.Mod: ast.FloorDiv}
+
+
+def _is_docstring(node, parent):
+    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str))
+
+
+def _variants(node):
+    """(kind, replacement source) pairs for one node; the replacement stands in for its span."""
+    out = []
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        swap = _CMP_SWAP.get(type(node.ops[0]))
+        if swap:
+            m = ast.Compare(node.left, [swap()], node.comparators)
+            out.append(("cmp", ast.unparse(m)))
+    elif isinstance(node, ast.BoolOp):
+        other = ast.Or() if isinstance(node.op, ast.And) else ast.And()
+        out.append(("boolop", ast.unparse(ast.BoolOp(other, node.values))))
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        out.append(("not", "(" + ast.unparse(node.operand) + ")"))
+    elif isinstance(node, ast.BinOp):
+        swap = _BIN_SWAP.get(type(node.op))
+        if swap:
+            out.append(("arith", "(" + ast.unparse(ast.BinOp(node.left, swap(), node.right)) + ")"))
+    elif isinstance(node, ast.Constant) and type(node.value) is bool:
+        out.append(("bool", repr(not node.value)))
+    elif isinstance(node, ast.Constant) and type(node.value) is int:
+        out.append(("int", repr(node.value + 1)))
+    elif isinstance(node, ast.Return) and node.value is not None:
+        v = node.value
+        if isinstance(v, ast.Constant) and v.value is None:
+            pass
+        elif isinstance(v, ast.Constant) and type(v.value) is bool:
+            pass    # the bool operator covers it
+        else:
+            out.append(("return", "return None"))
+    elif isinstance(node, (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign)):
+        out.append(("remove", "pass"))
+    return out
+
+
+def _skip_line(src_line):
+    s = src_line.strip()
+    return s.startswith(("import ", "from ")) or "# no mutate" in src_line
+
+
+def mutants(path):
+    with open(path) as f:
+        src = f.read()
+    lines = src.splitlines(keepends=True)
+    starts = [0]
+    for ln in lines:
+        starts.append(starts[-1] + len(ln))
+    tree = ast.parse(src)
+    parents = {}
+    for p in ast.walk(tree):
+        for c in ast.iter_child_nodes(p):
+            parents[c] = p
+    top = {}
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
+            continue
+        names = [t.id for t in getattr(stmt, "targets", []) if isinstance(t, ast.Name)]
+        for sub in ast.walk(stmt):
+            top[sub] = names[0] if names else None
+    found = []
+    for node in ast.walk(tree):
+        if not hasattr(node, "lineno") or node.end_lineno is None:
+            continue
+        if _skip_line(lines[node.lineno - 1]) or _is_docstring(node, parents.get(node)):
+            continue
+        par = parents.get(node)
+        # const(N) at module level: mutate N; a bare int elsewhere only inside a comparison
+        # or an arithmetic expression (array sizes, slot numbers would mostly crash, not test).
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            if not isinstance(par, (ast.Compare, ast.Call)):
+                continue
+            if isinstance(par, ast.Call) and getattr(par.func, "id", "") != "const":
+                continue
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue
+        a = starts[node.lineno - 1] + _col(lines[node.lineno - 1], node.col_offset)
+        b = starts[node.end_lineno - 1] + _col(lines[node.end_lineno - 1], node.end_col_offset)
+        for kind, rep in _variants(node):
+            new = src[:a] + rep + src[b:]
+            if new == src:
+                continue
+            found.append({"line": node.lineno, "col": node.col_offset, "kind": kind,
+                          "toplevel": node in top, "name": top.get(node),
+                          "orig": src[a:b].split("\n")[0][:60], "rep": rep[:60], "src": new})
+    return found
+
+
+def _col(line, byte_offset):
+    # ast offsets are UTF-8 byte offsets; the text is str
+    return len(line.encode()[:byte_offset].decode(errors="ignore"))
+
+
+def mutant_id(rel, m):
+    return "%s:%d:%d:%s:%s" % (rel, m["line"], m["col"], m["kind"], m["rep"])
+
+
+def _compiles(src, tmpdir):
+    try:
+        compile(src, "<mutant>", "exec")
+    except SyntaxError:
+        return False
+    f = os.path.join(tmpdir, "m.py")
+    with open(f, "w") as fh:
+        fh.write(src)
+    exe = shutil.which("mpy-cross") or os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    p = subprocess.run([exe, "-march=armv6m", "-o", os.path.join(tmpdir, "m.mpy"), f],
+                       capture_output=True)
+    return p.returncode == 0
+
+
+# --- coverage map: firmware line -> test functions that run it (CPython) ---------------------
+
+def coverage_map(test_modules, out):
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    subprocess.run([sys.executable, os.path.join(ROOT, "host_tests", "fw", "mutrun.py"), "--map", out]
+                   + test_modules, cwd=ROOT, env=env, check=True, timeout=1800)
+    cmap, speed = {}, {}
+    for line in open(out):
+        r = json.loads(line)
+        if not r["ok"]:
+            continue    # a test failing before any mutation proves nothing
+        speed[r["test"]] = r["s"]
+        for rel, lns in r["lines"].items():
+            for ln in lns:
+                cmap.setdefault((rel, ln), set()).add(r["test"])
+    return cmap, speed
+
+
+def covering(cmap, rel, m, src_lines):
+    tests = set(cmap.get((rel, m["line"]), ()))
+    if m.get("toplevel"):
+        # Module-level (a const, a table): the tests that run the lines naming it.
+        name = m.get("name")
+        if name:
+            pat = re.compile(r"\b%s\b" % re.escape(name))
+            for i, text in enumerate(src_lines, 1):
+                if i != m["line"] and pat.search(text):
+                    tests |= cmap.get((rel, i), set())
+        if not tests or not name:
+            for (r, _), ts in cmap.items():
+                if r == rel:
+                    tests |= ts
+    return tests
+
+
+# --- workers ------------------------------------------------------------------------------
+
+_W = {}
+
+
+def _worker_init():
+    d = tempfile.mkdtemp(prefix="ecmo-mutate-")
+    for name in COPY:
+        s = os.path.join(ROOT, name)
+        if os.path.isdir(s):
+            shutil.copytree(s, os.path.join(d, name),
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "out", ".hypothesis"))
+        else:
+            shutil.copy(s, os.path.join(d, name))
+    _W["dir"] = d
+
+
+def _specs(tests):
+    by = {}
+    for t in tests:
+        mod, fn = t.split(":")
+        by.setdefault(mod, []).append(fn)
+    return ["%s:%s" % (m, ",".join(fs)) for m, fs in by.items()]
+
+
+def _run_tests(d, specs, runtime, timeout):
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", MICROPYPATH=".frozen")
+    runner = os.path.join(d, "host_tests", "fw", "mutrun.py")
+    if runtime == "cpython":
+        cmd = [sys.executable, runner]
+    else:
+        cmd = [micropython_exe(), "-X", "heapsize=8M", runner]
+    specfile = os.path.join(d, "specs.txt")
+    with open(specfile, "w") as f:
+        f.write("\n".join(specs) + "\n")
+    try:
+        p = subprocess.run(cmd + [specfile], cwd=d, env=env, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "timeout"
+    return "pass" if p.returncode == 0 else "fail"
+
+
+def micropython_exe():
+    exe = os.path.join(os.path.dirname(sys.executable), "micropython")
+    return exe if os.path.exists(exe) else shutil.which("micropython")
+
+
+def run_mutant(job):
+    d = _W["dir"]
+    rel, src = job["rel"], job["src"]
+    target = os.path.join(d, rel)
+    with open(os.path.join(ROOT, rel)) as f:
+        orig = f.read()
+    with open(target, "w") as f:
+        f.write(src)
+    try:
+        t0 = time.time()
+        verdict, how = "survived", ""
+        specs = _specs(job["tests"])
+        for rt, factor in (("cpython", 10), ("micropython", 40)):
+            r = _run_tests(d, specs, rt, 20 + factor * job["cost_s"])
+            if r != "pass":
+                verdict, how = "killed", "%s:%s" % (rt, r)
+                break
+        return {"id": job["id"], "verdict": verdict, "how": how, "s": round(time.time() - t0, 1)}
+    finally:
+        with open(target, "w") as f:
+            f.write(orig)
+
+
+# --- main ---------------------------------------------------------------------------------
+
+def load_equivalent():
+    eq = {}
+    if os.path.exists(EQUIVALENT):
+        for line in open(EQUIVALENT):
+            line = line.rstrip("\n")
+            if line and not line.startswith("#") and " | " in line:
+                mid, why = line.split(" | ", 1)
+                eq[mid.strip()] = why.strip()
+    return eq
+
+
+def modules(selected):
+    out = []
+    for folder in FOLDERS:
+        for name in sorted(os.listdir(os.path.join(ROOT, folder))):
+            if name.endswith(".py") and name != "__init__.py":
+                rel = folder + "/" + name
+                if not selected or any(s in rel for s in selected):
+                    out.append(rel)
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="ecmo mutate", description=__doc__)
+    ap.add_argument("--module", action="append", default=[],
+                    help="only modules whose path contains this (repeatable)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--limit", type=int, default=0, help="at most this many mutants per module")
+    ap.add_argument("--out", default=os.path.join(ROOT, "out", "mutate"))
+    ap.add_argument("--doc", default="", help="also write the report as markdown here")
+    a = ap.parse_args(argv)
+    os.makedirs(a.out, exist_ok=True)
+    t0 = time.time()
+    tests = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, "host_tests", "fw"))
+                   if f.startswith("test_") and f.endswith(".py"))
+    print("mapping coverage over %d test files ..." % len(tests), flush=True)
+    cmap, speed = coverage_map(tests, os.path.join(a.out, "coverage.jsonl"))
+    eq = load_equivalent()
+    jobs, results, per = [], {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for rel in modules(a.module):
+            ms = mutants(os.path.join(ROOT, rel))
+            src_lines = open(os.path.join(ROOT, rel)).read().splitlines()
+            if a.limit:
+                ms = ms[:a.limit]
+            st = per.setdefault(rel, {"total": 0, "killed": 0, "survived": [], "equivalent": 0,
+                                      "uncovered": [], "invalid": 0})
+            for m in ms:
+                mid = mutant_id(rel, m)
+                if not _compiles(m["src"], tmp):
+                    st["invalid"] += 1
+                    continue
+                st["total"] += 1
+                if mid in eq:
+                    st["equivalent"] += 1
+                    continue
+                cover = sorted(covering(cmap, rel, m, src_lines), key=lambda t: speed[t])
+                if not cover:
+                    st["uncovered"].append(mid)
+                    continue
+                jobs.append({"id": mid, "rel": rel, "src": m["src"], "tests": cover,
+                             "cost_s": sum(speed[t] for t in cover)})
+    print("%d mutants to run on %d workers" % (len(jobs), a.jobs), flush=True)
+    with ProcessPoolExecutor(a.jobs, initializer=_worker_init) as pool:
+        futs = [pool.submit(run_mutant, j) for j in jobs]
+        for i, f in enumerate(as_completed(futs)):
+            r = f.result()
+            results[r["id"]] = r
+            if (i + 1) % 25 == 0:
+                print("  %d/%d done (%.0f s)" % (i + 1, len(jobs), time.time() - t0), flush=True)
+    for j in jobs:
+        r = results[j["id"]]
+        st = per[j["rel"]]
+        if r["verdict"] == "killed":
+            st["killed"] += 1
+        else:
+            st["survived"].append(j["id"])
+    report = render(per, time.time() - t0, a.jobs)
+    print(report)
+    with open(os.path.join(a.out, "report.json"), "w") as f:
+        json.dump({"modules": per, "results": results}, f, indent=1)
+    if a.doc:
+        with open(a.doc, "w") as f:
+            f.write(report)
+    bad = [m for m, st in per.items() if score(st) < 90.0]
+    return 1 if bad else 0
+
+
+def score(st):
+    counted = st["total"] - st["equivalent"]
+    return 100.0 * st["killed"] / counted if counted else 100.0
+
+
+def render(per, secs, jobs):
+    out = ["| module | mutants | killed | survived | not covered | equivalent | score |",
+           "|---|---|---|---|---|---|---|"]
+    tk = tt = 0
+    for rel, st in per.items():
+        counted = st["total"] - st["equivalent"]
+        tk += st["killed"]
+        tt += counted
+        out.append("| %s | %d | %d | %d | %d | %d | %.0f %% |" % (
+            rel.replace("firmware/ecmo/", ""), st["total"], st["killed"], len(st["survived"]),
+            len(st["uncovered"]), st["equivalent"], score(st)))
+    out.append("| **all** | | %d | | | | **%.1f %%** |" % (tk, 100.0 * tk / tt if tt else 100))
+    out.append("")
+    out.append("%.0f s on %d workers. Survivors (module:line:col:operator:replacement):" % (secs, jobs))
+    for rel, st in per.items():
+        for mid in st["survived"] + st["uncovered"]:
+            out.append("- `%s`%s" % (mid, " (no test runs this line)" if mid in st["uncovered"] else ""))
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
