@@ -49,6 +49,13 @@ def _bool(field, v):
     return v
 
 
+def _fluid(field, v):
+    # the circuit's fluid: a name (tools/sim/plant.py FLUIDS) or a viscosity in mPa*s
+    if isinstance(v, str):
+        return _choice("blood", "water", "glycerol40")(field, v)
+    return _num(0.3, 100)(field, v)
+
+
 def _dict(field, v):
     if not isinstance(v, dict):
         raise ScenarioError(field, "must be an object, got %r" % (v,))
@@ -103,6 +110,7 @@ TOP = {
     "run": (False, _bool, True),        # start the pump at t = 0 (false: stay in standby)
     "noise": (False, _bool, True),      # sensor noise and calibration offsets
     "plant": (False, _dict, None),      # plant parameter overrides (tools/sim/plant.py DEFAULTS)
+    "fluid": (False, _fluid, None),     # blood (default), water, glycerol40 or mPa*s
     "sweep_lpm": (False, _num(0, 10), 3.0),   # gas side only: sweep set at the start
     "events": (False, None, None),
 }
@@ -161,8 +169,13 @@ def validate(d, gas=None):
             if DEFAULTS is not None and p not in DEFAULTS:
                 raise ScenarioError("plant." + p, "unknown plant parameter")
             v = out["plant"][p]
-            if v is not None:
+            if p == "fluid":
+                _fluid("plant.fluid", v)
+            elif v is not None:
                 _num(-1e9, 1e9)("plant." + p, v)
+    if out["fluid"] is not None:
+        out["plant"] = dict(out["plant"] or {})
+        out["plant"]["fluid"] = out["fluid"]
     verbs = dict(VERBS)
     if gas:
         verbs.update(GAS_VERBS)
