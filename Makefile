@@ -10,7 +10,7 @@ export PYRIGHT_PYTHON_CACHE_DIR := $(CURDIR)/$(VENV)/pyright-cache
 STUB_PORTS := rp2 esp32
 pin = $(shell grep -E '^$(1)==' requirements.txt)
 
-.PHONY: venv test check sim bench rig deploy clean mutate
+.PHONY: venv test check sim bench rig deploy clean realism mutate
 
 venv: $(STAMP)
 
@@ -51,6 +51,10 @@ bench: venv
 # Mutation score of the safety, control and driver code (docs/mutation.md); ARGS="--module pid.py"
 mutate: venv
 	$(VPY) -m tools.mutate --doc docs/mutation-report.md $(ARGS)
+
+# The simulated rig against published figures (docs/simulation.md): published vs simulated
+realism: venv
+	$(VPY) tools/sim/realism.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -104,6 +104,11 @@ DEFAULTS = {
     # pulls P1 to about -210 mmHg in VA, -170 in VV, at unchanged speed
     "collapse_ml": 320.0,
     "collapse_floor_ml": 10.0,  # caps m_col at ~1e5: the cannula is shut, not singular
+    # inlet choke (chosen): beyond 100 mmHg of suction at the tip each further 10 mmHg of line
+    # drop adds 5 mmHg more, so flow plateaus (Kurusz et al., Perfusion 1999: drainage flow
+    # plateaus at stronger suction)
+    "choke_mmhg": 100.0,
+    "choke_k": 0.05,            # 1/mmHg
     # air path: 3/8" ID = 71.3 mL/m
     "tube_ml_per_m": 71.3,
     "drain_tube_m": 1.5,        # cannula tip to pump inlet
@@ -309,6 +314,12 @@ class Plant:
         md = (1.0 + r * r) * self._m_occ_v
         dd = md * (self._k1d + self._k2d * aq) * q
         rd = md * (self._k1d + 2.0 * self._k2d * aq)
+        # the vein drawn onto the cannula (a Starling resistor): once the suction at the tip
+        # passes choke_mmhg, further suction mostly chokes the inlet, so the flow plateaus
+        e = dd - cvp - p["choke_mmhg"]
+        if e > 0.0:
+            dd += p["choke_k"] * e * e
+            rd += 2.0 * p["choke_k"] * e * rd
         ro = self._oxy_r * self.clot_factor
         do = ro * q
         mr = self._m_occ_a
@@ -505,6 +516,22 @@ class Plant:
     def map_mmhg(self):
         p = self.params
         return (self.v_arterial_ml - p["v0_arterial_ml"]) / p["ca_ml_per_mmhg"]
+
+    def pump_head_mmhg(self, rpm, q_lpm):
+        # the pump curve alone (for comparison with published H-Q points)
+        w = rpm * 0.001
+        if q_lpm >= 0.0:
+            return (self._a * w + self._c * q_lpm) * w - self._b * q_lpm * q_lpm
+        return self._a * w * w + self._brev * q_lpm * q_lpm
+
+    def line_drop_mmhg(self, line, q_lpm):
+        # drainage or return line drop at q_lpm, unoccluded, with the present fluid
+        aq = q_lpm if q_lpm >= 0.0 else -q_lpm
+        if line == "venous":
+            return (self._k1d + self._k2d * aq) * q_lpm
+        if line == "arterial":
+            return (self._k1r + self._k2r * aq) * q_lpm
+        raise ValueError("line must be 'venous' or 'arterial'")
 
     def rpm_to_duty(self, rpm):
         # Convenience for tests and scenarios: the duty that commands this speed.
