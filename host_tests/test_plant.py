@@ -418,3 +418,26 @@ def test_same_numbers_under_micropython(tmp_path):
         assert m[0] == c[0]
         for a, b in zip(m[1:], c[1:]):
             assert abs(float(a) - float(b)) <= 1e-6 * (1.0 + abs(float(b)))
+
+
+@pytest.mark.parametrize("doc,field", [
+    ({"fluid": "honey"}, "fluid"),
+    ({"fluid": 0.01}, "fluid"),
+    ({"plant": {"fluid": "oil"}}, "plant.fluid"),
+    ({"plant": {"oxy_trap_fraction": 1.5}}, "plant.oxy_trap_fraction"),
+])
+def test_scenario_rejects_a_bad_fluid_or_trap_fraction(doc, field):
+    import scenario
+    doc = dict(doc, name="x", duration_s=1)
+    with pytest.raises(scenario.ScenarioError) as e:
+        scenario.validate(doc)
+    assert e.value.field == field
+
+
+def test_scenario_fluid_reaches_the_plant():
+    import scenario
+    sc = scenario.validate({"name": "x", "duration_s": 1, "fluid": "glycerol40"})
+    assert sc["plant"] == {"fluid": "glycerol40"}
+    assert scenario.validate(sc)["plant"] == {"fluid": "glycerol40"}     # validates again
+    pl = plant.Plant("VA", sc["plant"])
+    assert pl._oxy_r == pytest.approx(4.8 * 3.72 / 3.5)

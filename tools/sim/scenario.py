@@ -11,6 +11,10 @@ SENSORS = ("p1", "p2", "p3", "flow", "bubble", "tach")
 GAS_FAULTS = ("supply_lost", "valve_stuck", "sensor", "o2_cell", "none")  # gas_model.FAULTS
 
 
+# plant parameters with a range of their own (tools/sim/plant.py checks them too)
+PLANT_RANGES = {"oxy_trap_fraction": (0, 1), "drain_cannula_ml": (0, 200)}
+
+
 class ScenarioError(ValueError):
     def __init__(self, field, msg):
         ValueError.__init__(self, "%s: %s" % (field, msg))
@@ -171,6 +175,8 @@ def validate(d, gas=None):
             v = out["plant"][p]
             if p == "fluid":
                 _fluid("plant.fluid", v)
+            elif p in PLANT_RANGES:
+                _num(*PLANT_RANGES[p])("plant." + p, v)
             elif v is not None:
                 _num(-1e9, 1e9)("plant." + p, v)
     if out["fluid"] is not None:
