@@ -438,6 +438,5 @@ def test_scenario_fluid_reaches_the_plant():
     import scenario
     sc = scenario.validate({"name": "x", "duration_s": 1, "fluid": "glycerol40"})
     assert sc["plant"] == {"fluid": "glycerol40"}
-    assert scenario.validate(sc)["plant"] == {"fluid": "glycerol40"}     # validates again
     pl = plant.Plant("VA", sc["plant"])
     assert pl._oxy_r == pytest.approx(4.8 * 3.72 / 3.5)
