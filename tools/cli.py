@@ -4,6 +4,7 @@
 #   plot      PNG of a telemetry CSV
 #   autotune  relay-feedback identification of the flow loop, PID gains, simulated step response
 #   rig       the simulated rig behind a pseudo-terminal (tools/rigpty.py)
+#   console   the bench console, a local web page of the live rig (tools/console)
 #   sim/bench belong to tools/sim and tools/bench: handed their arguments untouched
 # Expected failures (no such port, a relay that does not oscillate, a board that does not
 # answer) end as one line on stderr and exit code 1, not a traceback.
@@ -392,7 +393,8 @@ def cmd_autotune(a):
 # ---------------------------------------------------------------- rig, sim, bench
 # These own their arguments: main() hands them everything after the command name, before
 # argparse here could reject an option it does not know (--scenario, --settings, --quick).
-DELEGATED = {"rig": "tools.rigpty", "sim": "tools.sim.host", "bench": "tools.bench.__main__"}
+DELEGATED = {"rig": "tools.rigpty", "sim": "tools.sim.host", "bench": "tools.bench.__main__",
+             "console": "tools.console.server"}
 
 
 def _delegate(cmd, argv):
@@ -470,6 +472,7 @@ def _main(argv):
     sub.add_parser("rig", help="the simulated rig behind a pty, in real time (rig --help)")
     sub.add_parser("sim", help="run a simulator scenario (sim --help)")
     sub.add_parser("bench", help="benchmarks (bench --help)")
+    sub.add_parser("console", help="the bench console: live web page of the rig (console --help)")
 
     a = ap.parse_args(argv)
     return a.fn(a)

@@ -1,0 +1,4 @@
+import sys
+from tools.console.server import main
+
+sys.exit(main())
