@@ -111,10 +111,12 @@ class GasModel:
         # a primed circuit that has recirculated with gas on: blood and fibres in equilibrium
         self._fg = [fio2, fio2]     # O2 fraction in the fibres: gas inlet half, outlet half
         p = fio2 * DRY_GAS_MMHG
-        self._p = [p] * N_SEG
+        self._p_out = p             # PO2 of the outlet cell (only it is seen), from its content
+        self._p_fresh = True
         self._c = [self._content(p)] * N_SEG
         self.vo2_mlpm = 0.0
-        self._pco2 = self.pco2_pre_mmhg
+        self._co2_at = None
+        self._key = None
         self.t_s = 0.0
 
     # ---- scenario verbs ----
@@ -188,6 +190,11 @@ class GasModel:
         turn = sweep_lpm * 1000.0 / 60.0 * dt_s / (0.5 * self.gas_ml)
         n = int(3.0 * move) + int(10.0 * turn) + 1
         h = dt_s / n
+        key = (self.s_pre, self.hb_gdl, self.k_o2_per_min * self.membrane * h)
+        if key != self._key:        # the venous content and the per-step decay, when they change
+            self._key = key
+            self._c_in = self._content(po2_of_sat(self.s_pre))
+            self._decay = exp(-key[2] / 60.0)
         for _ in range(n):
             self._o2_sub(h, qb_lpm, sweep_lpm, v)
 
@@ -195,25 +202,24 @@ class GasModel:
         c = self._c
         f = qb * 1000.0 / 60.0 * h / v
         if f > 0.0:
-            c_in = self._content(po2_of_sat(self.s_pre))
+            c_in = self._c_in
             i = N_SEG - 1
             while i > 0:
                 c[i] += f * (c[i - 1] - c[i])
                 i -= 1
             c[0] += f * (c_in - c[0])
         # exchange, counter-current: the blood's outlet half meets the fresh gas
-        decay = exp(-self.k_o2_per_min * self.membrane * h / 60.0)
+        decay = self._decay
         half = N_SEG // 2
         taken = [0.0, 0.0]
         c_eq = (self._content(self._fg[0] * DRY_GAS_MMHG),
                 self._content(self._fg[1] * DRY_GAS_MMHG))
-        p = self._p
         for i in range(N_SEG):
             j = 0 if i >= half else 1
             cn = c_eq[j] - (c_eq[j] - c[i]) * decay
             taken[j] += v * (cn - c[i])
             c[i] = cn
-            p[i] = self._po2_of(cn, p[i])
+        self._p_fresh = False
         h_min = h / 60.0
         self.vo2_mlpm = (taken[0] + taken[1]) / h_min
         # the fibres: gas in at FiO2, through the inlet half, then the outlet half
@@ -225,7 +231,7 @@ class GasModel:
         g[0] = 0.0 if g0 < 0.0 else 1.0 if g0 > 1.0 else g0
         g[1] = 0.0 if g1 < 0.0 else 1.0 if g1 > 1.0 else g1
         if qb > 0.05:
-            self._pco2 = self._pco2_post(qb, sweep)
+            self._co2_at = (qb, sweep)      # PCO2 follows the last flowing state
 
     def heat_step(self, dt_s, blood_flow_lpm, sweep_lpm=0.0):
         # circuit node implicit (stable for any dt), then the patient or bath node
@@ -308,20 +314,25 @@ class GasModel:
 
     @property
     def po2_post_mmhg(self):
-        return self._p[N_SEG - 1]
+        if not self._p_fresh:
+            self._p_out = self._po2_of(self._c[N_SEG - 1], self._p_out)
+            self._p_fresh = True
+        return self._p_out
 
     @property
     def sat_post_pct(self):
-        return 100.0 * sat_frac(self._p[N_SEG - 1])
+        return 100.0 * sat_frac(self.po2_post_mmhg)
 
     @property
     def pco2_post_mmhg(self):
-        return self._pco2
+        if self._co2_at is None:
+            return self.pco2_pre_mmhg
+        return self._pco2_post(self._co2_at[0], self._co2_at[1])
 
     @property
     def vco2_mlpm(self):
         qb = self._qb
-        return (self.pco2_pre_mmhg - self._pco2) * qb * 1000.0 * self.k_co2_content
+        return (self.pco2_pre_mmhg - self.pco2_post_mmhg) * qb * 1000.0 * self.k_co2_content
 
 
 def _lag(dt, tau):
