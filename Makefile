@@ -10,7 +10,7 @@ export PYRIGHT_PYTHON_CACHE_DIR := $(CURDIR)/$(VENV)/pyright-cache
 STUB_PORTS := rp2 esp32
 pin = $(shell grep -E '^$(1)==' requirements.txt)
 
-.PHONY: venv node test check sim bench rig deploy console clean mutate realism
+.PHONY: venv node test check sim bench rig deploy console clean emu mutate campaign realism
 
 venv: $(STAMP)
 
@@ -51,7 +51,12 @@ sim rig deploy: venv
 	$(VPY) -m tools.cli $@ $(ARGS)
 
 # `make sim SCENARIO=examples/h01_air.json OUT=out/h01` (default: examples/demo.json -> out/sim)
-sim: ARGS += $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(OUT),--out $(OUT))
+sim: ARGS += $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(OUT),--out $(OUT)) $(if $(TARGET),--target $(TARGET))
+
+# The firmware on an emulated Pico (rp2040js), deployed and wired to the simulated world, its
+# REPL on a pty: needs ECMO_RP2_FIRMWARE and ECMO_RP2_BOOTROM (README, "Emulated Pico")
+emu: venv node
+	$(VPY) -m tools.emu $(ARGS)
 
 # `make deploy PORT=/dev/ttyACM0 BOARD=pico` (or ARGS="--port ... --dry-run")
 deploy: ARGS += $(if $(PORT),--port $(PORT)) $(if $(BOARD),--board $(BOARD))
@@ -59,6 +64,13 @@ deploy: ARGS += $(if $(PORT),--port $(PORT)) $(if $(BOARD),--board $(BOARD))
 # Benchmarks (docs/bench.md): prints the table and writes bench.json; ARGS=--quick for a smoke run
 bench: venv
 	$(VPY) -m tools.bench $(ARGS)
+
+# Fault campaign (docs/campaign.md): the declared matrix + a random sample, all cores;
+# ARGS="--scheduler tcp://host:8786" for a Dask cluster, "--tier quick" for the small sample,
+# "--budget-s 900" to bound it (resumable: a second call goes on where it stopped), "--doc"
+# to rewrite docs/campaign.md and examples/campaign/.
+campaign: venv
+	$(VPY) -m tools.campaign $(ARGS)
 
 # Mutation score of the safety, control and driver code (docs/mutation.md); ARGS="--module pid.py"
 mutate: venv

@@ -15,6 +15,10 @@ ADC_ATTEN = 3             # machine.ADC.ATTN_11DB
 RPM_MAX = 5000
 
 PUMP = {"pwm": 25, "enable": 26, "tach": 27, "freq_hz": 20000, "pulses_per_rev": 2, "enable_level": 1}
+# Pump H-Q-RPM map, H = a*w^2 + c*w*Q - b*Q^2 (mmHg, krpm, L/min): the datasheet fit for the
+# rig's pump (docs/pumpmap.md); err_pct its head error. rig.identify() replaces it by a fit on
+# the rig, stored in settings.
+PUMP_MAP = {"a": 28.0, "b": 2.6, "c": 0.6, "err_pct": 10}
 CLAMP = {"pin": 23, "closed_level": 1}
 BUBBLE = {"kind": "digital", "pin": 4, "active_level": 1}
 ESTOP = {"pin": 13, "active_level": 1}
@@ -29,11 +33,11 @@ I2C = {
 # P1: 0.3 V = -300 mmHg .. 2.4 V = +500 mmHg; flow: 0.3 V = -2 L/min .. 2.4 V = +10 L/min.
 SENSORS = {
     "p1": {"kind": "analog", "adc": 36, "cal": (300, -3000, 2400, 5000),
-           "rails": (100, 2600), "limits": (-3000, 5000), "stuck_ticks": 500},
-    "p2": {"kind": "abp", "bus": 0, "addr": 0x28, "pmin_dmmhg": -5171, "pmax_dmmhg": 5171},
-    "p3": {"kind": "abp", "bus": 1, "addr": 0x28, "pmin_dmmhg": -5171, "pmax_dmmhg": 5171},
+           "rails": (100, 2600), "limits": (-3000, 5000), "stuck_ticks": 50, "jitter": 50},
+    "p2": {"kind": "abp", "bus": 0, "addr": 0x28, "pmin_dmmhg": -7757, "pmax_dmmhg": 7757},
+    "p3": {"kind": "abp", "bus": 1, "addr": 0x28, "pmin_dmmhg": -7757, "pmax_dmmhg": 7757},
     "flow": {"kind": "analog", "adc": 39, "cal": (300, -2000, 2400, 10000),
-             "rails": (100, 2600), "limits": (-2000, 10000), "stuck_ticks": 500},
+             "rails": (100, 2600), "limits": (-2000, 10000), "stuck_ticks": 50, "jitter": 400},
 }
 
 # Oxygenator side (firmware/ecmo/gas.py) on the free ADC1 pins 32..34; calibrations in mV.

@@ -13,6 +13,10 @@ ADC_MV = False            # calibrations below are in read_u16 counts
 RPM_MAX = 5000
 
 PUMP = {"pwm": 15, "enable": 14, "tach": 13, "freq_hz": 20000, "pulses_per_rev": 2, "enable_level": 1}
+# Pump H-Q-RPM map, H = a*w^2 + c*w*Q - b*Q^2 (mmHg, krpm, L/min): the datasheet fit for the
+# rig's pump (docs/pumpmap.md); err_pct its head error. rig.identify() replaces it by a fit on
+# the rig, stored in settings.
+PUMP_MAP = {"a": 28.0, "b": 2.6, "c": 0.6, "err_pct": 10}
 CLAMP = {"pin": 18, "closed_level": 1}
 BUBBLE = {"kind": "digital", "pin": 16, "active_level": 1}
 ESTOP = {"pin": 17, "active_level": 1}     # NC contact to GND with pull-up: pressed or cut = 1
@@ -29,11 +33,11 @@ I2C = {
 # Flow: clamp-on ultrasonic analog output, 0.3 V = -2 L/min .. 3.0 V = +10 L/min (bipolar: sees retrograde).
 SENSORS = {
     "p1": {"kind": "analog", "adc": 26, "cal": (5958, -3000, 59578, 5000),
-           "rails": (993, 64542), "limits": (-3000, 5000), "stuck_ticks": 500},
-    "p2": {"kind": "abp", "bus": 0, "addr": 0x28, "pmin_dmmhg": -5171, "pmax_dmmhg": 5171},
-    "p3": {"kind": "abp", "bus": 1, "addr": 0x28, "pmin_dmmhg": -5171, "pmax_dmmhg": 5171},
+           "rails": (993, 64542), "limits": (-3000, 5000), "stuck_ticks": 50, "jitter": 50},
+    "p2": {"kind": "abp", "bus": 0, "addr": 0x28, "pmin_dmmhg": -7757, "pmax_dmmhg": 7757},
+    "p3": {"kind": "abp", "bus": 1, "addr": 0x28, "pmin_dmmhg": -7757, "pmax_dmmhg": 7757},
     "flow": {"kind": "analog", "adc": 27, "cal": (5958, -2000, 59578, 10000),
-             "rails": (993, 64542), "limits": (-2000, 10000), "stuck_ticks": 500},
+             "rails": (993, 64542), "limits": (-2000, 10000), "stuck_ticks": 50, "jitter": 400},
 }
 
 # Oxygenator side (firmware/ecmo/gas.py). The Pico's three ADC pins are P1, flow and one spare,

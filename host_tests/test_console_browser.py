@@ -15,6 +15,19 @@ UPLOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
                      "node_modules", "uplot", "dist", "uPlot.iife.min.js")
 
 
+TIMINGS = {}      # measured latencies, written to out/console-tests/timings.json
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _timings():
+    yield
+    if TIMINGS:
+        import json
+        os.makedirs(SCREENS, exist_ok=True)
+        with open(os.path.join(SCREENS, "timings.json"), "w") as f:
+            json.dump(TIMINGS, f, indent=1)
+
+
 @pytest.fixture(scope="module")
 def console(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("console")
@@ -132,6 +145,8 @@ def test_air_shows_a_red_flashing_alarm_and_the_stopped_pump_within_1s(console, 
     page.wait_for_selector(".alarm-chip[data-code=AIR]", timeout=1000)
     page.wait_for_function("document.getElementById('pump-state').textContent === 'PUMP STOPPED'",
                            timeout=max(50, int(1000 - (time.monotonic() - t0) * 1000)))
+    # from the click: the command's round trip, the slug's last centimetre, the next row
+    TIMINGS["air_click_to_alarm_and_stop_s"] = round(time.monotonic() - t0, 3)
     bar = page.locator("#alarm-bar")
     assert "prio-3" in bar.get_attribute("class")
     assert bar.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(216, 20, 27)"   # red
@@ -148,8 +163,10 @@ def test_air_shows_a_red_flashing_alarm_and_the_stopped_pump_within_1s(console, 
 def test_acknowledge_pauses_the_audio_from_the_page(console, page):
     assert text(page, "#audio-state") == "AUDIO ON"
     page.click("#btn-ack")
+    t0 = time.monotonic()
     page.wait_for_function("document.getElementById('audio-state').textContent.startsWith('AUDIO PAUSED')",
                            timeout=3000)
+    TIMINGS["ack_click_to_audio_paused_s"] = round(time.monotonic() - t0, 3)
     left = text(page, "#audio-state").split()[-1]            # "1:59": the firmware's 2 min pause
     m, s = left.split(":")
     assert 100 <= int(m) * 60 + int(s) <= 120, left
@@ -160,12 +177,28 @@ def test_acknowledge_pauses_the_audio_from_the_page(console, page):
 def test_h22_a_dropped_link_shows_no_data_within_1s(console, page):
     assert not page.evaluate("document.body.classList.contains('nodata')")
     rig = console.kids[0]                         # tools.rigpty, the console's child
+    # a rig that goes silent with the port still open (hung, cable half out): no rows
+    os.kill(rig, signal.SIGSTOP)
+    t0 = time.monotonic()
+    try:
+        page.wait_for_function("document.body.classList.contains('nodata')", timeout=1000)
+        TIMINGS["rig_silent_to_no_data_s"] = round(time.monotonic() - t0, 3)
+        assert text(page, "#flow") == "---"
+        assert "no telemetry for" in text(page, "#nodata-why")
+        shot(page, "silent")
+    finally:
+        os.kill(rig, signal.SIGCONT)
+    page.wait_for_function("!document.body.classList.contains('nodata')", timeout=10000)
+    assert number(page, "#p1") is not None        # numbers back once rows come again
+    # the link itself lost: the rig's process ends, its pty closes
     os.kill(rig, signal.SIGTERM)
     t0 = time.monotonic()
     page.wait_for_function("document.body.classList.contains('nodata')", timeout=1000)
     dt = time.monotonic() - t0
+    TIMINGS["rig_killed_to_no_data_s"] = round(dt, 3)
     assert dt < 1.0
     assert text(page, ".nodata-title") == "NO DATA"
     assert text(page, "#flow") == "---" and text(page, "#rpm") == "---"   # never frozen numbers
     assert text(page, "#pump-state") == "---"
+    assert "---" in text(page, "#p3-lim")                                 # nor old limits
     shot(page, "nodata")

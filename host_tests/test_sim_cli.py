@@ -59,6 +59,19 @@ def test_every_example_runs_with_exact_header_and_plot(runs):
         assert "summary" in p.stdout
 
 
+def test_every_example_fails_only_the_criteria_it_declares(runs):
+    # the shared safety criteria (tools/sim/criteria.py, also the fault campaign's judge) on
+    # the plant's true values of each example run
+    from tools.sim import criteria
+    for name, out, p in runs:
+        assert p.returncode == 0, name
+        sc = json.load(open(os.path.join(ROOT, "examples", name)))
+        v = criteria.judge_csv(sc, str(out / "telemetry.csv"))
+        expected = sorted(criteria.EXAMPLES.get(name, {}))
+        assert sorted(criteria.failed(v)) == expected, (name, [(k, v[k]["detail"])
+                                                               for k in criteria.failed(v)])
+
+
 def test_header_is_the_same_in_both_runtimes(tmp_path):
     heads = []
     for rt in ("micropython", "cpython"):

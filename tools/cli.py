@@ -5,6 +5,7 @@
 #   autotune  relay-feedback identification of the flow loop, PID gains, simulated step response
 #   rig       the simulated rig behind a pseudo-terminal (tools/rigpty.py)
 #   console   the bench console, a local web page of the live rig (tools/console)
+#   campaign  fault campaign on the simulated rig (tools/campaign)
 #   sim/bench belong to tools/sim and tools/bench: handed their arguments untouched
 # Expected failures (no such port, a relay that does not oscillate, a board that does not
 # answer) end as one line on stderr and exit code 1, not a traceback.
@@ -88,6 +89,15 @@ for d in %r:
     except OSError:
         pass
 _walk('ecmo')
+"""
+
+_PLANNED = """
+try:
+    rig.expect_reset()
+except NameError:
+    import board
+    from ecmo.drivers.retain import Retained, ASKED
+    Retained(getattr(board, 'RETAIN', None)).put(ASKED, 0)
 """
 
 _VERIFY = """
@@ -208,6 +218,9 @@ def cmd_deploy(a):
     # firmware boots in standby with no WDT_RESET alarm, on a board and on the simulated rig
     # alike. (`exec "rig.reboot()"` would wait for a reply a real board never sends.)
     print("resetting")
+    # a first deploy had no rig to call expect_reset() on, and rp2's machine.reset() reads back
+    # as a watchdog reset: mark it planned with the firmware just copied (no WDT_RESET alarm)
+    _mpremote(a.port, "exec", _PLANNED)
     _mpremote(a.port, "reset", timeout=30)
     return 0
 
@@ -394,6 +407,7 @@ def cmd_autotune(a):
 # These own their arguments: main() hands them everything after the command name, before
 # argparse here could reject an option it does not know (--scenario, --settings, --quick).
 DELEGATED = {"rig": "tools.rigpty", "sim": "tools.sim.host", "bench": "tools.bench.__main__",
+             "campaign": "tools.campaign.__main__",
              "console": "tools.console.server"}
 
 
@@ -472,6 +486,7 @@ def _main(argv):
     sub.add_parser("rig", help="the simulated rig behind a pty, in real time (rig --help)")
     sub.add_parser("sim", help="run a simulator scenario (sim --help)")
     sub.add_parser("bench", help="benchmarks (bench --help)")
+    sub.add_parser("campaign", help="fault campaign on the simulated rig (campaign --help)")
     sub.add_parser("console", help="the bench console: live web page of the rig (console --help)")
 
     a = ap.parse_args(argv)

@@ -12,7 +12,7 @@ _MAX_SKIPS = const(5)              # a REPL update may hold the tick off this ma
 
 class Loop:
     def __init__(self, sensors, pump, control, supervisor, alarms, annunciator, period_ms,
-                 wdt=None, aux=()):
+                 wdt=None, aux=(), red=None):
         self.sensors = sensors          # tuple of drivers, each with read()
         self.pump = pump
         self.control = control
@@ -23,9 +23,13 @@ class Loop:
         self._period_us = period_ms * 1000
         self.wdt = wdt
         self.aux = aux                  # further loops (gas side), each with tick(now_ms, n)
+        self.red = red                  # analytical redundancy (ecmo/redundancy.py), or None
         self.n = 0                      # ticks run
         self.overruns = 0               # ticks that took longer than the period
         self.late = 0                   # ticks that started more than half a period late
+        self.coalesced = 0              # timer calls dropped: under half a period after a tick
+        self._dt_ms = period_ms         # the next tick's dt (the timer path measures it)
+        self._dt_max_ms = 2 * period_ms  # control/pid.py: its gain bounds hold to dt 20 ms
         self.errors = 0                 # ticks that raised
         self.last_error = None
         self.tick_us = 0
@@ -37,7 +41,21 @@ class Loop:
         self.busy = False               # the REPL is changing settings: skip this period
         self.deferred = 0               # periods skipped for it
         self._skips = 0                 # periods skipped in a row
-        self.cb = self.tick             # bound once, for machine.Timer
+        self.cb = self._timed           # bound once, for machine.Timer
+
+    def _timed(self, _timer=None):
+        # The timer's call. rp2's Timer(-1) is a scheduled callback: held off (the REPL
+        # compiling, a long print) its missed periods then run back to back, each claiming a
+        # period that never passed. One tick with the time that really passed covers them
+        # (within the PID's integer bounds); the queued rest are dropped and counted.
+        if self.n and not self.busy:
+            gap = ticks_diff(ticks_us(), self._start_us)
+            if gap < (self._period_us >> 1):
+                self.coalesced += 1
+                return
+            dt = (gap + 500) // 1000
+            self._dt_ms = dt if dt < self._dt_max_ms else self._dt_max_ms
+        self.tick()
 
     def tick(self, _timer=None):
         if self.busy:
@@ -54,15 +72,26 @@ class Loop:
         self._start_us = t0
         now = ticks_ms()
         self.now_ms = now
-        dt = self.period_ms
+        dt = self._dt_ms
+        self._dt_ms = self.period_ms
         ok = True
         try:
             for s in self.sensors:
                 s.read()
             self.pump.read()
-            flow = self.sup.flow
-            self.flow_ok = flow.status == 0
-            req = self.control.update(flow.value, self.flow_ok, dt)
+            red = self.red
+            if red is None:
+                flow = self.sup.flow
+                self.flow_ok = flow.status == 0
+                q = flow.value
+            else:
+                # the sensors checked against each other; the flow loop may run on the map's
+                # estimate while the flow sensor is not trusted (red.q_est)
+                red.update(self.sup.state == RUN, self.sup.rpm_applied)
+                red.guards()
+                self.flow_ok = red.q_g_ok
+                q = red.q_g
+            req = self.control.update(q, self.flow_ok, dt)
             applied = self.sup.update(now, req, dt)
             self.control.track(applied)
             for a in self.aux:

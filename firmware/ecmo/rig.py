@@ -23,6 +23,8 @@ from ecmo.safety.alarms import Alarms
 from ecmo.safety.supervisor import Supervisor, Trip, STATE_NAMES, RUN, STOP, STANDBY
 from ecmo.safety import profiles
 from ecmo.loop import Loop
+from ecmo.pumpmap import PumpMap
+from ecmo.redundancy import Redundancy
 from ecmo.telemetry import Telemetry
 
 _FLOW_MAX_LPM = S.FLOW_MAX_LPM
@@ -63,6 +65,7 @@ class Rig:
         self.retain = R.Retained(getattr(board, "RETAIN", None))
         self._run_intent = False
         self._i2c = {}
+        self._ident = None          # pump-map identification sweep (rig.identify)
         self.al = Alarms()
         self._build(board)
         self._apply_settings(self.settings)
@@ -98,10 +101,12 @@ class Rig:
         k = spec["kind"]
         if k == "analog":
             return AnalogSensor(self._adc(spec["adc"]), spec["cal"], spec["rails"], spec["limits"],
-                                spec.get("stuck_ticks", 0), getattr(self.board, "ADC_MV", False))
+                                spec.get("stuck_ticks", 0), getattr(self.board, "ADC_MV", False),
+                                spec.get("jitter", 0))
         if k == "abp":
             return HoneywellABP(self._bus(spec["bus"]), spec["addr"], spec["pmin_dmmhg"],
-                                spec["pmax_dmmhg"])
+                                spec["pmax_dmmhg"], spec.get("frozen_ticks", 50),
+                                spec.get("jitter", 40))
         if k == "pulse":
             return PulseFlow(spec["pin"], spec.get("pulses_per_l", 450),
                              tick_ms=1000 // self.board.TICK_HZ)
@@ -139,8 +144,15 @@ class Rig:
             from ecmo.gas import Gas
             self.gas = Gas(self, b.GAS)
             aux = (self.gas,)
+        # the pump map (board file: a datasheet fit; settings: identified on the rig) and the
+        # cross-checks built on it; the flow loop's feed-forward uses the same estimate
+        pm = getattr(b, "PUMP_MAP", None) or {"a": 28.0, "b": 2.6, "c": 0.6, "err_pct": 10}
+        self.pump_map_board = pm
+        self.red = Redundancy(self.p1, self.p2, self.p3, self.flow, self.pump,
+                              PumpMap(pm["a"], pm["b"], pm.get("c", 0.0), pm.get("err_pct", 10)))
+        self.control.feed_forward(self.red)
         self.loop = Loop(sensors, self.pump, self.control, self.sup, self.al, self.ann, period_ms,
-                         aux=aux)
+                         aux=aux, red=self.red)
         self._crit = _Critical(self.loop)
 
     def _apply_settings(self, d):
@@ -153,6 +165,18 @@ class Rig:
             self.control.rpm_target = int(d["rpm"])
             m = FLOW if d["control"] == "flow" else RPM
             self.control.set_mode(m, self.flow.value, self.sup.rpm_applied)
+            self._apply_map(d.get("pump_map"))
+
+    def _apply_map(self, pm):
+        # the identified map from the settings, else the board's datasheet fit; a stored map
+        # that does not pass the bounds is not used (SETTINGS alarm, the board's map instead)
+        src = pm if pm is not None else self.pump_map_board
+        try:
+            self.red.set_map(PumpMap(src["a"], src["b"], src.get("c", 0.0), src.get("err_pct", 10)))
+        except (ValueError, KeyError, TypeError):
+            b = self.pump_map_board
+            self.red.set_map(PumpMap(b["a"], b["b"], b.get("c", 0.0), b.get("err_pct", 10)))
+            self.al.set(A.SETTINGS, True, self.loop.now_ms)
 
     def _resume(self, now):
         # After a reset nobody asked for (watchdog, crash; not power-on, not deploy/halt/reboot):
@@ -454,6 +478,48 @@ class Rig:
             self.tlm.set_rate(d["telemetry_hz"])
         self._dirty = False
         self._keep()
+
+    # ---- pump map: datasheet fit or identified on the rig (ecmo/identify.py, docs/pumpmap.md) ----
+    def pump_map(self, a=None, b=None, c=None, err_pct=None):
+        # the map in use as a dict; with arguments, set it (a fit done elsewhere) and keep it
+        m = self.red.map
+        if a is None and b is None and c is None and err_pct is None:
+            return {"a": m.a, "b": m.b, "c": m.c, "err_pct": m.err_pct}
+        new = PumpMap(m.a if a is None else a, m.b if b is None else b, m.c if c is None else c,
+                      m.err_pct if err_pct is None else err_pct)
+        with self._crit:
+            self.red.set_map(new)
+        self.settings["pump_map"] = {"a": new.a, "b": new.b, "c": new.c, "err_pct": new.err_pct}
+        self._touch()
+        return self.pump_map()
+
+    def identify(self, speeds=None):
+        # one step of the guided identification: set a partial clamp on the return line, then
+        # call this; the pump sweeps `speeds` in RPM mode (~4 s per step) and comes back to
+        # the mode and setpoint it had. Repeat at 2-3 clamp positions, then identify_fit().
+        if self._ident is None:
+            from ecmo.identify import Sweep
+            self._ident = Sweep(self)
+            self.loop.aux = self.loop.aux + (self._ident,)
+        self._ident.start(speeds, self.loop.now_ms)
+        return self._ident.status()
+
+    def identify_status(self):
+        return self._ident.status() if self._ident is not None else "no identification started"
+
+    def identify_fit(self, keep=True):
+        # fit the map to the sweep's points; keep=True puts it in use and in the settings
+        # (rig.save() writes it to flash). Returns the map with its fit error in % of head.
+        if self._ident is None or self._ident.active:
+            raise ValueError("no finished sweep: rig.identify() first, then wait for it")
+        from ecmo.identify import fit
+        a, b, c, err = fit(self._ident.points())
+        out = {"a": a, "b": b, "c": c, "err_pct": err, "points": self._ident.n}
+        if keep:
+            self.pump_map(a, b, c, max(1, int(err + 0.999)))
+            self._ident.n = 0           # the next identification starts afresh
+            self._ident.positions = 0
+        return out
 
     # ---- oxygenator ----
     # Sweep and FiO2 targets, gas limits and O2-cell calibration (firmware/ecmo/gas.py).

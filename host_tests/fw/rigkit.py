@@ -19,8 +19,10 @@ class Bench:
     def __init__(self, profile="VA", start=True, settings_path="/tmp/_ecmo_fwtest_settings.json",
                  keep_settings=False):
         self._adc = {}        # ADC id -> counts; real ADCs are noisy, so ticks() adds 1 LSB dither
-        self.p2 = HoneywellABP(-517.1, 517.1)
-        self.p3 = HoneywellABP(-517.1, 517.1)
+        sp = board.SENSORS["p2"]
+        self.p2 = HoneywellABP(sp["pmin_dmmhg"] / 10, sp["pmax_dmmhg"] / 10)
+        self.p3 = HoneywellABP(sp["pmin_dmmhg"] / 10, sp["pmax_dmmhg"] / 10)
+        self._abp = {}        # device -> pressure set; ticks() adds one count of dither too
         machine.sim_i2c_attach(0, 0x28, self.p2)
         machine.sim_i2c_attach(1, 0x28, self.p3)
         if not keep_settings:   # a reboot keeps the world as it was
@@ -60,8 +62,10 @@ class Bench:
         if p1 is not None:
             self._put(s["p1"]["adc"], u16_for(s["p1"], int(p1 * 10)))
         if p2 is not None:
+            self._abp[self.p2] = p2
             self.p2.pressure_mmhg = p2
         if p3 is not None:
+            self._abp[self.p3] = p3
             self.p3.pressure_mmhg = p3
         if flow is not None:
             self._put(s["flow"]["adc"], u16_for(s["flow"], int(flow * 1000)))
@@ -69,6 +73,10 @@ class Bench:
     def _put(self, adc, u16):
         self._adc[adc] = u16
         machine.sim_adc(adc).u16 = u16
+
+    def frozen(self, dev):
+        # the part keeps answering good status with the same counts (tests of frozen sensors)
+        self._abp.pop(dev, None)
 
     def raw(self, name, u16):
         # an exact raw value, no dither (rails, garbage)
@@ -86,6 +94,8 @@ class Bench:
                 self._n += 1
                 for adc in self._adc:
                     machine.sim_adc(adc).u16 = self._adc[adc] + (self._n & 1)
+                for dev in self._abp:     # ~1 count of the ABP (0.12 mmHg): never frozen
+                    dev.pressure_mmhg = self._abp[dev] + 0.12 * (self._n & 1)
             machine.sim_advance_us(SUB_US)
             if self.motor and pump.enabled and pump.rpm_cmd > 0:
                 self._rev += pump.rpm_cmd * ppr / 60000.0

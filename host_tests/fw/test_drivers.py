@@ -15,7 +15,8 @@ CAL = (5958, -3000, 59578, 5000)
 
 
 def analog(stuck=0):
-    return AnalogSensor(machine.ADC(26), CAL, (993, 64542), (-3000, 5000), stuck)
+    # limits beyond the calibration points: reading exactly at a limit is saturated (RANGE)
+    return AnalogSensor(machine.ADC(26), CAL, (993, 64542), (-3500, 5500), stuck)
 
 
 def test_analog_calibration_points_and_midpoint():
@@ -55,7 +56,9 @@ def test_analog_garbage_is_nan_status_not_exception():
 def test_analog_out_of_physical_range():
     a = AnalogSensor(machine.ADC(26), CAL, (993, 64542), (-1000, 1000))
     machine.sim_adc(26).u16 = 50000
-    assert a.read() == S.RANGE
+    assert a.read() == S.RANGE and a.sat == 1 and a.value == 1000
+    machine.sim_adc(26).u16 = 6000
+    assert a.read() == S.RANGE and a.sat == -1 and a.value == -1000
 
 
 def test_analog_stuck_detection():
@@ -89,10 +92,16 @@ def test_abp_transfer_function():
         assert abs(s.value - mmhg * 10) <= 1, (mmhg, s.value)
 
 
-def test_abp_saturates_high_instead_of_faulting():
+def test_abp_saturated_is_range_with_the_end_it_sits_at():
+    # at or beyond full scale is never a valid reading (issue 11), but `sat` and the range end
+    # as the value let an interlock use it as a bound ("at least 517 mmHg")
     dev, s = abp()
     dev.pressure_mmhg = 900
-    assert s.read() == S.OK and s.value == 5171
+    assert s.read() == S.RANGE and s.sat == 1 and s.value == 5171
+    dev.pressure_mmhg = -530
+    assert s.read() == S.RANGE and s.sat == -1 and s.value == -5171
+    dev.pressure_mmhg = 100
+    assert s.read() == S.OK and s.sat == 0
 
 
 def test_abp_bus_error_diag_and_stale():
@@ -129,6 +138,33 @@ def test_abp_missing_device_is_bus_error():
 def test_crc8_vector():
     b = bytearray((0xBE, 0xEF, 0x92))
     assert crc8(b, 0, 2) == 0x92
+
+
+class _SfmBus:
+    # an I2C bus with one fixed read frame (the SFM3000's 3 bytes)
+    def __init__(self, frame):
+        self.frame = frame
+
+    def writeto(self, addr, buf):
+        return len(buf)
+
+    def readfrom_into(self, addr, buf):
+        for i in range(len(buf)):
+            buf[i] = self.frame[i]
+
+
+def test_sfm3000_checks_its_crc_from_0x00():
+    # A part built to Sensirion's SFM3000 CRC note sends CRC-8 (poly 0x31) started at 0x00:
+    # 0x7D 0x18 -> 0x81 (0xFF-start would give 0x00). The driver must take it, and refuse
+    # the SLF3S-style CRC on this part.
+    from ecmo.drivers.gasflow import SFM3000
+    s = SFM3000(_SfmBus(bytearray((0x7D, 0x18, 0x81))))
+    assert s.read() == S.STALE           # first result after the start command
+    assert s.read() == S.OK
+    assert s.value == (0x7D18 - 32000) * 1000 // 140
+    s = SFM3000(_SfmBus(bytearray((0x7D, 0x18, 0x00))))
+    s.read()
+    assert s.read() == S.CRC
 
 
 def test_slf3s_reads_flow_and_rejects_bad_crc():
@@ -292,7 +328,7 @@ def test_abp_all_zero_frame_is_a_fault_but_saturated_high_is_a_pressure():
     machine.sim_i2c_attach(0, 0x28, _Frame((0, 0, 0, 0)))
     assert s.read() == S.RANGE
     machine.sim_i2c_attach(0, 0x28, _Frame((0x3F, 0xFF, 0xFF, 0xFF)))   # saturated: very high
-    assert s.read() == S.OK and s.value == 5171
+    assert s.read() == S.RANGE and s.sat == 1 and s.value == 5171
     machine.sim_i2c_attach(0, 0x28, _Frame((0xFF, 0xFF, 0xFF, 0xFF)))   # floating bus
     assert s.read() == S.DIAG
 
@@ -307,3 +343,59 @@ def test_pump_tach_ignores_the_first_pulse_after_a_long_stall():
     pin.drive(1)
     p.read()
     assert p.rpm == 0
+
+
+def test_abp_frozen_counts_with_good_status_are_stuck_within_half_a_second():
+    # a latched bridge or sensor firmware: status 0 and the same counts every read
+    dev, s = abp()
+    for i in range(20):
+        dev.pressure_mmhg = 200 + 0.12 * (i & 1)      # one count of noise: alive
+        assert s.read() == S.OK
+    n = 0
+    while s.read() == S.OK:
+        n += 1
+        assert n < 60
+    assert s.status == S.STUCK and 45 <= n <= 50 and abs(s.value - 2000) <= 2
+    dev.pressure_mmhg = 201
+    assert s.read() == S.OK
+
+
+def _flips(read, put, base, amp, n):
+    out = []
+    for i in range(n):
+        put(base + (amp if i & 1 else -amp) + (i % 3))
+        out.append(read())
+    return out
+
+
+def test_abp_noise_far_above_the_part_is_noisy_and_clears():
+    dev, s = abp()
+    def put(v):
+        dev.pressure_mmhg = v
+    seen = _flips(s.read, put, 200, 15, 40)           # +/-15 mmHg tick to tick
+    first = seen.index(S.NOISY)
+    assert 5 <= first <= 15, first
+    seen = _flips(s.read, put, 200, 0.12, 60)         # quiet again
+    assert seen[-1] == S.OK
+
+
+def test_abp_fast_real_changes_are_not_noise():
+    # a clamp shut (step) and a speed ramp move one way: no flips
+    dev, s = abp()
+    for i in range(200):
+        p = 100 + (i * 2 if i < 100 else 350) + 0.12 * (i & 1)
+        dev.pressure_mmhg = p
+        assert s.read() == S.OK, i
+
+
+def test_analog_noise_and_frozen():
+    a = AnalogSensor(machine.ADC(26), CAL, (993, 64542), (-3000, 5000), 50, False, 50)
+    st = []
+    for i in range(40):
+        machine.sim_adc(26).u16 = 20000 + (700 if i & 1 else -700)   # ~+/-10 mmHg flips
+        st.append(a.read())
+    assert S.NOISY in st[:15]
+    a2 = AnalogSensor(machine.ADC(27), CAL, (993, 64542), (-3000, 5000), 50, False, 50)
+    machine.sim_adc(27).u16 = 20000
+    st = [a2.read() for _ in range(52)]
+    assert st[49] == S.OK and st[51] == S.STUCK

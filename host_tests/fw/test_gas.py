@@ -381,7 +381,7 @@ def test_gas_tick_allocates_nothing():
     b, m = _bench_running(3.0)
     _run(b, m, 3.0, 300)
     g = b.rig.gas
-    g.sweep._i2c = _NullBus(bytearray((0x7D, 0x18, devices.crc8((0x7D, 0x18)))))   # 0.17 slm
+    g.sweep._i2c = _NullBus(bytearray((0x7D, 0x18, devices.crc8((0x7D, 0x18), devices.SFM3000_CRC_INIT))))   # 0.17 slm
     g.ads._i2c = _NullBus(bytearray((0x18, 0x00, 0)))
     b.rig.halt()                             # the timer off: only our ticks run
     b.rig.sup.trip_.tripped = False

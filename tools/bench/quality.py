@@ -92,8 +92,9 @@ class PlantRig:
         except OSError:
             pass
         self.plant = Plant(profile)
-        self.abp2 = devices.HoneywellABP(-517.1, 517.1)
-        self.abp3 = devices.HoneywellABP(-517.1, 517.1)
+        sp = board.SENSORS["p2"]
+        self.abp2 = devices.HoneywellABP(sp["pmin_dmmhg"] / 10.0, sp["pmax_dmmhg"] / 10.0)
+        self.abp3 = devices.HoneywellABP(sp["pmin_dmmhg"] / 10.0, sp["pmax_dmmhg"] / 10.0)
         machine.sim_i2c_attach(0, 0x28, self.abp2)
         machine.sim_i2c_attach(1, 0x28, self.abp3)
         machine.sim_pin(board.ESTOP["pin"]).drive(0)
@@ -136,8 +137,8 @@ class PlantRig:
         s = board.SENSORS
         d = (self._ms // 10) & 1           # 1 LSB of ADC noise: a real ADC is never frozen
         self.p1_adc.u16 = _u16(s["p1"], int(pl.p1_mmhg * 10)) + d
-        self.abp2.pressure_mmhg = pl.p2_mmhg
-        self.abp3.pressure_mmhg = pl.p3_mmhg
+        self.abp2.pressure_mmhg = pl.p2_mmhg + 0.12 * d     # and one count on the ABPs
+        self.abp3.pressure_mmhg = pl.p3_mmhg + 0.12 * d
         q = int(pl.flow_lpm * 1000)
         if self.noise:
             q += int(self.rnd.gauss(0.0, self.noise))
@@ -150,15 +151,26 @@ class PlantRig:
         on = board.PUMP["enable_level"]
         for i in range(n):
             pl = self.plant
+            rev0 = pl.revolutions
             pl.step(0.001, self.pwm.duty_u16, self.en.level == on, self.clamp.level == level)
-            k = int(pl.revolutions * board.PUMP["pulses_per_rev"])
-            while self._pulses < k:
-                self._pulses += 1
-                self.tach.drive(0)
-                self.tach.drive(1)
             self._ms += 1
             self._sense()
-            machine.sim_advance_us(1000)
+            # tach edges at the microsecond the rotor passes (as tools/sim/world.py does): on
+            # a 1 ms grid the tach would read 3000 rpm as 2727 or 3333
+            ppr = board.PUMP["pulses_per_rev"]
+            k = int(pl.revolutions * ppr)
+            drev = pl.revolutions - rev0
+            done = 0
+            while self._pulses < k:
+                self._pulses += 1
+                at = int((self._pulses / ppr - rev0) / drev * 1000) if drev > 0 else 0
+                at = 1000 if at > 1000 else at
+                if at > done:
+                    machine.sim_advance_us(at - done)
+                    done = at
+                self.tach.drive(0)
+                self.tach.drive(1)
+            machine.sim_advance_us(1000 - done)
             if record is not None and i % 10 == 9:
                 record.append((pl.time_s, pl.flow_lpm, pl.p1_mmhg, pl.p3_mmhg))
 

@@ -6,8 +6,13 @@
 _ENODEV = 19
 
 
-def crc8(data, init=0xFF):
-    # Sensirion CRC-8: poly 0x31, init 0xFF, no reflection, no final XOR (0xBE 0xEF -> 0x92).
+SLF3S_CRC_INIT = 0xFF    # SF06-LF datasheet
+SFM3000_CRC_INIT = 0x00  # Sensirion's SFM3000 CRC application note: starts at 0, not 0xFF
+
+
+def crc8(data, init=SLF3S_CRC_INIT):
+    # Sensirion CRC-8: poly 0x31, no reflection, no final XOR; init 0xFF: 0xBE 0xEF -> 0x92,
+    # init 0x00: 0xBE 0xEF -> 0x13.
     crc = init
     for b in data:
         crc ^= b
@@ -20,11 +25,11 @@ def _clamp(x, lo, hi):
     return lo if x < lo else hi if x > hi else x
 
 
-def _word(value):
+def _word(value, init=SLF3S_CRC_INIT):
     # 16-bit big-endian word followed by its CRC, the Sensirion read frame unit.
     hi = (value >> 8) & 0xFF
     lo = value & 0xFF
-    return bytes((hi, lo, crc8((hi, lo))))
+    return bytes((hi, lo, crc8((hi, lo), init)))
 
 
 class _Device:
@@ -144,7 +149,7 @@ class SensirionSFM3000(_Device):
         if not self.measuring:
             raise OSError(_ENODEV)
         raw = _clamp(int(round(self.flow_slm * self.scale + self.offset)), 0, 65535)
-        frame = bytearray(_word(raw))
+        frame = bytearray(_word(raw, SFM3000_CRC_INIT))
         if self.fault == "crc":
             frame[2] ^= 0xFF
         return bytes(frame[:n])

@@ -46,6 +46,8 @@ def main(argv=None):
     ap.add_argument("--scenario", help="scenario JSON (default examples/demo.json)")
     ap.add_argument("--out", default=DEFAULT_OUT, help="output dir (default out/sim)")
     ap.add_argument("--runtime", choices=("micropython", "cpython"), default="micropython")
+    ap.add_argument("--target", choices=("host", "rp2040"), default="host",
+                    help="rp2040: the real MicroPython rp2 port on an emulated Pico (tools/emu)")
     ap.add_argument("--no-plot", action="store_true")
     ap.add_argument("--quiet", action="store_true", help="no progress lines")
     a = ap.parse_args(argv)
@@ -63,7 +65,11 @@ def main(argv=None):
                                                  sc["board"], sc["profile"], sc["duration_s"],
                                                  out), flush=True)
     env = dict(os.environ, MICROPYPATH=".frozen")     # no ~/.micropython/lib surprises
-    p = subprocess.run(runner_cmd(a.runtime, scen, out, a.quiet), cwd=ROOT, env=env)
+    if a.target == "rp2040":
+        cmd = [sys.executable, "-m", "tools.emu.scenario", scen, out] + (["--quiet"] if a.quiet else [])
+    else:
+        cmd = runner_cmd(a.runtime, scen, out, a.quiet)
+    p = subprocess.run(cmd, cwd=ROOT, env=env)
     if p.returncode:
         print("[sim] runner failed (exit %d)" % p.returncode, file=sys.stderr)
         return p.returncode

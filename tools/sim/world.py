@@ -26,12 +26,18 @@ NOISE_FAULT_X = 40             # a "noise" fault: 40x the normal noise (a loose 
 # 5 s) fire on an ideal rig, which no real part would do (issue 15).
 FLOOR_LSB = 0.5
 
-ANALOG_FAULTS = ("open", "short", "stuck", "noise", "nan")
+# "stuck": frozen, the input keeps the counts it showed last (a latched converter, a stuck
+# bridge); "saturated" / "saturated_low": the part sits at the top / bottom of its output
+# (analog: the amplifier's swing, 3.1 V on 3.3 V; ABP: 20 % beyond full scale, status good)
+ANALOG_FAULTS = ("open", "short", "stuck", "noise", "nan", "saturated", "saturated_low")
 # "slow": the part stretches the clock, each read takes SLOW_READ_US (a tick overrun, H09)
-ABP_FAULTS = ("i2c", "nack", "timeout", "stale", "diag", "stuck", "noise", "slow")
+ABP_FAULTS = ("i2c", "nack", "timeout", "stale", "diag", "stuck", "noise", "slow", "saturated",
+              "saturated_low")
 SLOW_READ_US = 12000
 BUBBLE_FAULTS = ("open", "stuck", "short")
-TACH_FAULTS = ("open",)        # tach wire unplugged: no pulses while the rotor turns (H12)
+# tach "open": wire unplugged, no pulses while the rotor turns (H12); "stuck": the driver's
+# speed output latched, it keeps pulsing at the speed it showed when the fault came
+TACH_FAULTS = ("open", "stuck")
 SENSORS = ("p1", "p2", "p3", "flow", "bubble", "tach")
 
 
@@ -104,6 +110,10 @@ class _Analog:
                 raw = 0
             elif f == "short":
                 raw = 3300
+            elif f == "saturated":
+                raw = 2500           # above the 2.4 V top of range, below the short rail
+            elif f == "saturated_low":
+                raw = 200
             mv = int(raw + 0.5) if raw > 0 else 0
             if mv > 3300:
                 mv = 3300
@@ -115,6 +125,10 @@ class _Analog:
                 raw = 0
             elif f == "short":
                 raw = 65535
+            elif f == "saturated":
+                raw = 3.1 / 3.3 * 65535   # the in-amp's top swing: past range, below the rail
+            elif f == "saturated_low":
+                raw = 0.15 / 3.3 * 65535
             x = int(raw / 16.0 + 0.5) if raw > 0 else 0
             if x > 4095:
                 x = 4095
@@ -159,8 +173,15 @@ class _Abp:
         f = self.fault
         if f == "stuck":
             return
+        d = self.dev
+        if f == "saturated":
+            d.pressure_mmhg = d.pmax_mmhg + 0.2 * (d.pmax_mmhg - d.pmin_mmhg)
+            return
+        if f == "saturated_low":
+            d.pressure_mmhg = d.pmin_mmhg - 0.02 * (d.pmax_mmhg - d.pmin_mmhg)
+            return
         sd = self.noise * (NOISE_FAULT_X if f == "noise" else 1)
-        self.dev.pressure_mmhg = value + self.offset + sd * rng.gauss()
+        d.pressure_mmhg = value + self.offset + sd * rng.gauss()
 
     def set_fault(self, kind):
         slow = (kind == "slow") != (self.fault == "slow")
@@ -195,6 +216,8 @@ class World:
         self.p3 = _Abp(board, s["p3"], nz["p3"], off["p3"], self._spend)
         self.bubble_fault = None
         self.tach_fault = None
+        self._tach_rev = 0.0        # "stuck" tach: revolutions it shows, at the latched speed
+        self._tach_rpm = 0.0
         self.estop_pressed = False
         pc = board.PUMP
         self._ppr = pc["pulses_per_rev"]
@@ -291,6 +314,13 @@ class World:
         # The Hall output falls once per pulse, at the microsecond the rotor passes (linear
         # within the sub-step), so the firmware's period timing sees a clean speed rather than
         # a 1 ms grid. Returns the microseconds of the sub-step already advanced.
+        if self.tach_fault == "stuck":
+            # the pin shows a rotor at the latched speed, whatever the real one does
+            self._tach_rev += self._tach_rpm / 60000.0
+            rev0 = self._tach_rev - self._tach_rpm / 60000.0
+            rev1 = self._tach_rev
+        else:
+            self._tach_rev = rev1
         n = int(rev1 * self._ppr)
         if self.tach_fault == "open":
             self._pulses = n        # the rotor turns, nothing reaches the pin (pull-up: high)
@@ -352,6 +382,9 @@ class World:
         if sensor == "tach":
             if kind is not None and kind not in TACH_FAULTS:
                 raise ValueError("tach fault must be one of %s" % ", ".join(TACH_FAULTS))
+            self._tach_rpm = self.plant.rpm
+            self._tach_rev = self.plant.revolutions
+            self._pulses = int(self._tach_rev * self._ppr)   # no burst when the fault changes
             self.tach_fault = kind
             return
         s = getattr(self, sensor)

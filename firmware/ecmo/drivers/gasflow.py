@@ -1,6 +1,6 @@
 # Sweep gas mass-flow sensor: Sensirion SFM3000 on I2C (RIG_FACTS 7). Value in mL/min (`_mlpm`).
 from micropython import const
-from ecmo.drivers.sensirion import word_ok
+from ecmo.drivers.sensirion import word_ok, INIT_SFM3000
 from ecmo.drivers.status import Reading, OK, BUS, CRC, STALE, RANGE
 
 _SFM_START = const(0x1000)   # start continuous measurement; every read then returns the latest
@@ -49,7 +49,7 @@ class SFM3000(Reading):
             self._fresh = False
             return self._fail(STALE)
         b = self._buf
-        if not word_ok(b, 0):
+        if not word_ok(b, 0, INIT_SFM3000):    # CRC starts at 0x00 on this part
             return self._fail(CRC)
         raw = (b[0] << 8) | b[1]
         self.raw = raw

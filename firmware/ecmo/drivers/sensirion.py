@@ -1,11 +1,15 @@
-# CRC-8 shared by Sensirion parts (SLF3S liquid flow, SFM3000 gas flow): poly 0x31, init 0xFF.
+# CRC-8 of Sensirion parts: poly 0x31 (x^8+x^5+x^4+1), no reflection, no final XOR. The start
+# value differs by part: 0xFF for the SLF3S (SF06-LF datasheet), 0x00 for the SFM3000
+# (Sensirion's application note on the SFM3000's CRC checksum).
 from micropython import const
 
 _POLY = const(0x31)
+INIT_SLF3S = const(0xFF)
+INIT_SFM3000 = const(0x00)
 
 
-def crc8(buf, start, n):
-    crc = 0xFF
+def crc8(buf, start, n, init=INIT_SLF3S):
+    crc = init
     for i in range(start, start + n):
         crc ^= buf[i]
         for _ in range(8):
@@ -16,6 +20,6 @@ def crc8(buf, start, n):
     return crc
 
 
-def word_ok(buf, i):
+def word_ok(buf, i, init=INIT_SLF3S):
     # a data word is 2 bytes followed by their CRC
-    return crc8(buf, i, 2) == buf[i + 2]
+    return crc8(buf, i, 2, init) == buf[i + 2]

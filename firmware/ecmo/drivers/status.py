@@ -11,8 +11,9 @@ STALE = const(6)    # sensor says the data was already read (no new conversion)
 STUCK = const(7)    # raw value identical for too long: frozen sensor or ADC
 DIAG = const(8)     # the sensor's own diagnostic bit is set
 NAN = const(9)      # the bus gave something that is not a number
+NOISY = const(10)   # jitter far above what the part shows: loose shield, EMI, failing part
 
-NAMES = ("ok", "open", "short", "range", "bus", "crc", "stale", "stuck", "diag", "nan")
+NAMES = ("ok", "open", "short", "range", "bus", "crc", "stale", "stuck", "diag", "nan", "noisy")
 
 
 def name(code):
@@ -29,8 +30,20 @@ class Reading:
         self.value = 0
         self.status = status
         self.faults = 0
+        # saturation: +1 at or above the part's full scale, -1 at or below its bottom, 0 inside;
+        # with status RANGE, `value` is then that end of the range: the true value is beyond it
+        self.sat = 0
 
     def _fail(self, code):
         self.status = code
+        self.sat = 0
         self.faults += 1
         return code
+
+    def _saturated(self, sign, end):
+        # at or beyond full scale: never valid, but the interlocks may use it as a bound
+        self.status = RANGE
+        self.sat = sign
+        self.value = end
+        self.faults += 1
+        return RANGE

@@ -1,0 +1,95 @@
+# The centrifugal pump's head-flow-speed map, in integers for the tick (no floats, no allocation):
+#   forward (Q >= 0):  H = a*w^2 + c*w*Q - b*Q^2      (w in krpm, Q in L/min, H in mmHg)
+#   backflow (Q < 0):  H = a*w^2 + b*Q^2
+# a is the shut-off head per krpm^2, b the fall with flow, c the flat top rotary pumps show at
+# low flow; the form follows the affinity laws (H ~ w^2, Q ~ w). Coefficients come from the
+# board file (a fit to the pump's datasheet curve) or from `rig.identify()` on the rig itself
+# (docs/pumpmap.md). err_pct is how far the map may be off in head: the checks built on it
+# widen their tolerance by it and stop trusting the estimates beyond MAP_ERR_MAX_PCT.
+from micropython import const
+
+_K = const(16)                # coefficients are kept as 1/16 of 0.1 mmHg per unit
+Q_MAX_MLPM = const(20000)     # search bounds for the flow estimate
+Q_MIN_MLPM = const(-10000)
+MAP_ERR_MAX_PCT = const(10)   # above this fit error the flow estimate does not replace a sensor
+_MIN_SLOPE = const(30)        # 3 mmHg per L/min: flatter than this, head says little about flow
+
+
+class PumpMap:
+    def __init__(self, a, b, c=0.0, err_pct=10):
+        self.set(a, b, c, err_pct)
+
+    def set(self, a, b, c=0.0, err_pct=10):
+        # REPL/boot side: floats are fine here; the tick only sees the integers
+        for name, v in (("a", a), ("b", b), ("c", c), ("err_pct", err_pct)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
+                raise ValueError("pump map %s must be a number, got %r" % (name, v))
+        if not (1 <= a <= 100) or not (0.1 <= b <= 50) or not (0 <= c <= 20):
+            raise ValueError("pump map out of bounds: a 1..100 mmHg/krpm^2, b 0.1..50 "
+                             "mmHg/(L/min)^2, c 0..20 mmHg/(krpm*L/min)")
+        if not (0 <= err_pct <= 100):
+            raise ValueError("pump map err_pct must be 0..100")
+        self.a = float(a)
+        self.b = float(b)
+        self.c = float(c)
+        self.err_pct = int(err_pct + 0.5)
+        self._a = int(a * 10 * _K + 0.5)
+        self._b = int(b * 10 * _K + 0.5)
+        self._c = int(c * 10 * _K + 0.5)
+
+    @property
+    def good(self):
+        # good enough to stand in for the flow sensor (flow mode continues on the estimate)
+        return self.err_pct <= MAP_ERR_MAX_PCT
+
+    def head_dmmhg(self, rpm, q_mlpm):
+        # pump head (P2 - P1) at this speed and flow, 0.1 mmHg
+        if q_mlpm > Q_MAX_MLPM:
+            q_mlpm = Q_MAX_MLPM
+        elif q_mlpm < Q_MIN_MLPM:
+            q_mlpm = Q_MIN_MLPM
+        if rpm < 0:
+            rpm = 0
+        elif rpm > 10000:
+            rpm = 10000
+        if q_mlpm >= 0:
+            t = (self._a * rpm + self._c * q_mlpm) // 1000
+            h = t * rpm // 1000 - (self._b * q_mlpm // 1000) * q_mlpm // 1000
+        else:
+            h = (self._a * rpm // 1000) * rpm // 1000 + (self._b * -q_mlpm // 1000) * -q_mlpm // 1000
+        return h // _K
+
+    def peak_mlpm(self, rpm):
+        # flow at the top of the forward curve; below it head barely depends on flow
+        return self._c * rpm // (2 * self._b)
+
+    def slope(self, rpm, q_mlpm):
+        # |dH/dQ| in 0.1 mmHg per L/min at this point (how much head says about flow)
+        if q_mlpm < 0:
+            s = 2 * self._b * -q_mlpm // 1000
+        else:
+            s = 2 * self._b * q_mlpm // 1000 - self._c * rpm // 1000
+        return (s if s > 0 else -s) // _K
+
+    def flow_mlpm(self, rpm, head_dmmhg):
+        # flow that makes this head at this speed (bisection on the branch that is monotone);
+        # at or above the shut-off head it is the backflow branch
+        h0 = self.head_dmmhg(rpm, 0)
+        if head_dmmhg >= h0:
+            lo = Q_MIN_MLPM
+            hi = 0
+        else:
+            lo = self.peak_mlpm(rpm)
+            hi = Q_MAX_MLPM
+        # head falls with q on [lo, hi]: find q with head(q) == head_dmmhg
+        for _ in range(16):
+            mid = (lo + hi) >> 1
+            if self.head_dmmhg(rpm, mid) > head_dmmhg:
+                lo = mid
+            else:
+                hi = mid
+        return (lo + hi) >> 1
+
+    def informative(self, rpm, q_mlpm):
+        # True where head says enough about flow for a flow estimate or a flow cross-check
+        return rpm >= 1000 and self.slope(rpm, q_mlpm) >= _MIN_SLOPE

@@ -1,0 +1,59 @@
+# The firmware on the real MicroPython rp2 port, in an emulated RP2040 (tools/emu), closed-loop
+# with the simulated world. Runs when the Pico image and the boot ROM are given
+# (ECMO_RP2_FIRMWARE, ECMO_RP2_BOOTROM; .ci/run supplies them when it can), else skips.
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _why_not():
+    for v in ("ECMO_RP2_FIRMWARE", "ECMO_RP2_BOOTROM"):
+        p = os.environ.get(v)
+        if not p:
+            return "%s not set (the emulated Pico needs the image: README, 'Emulated Pico')" % v
+        if not os.path.isfile(p):
+            return "%s=%s: no such file" % (v, p)
+    if shutil.which("node") is None:
+        return "node not found (Node.js 18+ runs the emulator)"
+    return None
+
+
+needs_image = pytest.mark.skipif(_why_not() is not None, reason=str(_why_not()))
+
+
+@needs_image
+def test_target_smoke_boot_deploy_air_stop():
+    # boot, deploy as `deploy` does, a few seconds in flow mode with the plant, then air at the
+    # detector: no tick errors, and the stop is seen on the pins (enable low, clamp closed)
+    p = subprocess.run([sys.executable, "-m", "tools.emu.smoke"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=240)
+    line = [ln for ln in p.stdout.splitlines() if ln.startswith("SMOKE ")]
+    assert p.returncode == 0 and line, p.stdout[-3000:] + p.stderr[-3000:]
+    r = json.loads(line[-1][6:])
+    assert r["errors"] == 0 and r["last_error"] == "None", r
+    assert r["repl_errors"] == [], r
+    assert r["ticks"] > 250 and r["rows"] > 20, r     # the tick and telemetry ran
+    assert r["air_at_us"] is not None, r
+    assert "AIR" in r["alarms"], r
+    assert r["enable_low_after_us"] is not None and r["enable_low_after_us"] < 1000, r
+    assert r["clamp_closed_after_us"] is not None and r["clamp_closed_after_us"] < 2000, r
+
+
+@needs_image
+def test_target_first_deploy_is_a_planned_reset():
+    # rp2's machine.reset() goes through the watchdog (reset_cause() == WDT_RESET); a first
+    # deploy has no rig to call expect_reset() on, so deploy marks the reset planned itself
+    p = subprocess.run([sys.executable, "-c", "from tools.emu.scenario import deployed_flash; "
+                        "import json; print('FIRST', open(deployed_flash(log=lambda m: None) + "
+                        "'.json').read())"], cwd=ROOT, capture_output=True, text=True, timeout=240)
+    line = [ln for ln in p.stdout.splitlines() if ln.startswith("FIRST ")]
+    assert p.returncode == 0 and line, p.stdout[-3000:] + p.stderr[-3000:]
+    first = json.loads(line[-1][6:])
+    assert first["boot_cause"] == "3", first          # the real port: a watchdog reboot
+    assert "WDT_RESET" not in first["alarms"], first

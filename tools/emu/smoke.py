@@ -1,0 +1,47 @@
+# The target smoke run behind host_tests/test_emu.py (a subprocess: the test process has the
+# fake `machine` loaded): boot the emulated Pico, deploy, run a few seconds of a scenario with
+# the plant, let air reach the detector, and report as JSON what the pins and the loop showed.
+import json
+import sys
+
+from tools.emu.scenario import TargetSim
+
+SCENARIO = {
+    "name": "target smoke: flow mode, air at the detector",
+    "duration_s": 4.5, "control": "flow", "flow_lpm": 4.0, "sweep_lpm": 0,
+    "plant": {"detector_ml": 30.0},     # a short drain line: the slug arrives within the run
+    "events": [{"t": 1.5, "do": "bubble", "volume_ul": 50}],
+}
+
+
+def first_edge(edges, pin, level, after_us):
+    for p, v, t, cyc in edges:
+        if p == pin and v == level and t >= after_us:
+            return t, cyc
+    return None, None
+
+
+def main():
+    sim = TargetSim(dict(SCENARIO), None, progress=False)
+    b = sim.rig.board
+    s = sim.run()
+    n, overruns, late, errors, max_us = (int(x) for x in s["loop"].split()[:5])
+    air = sim.world.air_first_us
+    out = {"ticks": n, "overruns": overruns, "late": late, "errors": errors,
+           "max_tick_us": max_us, "last_error": " ".join(s["loop"].split()[5:]),
+           "alarms": [c for c, _ in s["alarms_first_s"]], "air_at_us": air,
+           "boots": s["boots"], "repl_errors": s["errors"], "rows": s["ticks"],
+           "wall_s": s["wall_s"]}
+    with open(sim.flash + ".json") as f:
+        out["after_first_deploy"] = json.load(f)
+    if air is not None:
+        t_en, c_en = first_edge(s["pin_edges"], b.PUMP["enable"], 1 - b.PUMP["enable_level"], air)
+        t_cl, _ = first_edge(s["pin_edges"], b.CLAMP["pin"], b.CLAMP["closed_level"], air)
+        out["enable_low_after_us"] = None if t_en is None else t_en - air
+        out["clamp_closed_after_us"] = None if t_cl is None else t_cl - air
+    print("SMOKE " + json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
