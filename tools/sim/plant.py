@@ -104,10 +104,10 @@ DEFAULTS = {
     # pulls P1 to about -210 mmHg in VA, -170 in VV, at unchanged speed
     "collapse_ml": 320.0,
     "collapse_floor_ml": 10.0,  # caps m_col at ~1e5: the cannula is shut, not singular
-    # inlet choke (chosen): beyond 100 mmHg of suction at the tip each further 10 mmHg of line
-    # drop adds 5 mmHg more, so flow plateaus (Kurusz et al., Perfusion 1999: drainage flow
-    # plateaus at stronger suction)
-    "choke_mmhg": 100.0,
+    # inlet choke (chosen): beyond 150 mmHg of suction at the tip (Terumo's limit) each further
+    # 10 mmHg of line drop adds 5 mmHg more, so flow plateaus (Kurusz et al., Perfusion 1999:
+    # drainage flow plateaus at stronger suction)
+    "choke_mmhg": 150.0,
     "choke_k": 0.05,            # 1/mmHg
     # air path: 3/8" ID = 71.3 mL/m
     "tube_ml_per_m": 71.3,
