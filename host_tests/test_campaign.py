@@ -188,3 +188,23 @@ def test_false_high_alarm_and_silent_sensor_fault():
     # too short to be seen: not judged
     v = _judge(_rows(300), events=fault)
     assert not v["sensor_silent"]["judged"]
+
+
+def test_recheck_takes_one_failure_of_each_kind_first(quick, tmp_path):
+    from tools.campaign.__main__ import recheck_cases
+    cases, res = quick
+    d = tmp_path / "old"
+    d.mkdir()
+    fake = dict(res["pico-VA-nofault-air--"])
+    twin = dict(fake, id="pico-VA-nofault-air--twin", failed=["air_to_patient"])
+    fake["failed"] = ["air_to_patient"]
+    with open(d / "results.jsonl", "w") as f:
+        for r in list(res.values()) + [twin]:
+            r = fake if r["id"] == fake["id"] else r
+            f.write(json.dumps(r) + "\n")
+    got = recheck_cases(str(d))
+    failing = [r for r in list(res.values()) + [twin] if r["failed"] or r["id"] == fake["id"]]
+    assert len(got) == len(failing)
+    # the twin (same kind of failure as the air case) comes after every first of its kind
+    ids = [c["id"] for c in got]
+    assert ids[-1] == "pico-VA-nofault-air--"

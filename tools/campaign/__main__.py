@@ -112,6 +112,12 @@ def main(argv=None):
     ap.add_argument("--doc", action="store_true",
                     help="write docs/campaign.md and copy failing scenarios to examples/campaign")
     ap.add_argument("--list", action="store_true", help="print the case ids and stop")
+    ap.add_argument("--recheck", metavar="DIR",
+                    help="run the failing cases of the campaign in DIR again (one per kind of "
+                    "failure first) on the firmware as it is now")
+    ap.add_argument("--compare", metavar="DIR",
+                    help="report: say for each failure whether the runs in DIR (a --recheck) "
+                    "still fail")
     a = ap.parse_args(argv)
     for name in ("boards", "profiles", "timings"):
         allowed = {"boards": matrix.BOARDS, "profiles": matrix.PROFILES,
@@ -124,17 +130,25 @@ def main(argv=None):
     if a.workers < 1 or (a.limit is not None and a.limit < 0) or a.sample < 0:
         print("error: --workers, --limit and --sample must be positive", file=sys.stderr)
         return 2
-    cases = _cases(a)
+    if a.recheck:
+        cases = recheck_cases(a.recheck)
+        if a.limit:
+            cases = cases[:a.limit]
+        a.tier = "recheck"
+    else:
+        cases = _cases(a)
     if a.list:
         for c in cases:
             print(c["id"])
         return 0
     os.makedirs(a.out, exist_ok=True)
     fw = pool.firmware_hash()
-    done = {} if a.fresh else load_results(a.out, fw)
+    # a report of OUT as it is takes its results whatever firmware made them (named below)
+    done = {} if a.fresh else load_results(a.out, None if a.report_only else fw)
     if a.fresh:
         for p in glob.glob(os.path.join(a.out, "results*.jsonl")):
             os.remove(p)
+    commit = _git("rev-parse", "--short", "HEAD")
     todo = [c for c in cases if c["id"] not in done
             or done[c["id"]]["scenario_hash"] != pool.scenario_hash(matrix.scenario(c))]
     if a.report_only:
@@ -154,7 +168,7 @@ def main(argv=None):
                else pool.run_local(todo, a.workers, a.runtime, deadline))
         with open(os.path.join(a.out, name), "a") as f:
             try:
-                ran = _collect(gen, f, fw, done, len(todo), t0)
+                ran = _collect(gen, f, fw, commit, done, len(todo), t0)
             except KeyboardInterrupt:
                 print("[campaign] interrupted: the runs so far are kept (run again to resume)")
             except (OSError, TimeoutError) as e:
@@ -164,11 +178,15 @@ def main(argv=None):
     results = [done[c["id"]] for c in cases if c["id"] in done]
     meta = {"tier": a.tier, "cases": len(cases), "runs": len(results), "ran_now": ran,
             "wall_s": round(wall, 1), "where": where, "runtime": a.runtime, "fw": fw,
-            "version": fw_version(), "commit": _git("rev-parse", "--short", "HEAD"),
+            "version": fw_version(), "commit": commit,
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "seed": a.seed, "not_covered": missing,
-            "cpu_s": round(sum(r.get("wall_s", 0) for r in results), 1)}
-    _write(a, results, meta)
+            "run_wall_s": round(sum(r.get("wall_s", 0) for r in results), 1),
+            "cpu_s": round(sum(r.get("cpu_s") or 0 for r in results), 1)}
+    if a.report_only:
+        _meta_of_run(a.out, results, meta)
+    compare = load_results(a.compare) if a.compare else None
+    _write(a, results, meta, compare)
     failing = [r for r in results if r["failed"]]
     print("[campaign] %d runs (%d of %d cases), %d failing; %.0f s wall; report %s"
           % (len(results), len(results), len(cases), len(failing), wall,
@@ -176,12 +194,13 @@ def main(argv=None):
     return 0
 
 
-def _collect(gen, f, fw, done, n, t0):
+def _collect(gen, f, fw, commit, done, n, t0):
     # writes each result as it comes (a kill loses at most the line being written)
     nfail = 0
     i = 0
     for i, r in enumerate(gen, 1):
         r["fw"] = fw
+        r["commit"] = commit
         f.write(json.dumps(r) + "\n")
         f.flush()
         done[r["id"]] = r
@@ -193,17 +212,53 @@ def _collect(gen, f, fw, done, n, t0):
     return i
 
 
-def _write(a, results, meta):
+def _meta_of_run(out, results, meta):
+    # --report-only: the firmware, commit, date and timing of the run that made the results
+    fws = {}
+    for r in results:
+        k = (r.get("fw"), r.get("commit"))
+        fws[k] = fws.get(k, 0) + 1
+    if fws:
+        (meta["fw"], meta["commit"]), _ = max(fws.items(), key=lambda kv: kv[1])
+        if len(fws) > 1:
+            meta["mixed"] = len(fws)
+    try:
+        with open(os.path.join(out, "summary.json")) as f:
+            old = json.load(f)
+        for k in ("wall_s", "ran_now", "where", "date", "version", "runtime"):
+            if k in old:
+                meta[k] = old[k]
+    except (OSError, ValueError):
+        pass
+
+
+def recheck_cases(d):
+    # the failing cases of an earlier campaign: one of each kind of failure (criteria failed,
+    # fault kinds, disturbance) first, then the rest, so a --limit still covers every kind
+    res = sorted(load_results(d).values(), key=lambda r: r["id"])
+    first, rest, seen = [], [], set()
+    for r in res:
+        if not r["failed"]:
+            continue
+        c = r["case"]
+        key = (tuple(r["failed"]), tuple(k for _, k, _ in c["faults"]), c["dist"])
+        (rest if key in seen else first).append(c)
+        seen.add(key)
+    return first + rest
+
+
+def _write(a, results, meta, compare=None):
     from tools.campaign import docs
     fails = report.write_failures(results, os.path.join(a.out, "failures"))
     hm = report.heatmap(results, os.path.join(a.out, "heatmap.png"))
+    report.heatmap(results, os.path.join(a.out, "heatmap_kinds.png"), by_kind=True)
     with open(os.path.join(a.out, "summary.json"), "w") as f:
         json.dump(meta, f, indent=1)
     rel = lambda i: os.path.relpath(fails.get(i, ""), matrix.ROOT) if i in fails else i
     with open(os.path.join(a.out, "report.md"), "w") as f:
-        f.write(docs.page(results, meta, rel, hm and os.path.relpath(hm, a.out)))
+        f.write(docs.page(results, meta, rel, hm and os.path.relpath(hm, a.out), compare))
     if a.doc:
-        docs.publish(results, meta, hm)
+        docs.publish(results, meta, hm, compare)
 
 
 if __name__ == "__main__":

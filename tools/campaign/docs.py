@@ -9,6 +9,7 @@ from tools.sim import criteria
 
 DOC = os.path.join(matrix.ROOT, "docs", "campaign.md")
 DOC_HEATMAP = os.path.join(matrix.ROOT, "docs", "campaign_heatmap.png")
+DOC_HEATMAP_KINDS = os.path.join(matrix.ROOT, "docs", "campaign_heatmap_kinds.png")
 EXAMPLES = os.path.join(matrix.ROOT, "examples", "campaign")
 
 INTRO = """\
@@ -31,15 +32,35 @@ def _tolerances():
                c.STOP_RPM, c.STOP_S, c.ONSET_WINDOW_S, c.MARGIN_MMHG))
 
 
-def page(results, meta, link, heatmap_rel):
+def _now(compare):
+    # a failure re-run on newer firmware (--recheck): fixed there, or still failing
+    if compare is None:
+        return None
+    commits = sorted(set(r.get("commit") or "?" for r in compare.values()))
+    tag = "/".join(commits)
+
+    def now(r):
+        c = compare.get(r["id"])
+        if c is None:
+            return "not re-run"
+        if not c["failed"]:
+            return "passes at %s" % tag
+        same = c["failed"] == r["failed"]
+        return ("still fails at %s" % tag) if same else ("fails %s at %s"
+                                                        % (", ".join(c["failed"]), tag))
+    return now
+
+
+def page(results, meta, link, heatmap_rel, compare=None):
     failing = [r for r in results if r["failed"]]
     L = ["# Fault campaign", "", INTRO,
          "Firmware %s (commit %s, tree hash %s), %s. %s tier, seed %d: %d of %d runs done, %d "
-         "failing; %s, %s runtime; %.0f s wall for the %d runs made in this call, %.0f s of "
-         "run time in all."
+         "failing; %s, %s runtime; %.0f s wall for the %d runs made in this call; the runs' "
+         "own times add up to %.0f s%s."
          % (meta["version"], meta["commit"] or "?", meta["fw"], meta["date"], meta["tier"],
             meta["seed"], meta["runs"], meta["cases"], len(failing), meta["where"],
-            meta["runtime"], meta["wall_s"], meta["ran_now"], meta["cpu_s"]), "",
+            meta["runtime"], meta["wall_s"], meta["ran_now"], meta.get("run_wall_s", 0),
+            (", %.0f s of it CPU" % meta["cpu_s"]) if meta.get("cpu_s") else ""), "",
          "Matrix: sensors x fault kinds from tools/sim/world.py (%s) x %d disturbances (%s) x "
          "fault timing (%s) x profiles (%s) x boards (%s); run %.0f s in flow mode at %.1f L/min, "
          "disturbance at %.0f s."
@@ -47,20 +68,39 @@ def page(results, meta, link, heatmap_rel):
             len(matrix.DISTURBANCES), ", ".join(matrix.DISTURBANCES), ", ".join(matrix.TIMINGS),
             ", ".join(matrix.PROFILES), ", ".join(matrix.BOARDS), matrix.DURATION_S,
             matrix.FLOW_LPM, matrix.T_DIST), "", _tolerances(), ""]
+    if meta["runs"] < meta["cases"]:
+        L += ["A partial campaign: %d of the %d cases, a uniform sample of them (cases run in a "
+              "fixed shuffled order); the same command with the same OUT goes on from there."
+              % (meta["runs"], meta["cases"]), ""]
+    if meta.get("mixed"):
+        L += ["Results from %d firmware trees are mixed here; the one named is the most common."
+              % meta["mixed"], ""]
+    now = _now(compare)
+    if now is not None:
+        fixed = sum(1 for r in failing if now(r).startswith("passes"))
+        rerun = sum(1 for r in failing if r["id"] in compare)
+        L += ["Re-run of %d of the %d failing cases on the firmware of commit %s: %d pass there "
+              "now (column \"now\" below)." % (rerun, len(failing),
+                                             "/".join(sorted(set(c.get("commit") or "?" for c
+                                                                 in compare.values()))), fixed),
+              ""]
     if meta.get("not_covered"):
         L += ["Scenario verbs no disturbance uses yet: %s." % ", ".join(meta["not_covered"]), ""]
     L += ["## Per criterion and per hazard", "", report.tables_md(results, link), ""]
     if heatmap_rel:
-        L += ["## Sensor fault x disturbance", "", "![heat-map](%s)" % heatmap_rel, ""]
+        kinds = heatmap_rel.replace("heatmap.png", "heatmap_kinds.png")
+        L += ["## Sensor fault x disturbance", "",
+              "Share of runs failing any criterion, by faulty sensor ([by fault kind](%s)); "
+              "cells show failing/runs." % kinds, "", "![heat-map](%s)" % heatmap_rel, ""]
     L += ["## Failures (%d)" % len(failing), ""]
     if failing:
-        L += [report.failures_md(results, link, owner), ""]
+        L += [report.failures_md(results, link, owner, now), ""]
     else:
         L += ["None.", ""]
     return "\n".join(L)
 
 
-def publish(results, meta, heatmap):
+def publish(results, meta, heatmap, compare=None):
     # docs/campaign.md + docs/campaign_heatmap.png + examples/campaign/<failing case>.json
     if os.path.isdir(EXAMPLES):
         for f in os.listdir(EXAMPLES):
@@ -71,7 +111,8 @@ def publish(results, meta, heatmap):
     hm = None
     if heatmap:
         shutil.copyfile(heatmap, DOC_HEATMAP)
+        shutil.copyfile(heatmap.replace("heatmap.png", "heatmap_kinds.png"), DOC_HEATMAP_KINDS)
         hm = os.path.basename(DOC_HEATMAP)
     with open(DOC, "w") as f:
-        f.write(page(results, meta, rel, hm))
+        f.write(page(results, meta, rel, hm, compare))
     return DOC

@@ -21,6 +21,16 @@ import criteria  # noqa: E402
 MARK = "CAMPAIGN-RESULT "
 
 
+def _cpu_s():
+    # the process's own CPU time where the runtime has it (CPython), else None
+    try:
+        import resource
+        u = resource.getrusage(resource.RUSAGE_SELF)
+        return round(u.ru_utime + u.ru_stime, 3)
+    except (ImportError, AttributeError):
+        return None
+
+
 def judge(sc):
     sim = run.Sim(sc, progress=False, keep_rows=True)
     cols = [c for c in criteria.COLUMNS if c in sim.columns]
@@ -29,7 +39,8 @@ def judge(sc):
     v = criteria.judge_rows(sim.sc, cols, sim.rows)
     return {"verdict": v, "alarms_first_s": s["alarms_first_s"], "boots": s["boots"],
             "errors": s["errors"], "lowest": s["lowest"], "peak": s["peak"],
-            "air_to_patient_ul": s["air_to_patient_ul"], "ticks": s["ticks"]}
+            "air_to_patient_ul": s["air_to_patient_ul"], "ticks": s["ticks"],
+            "cpu_s": _cpu_s()}
 
 
 def main():

@@ -88,14 +88,14 @@ def summarize(results):
     return crit, haz
 
 
-def heat(results):
-    # sensor (fault kind) x disturbance: [runs, failures]
+def heat(results, by_kind=False):
+    # sensor (or sensor.kind) x disturbance: [runs, failures]
     cells = {}
     for r in results:
         c = r["case"]
         if c["kind"] != "matrix":
             continue
-        s = c["sensor"]
+        s = c["sensor"] if by_kind or not c["faults"] else c["faults"][0][0]
         cell = cells.setdefault((s, c["dist"]), [0, 0])
         cell[0] += 1
         if r["failed"]:
@@ -103,11 +103,11 @@ def heat(results):
     return cells
 
 
-def heatmap(results, path):
+def heatmap(results, path, by_kind=False):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    cells = heat(results)
+    cells = heat(results, by_kind)
     if not cells:
         return None
     sensors = sorted(set(s for s, _ in cells), key=lambda s: (s != "none", s))
@@ -132,7 +132,8 @@ def heatmap(results, path):
                 n, f = cells[(s, d)]
                 ax.text(j, i, "%d/%d" % (f, n), ha="center", va="center", fontsize=5,
                         color="white" if f > 0.6 * n else "black")
-    ax.set_title("failing runs / runs: sensor fault x disturbance", fontsize=9)
+    ax.set_title("failing runs / runs: %s x disturbance" % ("sensor fault kind" if by_kind
+                                                           else "faulty sensor"), fontsize=9)
     fig.colorbar(im, ax=ax, fraction=0.03, label="share of runs failing")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -177,9 +178,11 @@ def tables_md(results, link):
     return "\n".join(L)
 
 
-def failures_md(results, link, owner=None):
-    # one line per failing run; owner(result) -> where the failure belongs (issue, reason)
-    L = ["| case | failed | detail | belongs to |", "|---|---|---|---|"]
+def failures_md(results, link, owner=None, now=None):
+    # one line per failing run; owner(result) -> where the failure belongs (issue, reason);
+    # now(result) -> what a re-run on newer firmware gave
+    L = ["| case | failed | detail | belongs to |" + (" now |" if now else ""),
+         "|---|---|---|---|" + ("---|" if now else "")]
     for r in sorted(results, key=lambda r: r["id"]):
         if not r["failed"]:
             continue
@@ -191,5 +194,6 @@ def failures_md(results, link, owner=None):
                 det.append("%s: %s" % (k, r["verdict"][k]["detail"]))
         L.append("| `%s` | %s | %s | %s |" % (link(r["id"]), ", ".join(r["failed"]),
                                                "; ".join(det).replace("|", "/"),
-                                               owner(r) if owner else "-"))
+                                               owner(r) if owner else "-")
+                 + (" %s |" % now(r) if now else ""))
     return "\n".join(L)

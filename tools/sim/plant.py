@@ -3,8 +3,8 @@
 #
 # Units: flow Q in L/min, pressure in mmHg, volume in mL, time in s, pump speed w in krpm.
 # The published figures behind the coefficients, with their sources, are in docs/simulation.md
-# (and checked against this model by host_tests/test_realism.py, `make realism`); figures
-# chosen here say so.
+# (its realism table is checked against this model by host_tests/test_realism.py, `make
+# realism`) and docs/facts.md; figures chosen here say so.
 #
 # Motor (BLDC speed-loop time constant not published for these drives: a first-order lag):
 #   rpm_cmd = duty_u16/65535 * rpm_max if enabled else 0
