@@ -33,7 +33,7 @@ def near(x, want, rel):
     return abs(x - want) <= rel * abs(want)
 
 
-# RIG_FACTS §4 gives 3000 rpm -> ~4 L/min at ~250 mmHg (RotaFlow) and 4000 rpm -> 5 L/min at
+# docs/facts.md §4 gives 3000 rpm -> ~4 L/min at ~250 mmHg (RotaFlow) and 4000 rpm -> 5 L/min at
 # ~350 mmHg (CentriMag). No falling affinity-consistent curve meets both (250 at (3000, 4)
 # implies >= 444 at (4000, 5.33)); the fit splits the difference: 3.70 L/min / 223 mmHg and
 # 5.27 L/min / 388 mmHg. Hence 10 % on flow and 15 % on head.
@@ -102,7 +102,7 @@ def test_suction_after_volume_loss_and_recovery(profile, rpm):
     assert abs(base_flow - 4.5) < 0.1 and pl.p1_mmhg > -80.0
     pl.volume_loss(800)
     run(pl, rpm, 3.0)
-    assert pl.p1_mmhg < -150.0                  # Terumo's -150 mmHg limit (RIG_FACTS §5)
+    assert pl.p1_mmhg < -150.0                  # Terumo's -150 mmHg limit (docs/facts.md §5)
     assert pl.flow_lpm < base_flow - 0.8
     pl.volume_gain(800)
     run(pl, rpm, 3.0)

@@ -67,6 +67,26 @@ class SimBoard:
             self.reboot(e)
 
 
+def _exc_text(e):
+    # a traceback as the board prints it: no frames of this REPL or the simulator (a board has
+    # them in C), firmware files by their path on the board ("ecmo/rig.py", not
+    # ".../tools/../tools/sim/../../firmware/ecmo/rig.py"), typed code as <stdin>
+    import io
+    buf = io.StringIO()
+    sys.print_exception(e, buf)
+    out = []
+    for ln in buf.getvalue().split("\n"):
+        if ln.lstrip().startswith('File "'):
+            if "rigboot.py" in ln or "/tools/sim/" in ln and "/firmware/" not in ln:
+                continue
+            i = ln.find("/firmware/")
+            if i >= 0:
+                ln = ln[:ln.find('File "') + 6] + ln[i + 10:]
+            ln = ln.replace('"<string>"', '"<stdin>"')
+        out.append(ln)
+    return "\n".join(out)
+
+
 def _run_friendly(line, sb):
     try:
         try:
@@ -78,11 +98,10 @@ def _run_friendly(line, sb):
     except RESETS as e:
         sb.reboot(e)
     except Exception as e:
-        sys.print_exception(e, sys.stdout)
+        _out(_exc_text(e))
 
 
 def _run_raw(code, sb):
-    import io
     _out("OK")
     err = ""
     reset = None
@@ -91,9 +110,7 @@ def _run_raw(code, sb):
     except RESETS as e:
         reset = e
     except Exception as e:
-        buf = io.StringIO()
-        sys.print_exception(e, buf)
-        err = buf.getvalue()
+        err = _exc_text(e)
     # the reply ends before the restart, so `mpremote exec "rig.reboot()"` returns at once
     _out("\x04" + err + "\x04>")
     if reset is not None:

@@ -312,9 +312,8 @@ class Rig:
             VERSION, S.TELEMETRY_MAX_HZ))
 
     def status(self):
-        line = self.status_line()
-        print(line)
-        return line
+        # printed, not returned: the REPL would echo a returned line a second time
+        print(self.status_line())
 
     def status_line(self):
         c = self.control
@@ -589,6 +588,4 @@ class Rig:
             return g.o2.calibrate(1000)
 
     def gas_status(self):
-        line = self._gas_side().status_line()
-        print(line)
-        return line
+        print(self._gas_side().status_line())

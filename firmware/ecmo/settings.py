@@ -17,7 +17,7 @@ VERSION = 2
 FORMAT = "ecmo-settings"
 
 FLOW_MAX_LPM = 8.0          # hard bound of the flow setpoint (adult circuits stay below 7 L/min)
-SWEEP_MAX_LPM = 10.0        # adult sweep gas 0..10 L/min (RIG_FACTS 7)
+SWEEP_MAX_LPM = 10.0        # adult sweep gas 0..10 L/min (docs/facts.md §7)
 FIO2_MIN = 0.21             # room air; a blender cannot go lower
 TELEMETRY_MAX_HZ = 20       # 20 rows/s of ~100 bytes fits 115200 baud with room for the REPL
 CONTROL_MODES = ("rpm", "flow")

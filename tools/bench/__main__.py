@@ -309,6 +309,8 @@ def main(argv=None):
     if not a.no_target:
         target(F, q)
     print(table(F.rows))
+    from tools.bench import verdict
+    print(verdict.render(F.rows))
     with open(a.out, "w") as f:
         json.dump(F.rows, f, indent=1)
     print("%d figures -> %s in %.0f s" % (len(F.rows), a.out, time.time() - t0))

@@ -1,7 +1,7 @@
 # Byte-level I2C sensor models for the fake bus (machine.sim_i2c_attach). Each holds a settable
 # physical value and a `fault` to inject. Runs under CPython and MicroPython. Protocols: the
 # makers' datasheets (Honeywell ABP I2C, Sensirion SF06-LF and SFM3000), as summarised in the
-# project's reference notes (RIG_FACTS sections 1, 2 and 7; not in this repo).
+# sources listed in docs/facts.md sections 1, 2 and 7.
 
 _ENODEV = 19
 
@@ -49,7 +49,7 @@ class _Device:
             raise OSError(_ENODEV)
 
 
-# Honeywell ABP: 14-bit counts, 10 %..90 % transfer function (RIG_FACTS 1).
+# Honeywell ABP: 14-bit counts, 10 %..90 % transfer function (docs/facts.md §1).
 ABP_OUT_MIN = 1638
 ABP_OUT_MAX = 14746
 
@@ -84,7 +84,7 @@ class HoneywellABP(_Device):
 
 
 class SensirionSLF3S(_Device):
-    # SF06-LF liquid flow; flow in the part's unit (ml/min for scale 500), RIG_FACTS 2.
+    # SF06-LF liquid flow; flow in the part's unit (ml/min for scale 500), docs/facts.md §2.
     faults = ("crc", "nack", "air")
     ADDR = 0x08
     CMD_START_WATER = 0x3608
@@ -125,7 +125,7 @@ class SensirionSLF3S(_Device):
 
 
 class SensirionSFM3000(_Device):
-    # Gas mass flow for the sweep line; flow in slm, RIG_FACTS 7.
+    # Gas mass flow for the sweep line; flow in slm, docs/facts.md §7.
     faults = ("crc", "nack")
     ADDR = 0x40
     CMD_START = 0x1000

@@ -3,7 +3,7 @@
 # Host side, floats allowed; runs under CPython and the MicroPython unix port.
 #
 # Units: flow in L/min, FiO2 as a fraction, temperature in degC, saturation in %, time in s.
-# All figures are chosen here (bench placeholders), except where RIG_FACTS is cited.
+# All figures are chosen here (bench placeholders), except where docs/facts.md is cited.
 #
 # Valve (normally closed proportional solenoid on wall gas):
 #   x = (duty/65535 - crack) / (1 - crack), clamped 0..1

@@ -3,6 +3,7 @@
 # runs tools/sim/run.py under the MicroPython unix port (or CPython) as a subprocess with its
 # progress streamed, then draws OUT/plot.png.
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -73,6 +74,8 @@ def main(argv=None):
     if p.returncode:
         print("[sim] runner failed (exit %d)" % p.returncode, file=sys.stderr)
         return p.returncode
+    with open(os.path.join(out, "events.json"), "w") as f:
+        json.dump(sc["events"], f)          # for the plot's event marks
     if not a.no_plot:
         from tools.sim import plot
         print("[sim] plot: %s" % plot.plot(out, title=None))

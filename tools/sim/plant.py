@@ -2,10 +2,9 @@
 # Host side, floats allowed; runs unchanged under CPython 3.11 and the MicroPython unix port.
 #
 # Units: flow Q in L/min, pressure in mmHg, volume in mL, time in s, pump speed w in krpm.
-# Figures marked "RF §n" come from section n of the project's reference notes (RIG_FACTS;
-# project reference notes, not in this repo), which collect published figures: the pump and
-# cannula datasheets named beside each figure (RotaFlow, CentriMag, Terumo); the others are
-# chosen here and say so.
+# Figures marked "RF §n" come from section n of docs/facts.md, which lists the published
+# figures with their sources: the pump and cannula data named beside each figure (RotaFlow,
+# CentriMag, Terumo); the others are chosen here and say so.
 #
 # Motor (RF §6: BLDC time constant unconfirmed, first-order lag placeholder):
 #   rpm_cmd = duty_u16/65535 * rpm_max if enabled else 0

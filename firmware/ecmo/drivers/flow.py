@@ -18,7 +18,7 @@ class AnalogFlow(AnalogSensor):
 
 
 class PulseFlow(Reading):
-    # Turbine (Hall) flow meter: F(Hz) = k * Q(L/min); YF-S201 k = 7.5 (450 pulses/L, RIG_FACTS 2).
+    # Turbine (Hall) flow meter: F(Hz) = k * Q(L/min); YF-S201 k = 7.5 (450 pulses/L, docs/facts.md §2).
     # Counts edges in a hard IRQ; flow is pulses over a sliding window of `window_ticks` ticks.
     # A turbine cannot see direction: it never reports retrograde flow.
     def __init__(self, pin_id, pulses_per_l=450, window_ticks=50, tick_ms=10):
@@ -52,7 +52,7 @@ class PulseFlow(Reading):
 
 
 class SLF3S(Reading):
-    # Sensirion SF06-LF liquid flow sensor (RIG_FACTS 2). A microflow part (+/-40 mL/min for the
+    # Sensirion SF06-LF liquid flow sensor (docs/facts.md §2). A microflow part (+/-40 mL/min for the
     # 1300F): it fits a side/purge line, never the main 4-5 L/min circuit. Value in uL/min.
     def __init__(self, i2c, addr=0x08, scale=500):
         self._i2c = i2c

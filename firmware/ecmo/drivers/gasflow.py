@@ -1,4 +1,4 @@
-# Sweep gas mass-flow sensor: Sensirion SFM3000 on I2C (RIG_FACTS 7). Value in mL/min (`_mlpm`).
+# Sweep gas mass-flow sensor: Sensirion SFM3000 on I2C (docs/facts.md §7). Value in mL/min (`_mlpm`).
 from micropython import const
 from ecmo.drivers.sensirion import word_ok, INIT_SFM3000
 from ecmo.drivers.status import Reading, OK, BUS, CRC, STALE, RANGE

@@ -5,7 +5,7 @@
 # name: (VA default, VV default, hard min, hard max, "safer" direction: -1 lower is safer,
 #        +1 higher is safer, 0 neither) -- loosening past the default needs confirmation.
 LIMITS = {
-    # drainage suction: Terumo warns below -150 mmHg (RIG_FACTS 5)
+    # drainage suction: Terumo warns below -150 mmHg (docs/facts.md §5)
     "p1_warn_dmmhg": (-1000, -1000, -3000, -300, 1),
     "p1_crit_dmmhg": (-1500, -1500, -3000, -400, 1),
     # post-oxygenator over-pressure (kink, occlusion)

@@ -34,6 +34,7 @@ function handle(m) {
     events = m.events.slice();
     row = m.row;
     $("sim-panel").hidden = !m.sim;
+    $("token-form").hidden = !m.token_needed || !!token;
     document.querySelectorAll("[data-action^=sim_]").forEach((b) => { b.disabled = !m.sim; });
     info();
   } else if (m.type === "row") {
@@ -199,7 +200,7 @@ function renderState() {
   if (!st) return;
   const b = $("blind");
   const blind = live() ? st.blind : null;
-  set("blind", blind === null ? "---" : blind.length ? "BLIND: " + blind.join(", ") : "none: every interlock sees");
+  set("blind", blind === null ? "---" : blind.length ? "BLIND: " + blind.join(", ") : "none");
   b.classList.toggle("some", !!(blind && blind.length));
   set("fio2-sp", live() && st.fio2_target !== undefined && st.fio2_target !== null ? "target " + (st.fio2_target * 100).toFixed(0) + " %" : "target ---");
   $("alarm-log").classList.toggle("stale", !live());
@@ -250,6 +251,7 @@ function watchdog() {
     wasLive = ok;
     renderRow();            // the banner and the numbers change together
     renderState();
+    if (charts.length) fitCharts();     // the banner took or gave back room
   }
   if (!ok) {
     let why = "connecting to the console...";
@@ -319,6 +321,13 @@ function wire() {
     send("limit", { name: $("in-limit-name").value, value: v === "" ? null : Number(v), confirm: false });
   });
   $("in-limit-name").addEventListener("change", renderState);
+  $("token-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    token = $("in-token").value || null;      // kept in this page only, sent with each command
+    $("in-token").value = "";
+    $("token-form").hidden = !!token;
+    info();
+  });
   $("confirm-yes").addEventListener("click", () => {
     const d = $("confirm");
     const args = JSON.parse(d.dataset.args);
@@ -359,10 +368,16 @@ function makeCharts() {
   if (typeof uPlot === "undefined") { $("chart-missing").hidden = false; return; }
   const w = $("chart-flow").clientWidth || 900;
   const axisStyle = { stroke: "#9aa5b1", grid: { stroke: "#2b3440" }, ticks: { stroke: "#2b3440" } };
-  const x = { time: true, range: () => { const n = nowS(); return [n - TREND_S, n]; } };
+  // the last 5 minutes, or since the first row when there is less (at least 30 s shown)
+  const x = { time: true, range: () => {
+    const n = nowS();
+    const t0 = trend.t.length ? trend.t[0] : n - TREND_S;
+    return [Math.max(n - TREND_S, Math.min(t0, n - 30)), n];
+  } };
   // time axis on the last chart only: the three share it
   const mk = (el, series, unit, labels, showX) => new uPlot({
-    width: w, height: showX ? 130 : 95, plugins: [eventsPlugin(labels)], legend: { show: true, live: false },
+    width: w, height: showX ? 135 : 95, plugins: [eventsPlugin(labels)], legend: { show: true, live: false },
+    padding: [10, 32, showX ? null : 2, null],     // the same plot width in all three
     scales: { x },
     axes: [Object.assign({ show: showX }, axisStyle), Object.assign({ label: unit, size: 60 }, axisStyle)],
     series: [{}].concat(series),
@@ -378,10 +393,17 @@ function makeCharts() {
                     { label: "dP mmHg", stroke: "#8fd0ff", width: 2, dash: [12, 3, 2, 3] }], "mmHg", false, true),
      ["p1_mmhg", "p2_mmhg", "p3_mmhg", "dp_mmhg"]],
   ];
-  window.addEventListener("resize", () => {
-    const w2 = $("chart-flow").clientWidth;
-    for (const [u] of charts) u.setSize({ width: w2, height: u.height });
-  });
+  fitCharts();
+  window.addEventListener("resize", fitCharts);
+}
+
+// the trends take the height left on the screen (larger lines read better from afar)
+function fitCharts() {
+  const w = $("chart-flow").clientWidth;
+  const top = $("chart-flow").getBoundingClientRect().top + window.scrollY;
+  const room = window.innerHeight - top - 3 * 34 - 50 - 16;     // legends, time axis, margin
+  const h = Math.max(80, Math.min(240, Math.floor(room / 3)));
+  charts.forEach(([u], i) => u.setSize({ width: w, height: i === charts.length - 1 ? h + 40 : h }));
 }
 
 function nowS() { return Date.now() / 1000 + clockOffset; }

@@ -1,0 +1,54 @@
+# One campaign run, in the simulator's runtime (CPython or the MicroPython unix port):
+#   python tools/campaign/job.py < scenario.json
+# runs the scenario on the simulated rig (tools/sim/run.py), judges its telemetry against the
+# shared safety criteria (tools/sim/criteria.py) and prints one line "CAMPAIGN-RESULT {json}".
+# Whatever else the run prints (REPL echoes) comes before it.
+import sys
+import json
+
+
+def _here():
+    f = __file__ if "__file__" in globals() else sys.argv[0]
+    f = f.replace("\\", "/")
+    i = f.rfind("/")
+    return f[:i] if i >= 0 else "."
+
+
+sys.path.insert(0, _here() + "/../sim")
+import run  # noqa: E402  (sets up the firmware, board and fake-machine paths)
+import criteria  # noqa: E402
+
+MARK = "CAMPAIGN-RESULT "
+
+
+def _cpu_s():
+    # the process's own CPU time where the runtime has it (CPython), else None
+    try:
+        import resource
+        u = resource.getrusage(resource.RUSAGE_SELF)
+        return round(u.ru_utime + u.ru_stime, 3)
+    except (ImportError, AttributeError):
+        return None
+
+
+def judge(sc):
+    sim = run.Sim(sc, progress=False, keep_rows=True)
+    cols = [c for c in criteria.COLUMNS if c in sim.columns]
+    sim.keep_rows = cols
+    s = sim.run()
+    v = criteria.judge_rows(sim.sc, cols, sim.rows)
+    return {"verdict": v, "alarms_first_s": s["alarms_first_s"], "boots": s["boots"],
+            "errors": s["errors"], "lowest": s["lowest"], "peak": s["peak"],
+            "air_to_patient_ul": s["air_to_patient_ul"], "ticks": s["ticks"],
+            "cpu_s": _cpu_s()}
+
+
+def main():
+    sc = json.loads(sys.stdin.read())
+    out = judge(sc)
+    print(MARK + json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+# Where a campaign failure belongs: the open issue that covers it, or why it is accepted.
+# Rules are checked in order against (criterion, sensor, kind, disturbance); the first match
+# names the owner. Kept beside the campaign so docs/campaign.md states it for every failure.
+RULES = (
+    # (criterion or None, sensor or None, kind or None, disturbance or None, owner)
+    (None, "bubble", "stuck", None,
+     "accepted: a detector that reads clear whatever passes cannot be told from a clear line "
+     "by firmware; it needs a detector self-test (hardware), docs/hazards.md H01"),
+    ("air_to_patient", None, None, "repl_restart_in_air",
+     "#12: restart after air without a de-air confirmation"),
+    ("air_to_patient", None, None, "air_then_power_cycle",
+     "#12: a power cycle erases the air stop"),
+    ("retrograde", None, None, "profile_switch_low_speed",
+     "#12: a profile switch while running drops the VA speed floor without confirm"),
+    ("pump_stopped", None, None, None,
+     "open (supervisor, core): the H08 hold keeps the last applied speed, 0 after a stop, "
+     "so a (re)start with an invalid sensor never turns the pump"),
+    ("sensor_silent", None, "stuck", None,
+     "#11: a frozen reading passes every range check (plausibility)"),
+    ("sensor_silent", None, "noise", None,
+     "#11: a noisy reading stays in range (plausibility)"),
+    (None, None, "stuck", None, "#11: a frozen reading is trusted (plausibility)"),
+    ("p2_high", None, None, None, "#11: no P2 limit; pushing against a clot"),
+)
+
+
+def _match(rule, crit, case):
+    c, s, k, d, _ = rule
+    if c is not None and c != crit:
+        return False
+    dists = case.get("dists") or [case["dist"]]
+    if d is not None and d not in dists:
+        return False
+    if s is None and k is None:
+        return True
+    for fs, fk, _ in case["faults"]:
+        if (s is None or s == fs) and (k is None or k == fk):
+            return True
+    return False
+
+
+def owner(result):
+    out = []
+    for crit in result["failed"]:
+        for rule in RULES:
+            if _match(rule, crit, result["case"]):
+                if rule[4] not in out:
+                    out.append(rule[4])
+                break
+        else:
+            if "open" not in out:
+                out.append("open")
+    return "; ".join(out)
