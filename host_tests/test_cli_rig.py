@@ -144,13 +144,7 @@ def test_readme_tuning_session_line_by_line(rig):
     st = _mp(port, "rig.status(); print(rig.log(30))")
     assert st.startswith("run VA flow sp=3.50 L/min"), st
     raised = set(re.findall(r"'(\w+)', 'raised'", st)) - {"POWER_ON"}
-    assert not raised - {"SAT_LOW"}, "the README session raised %s:\n%s" % (sorted(raised), st)
-    if raised:
-        # Known (docs/notes #16): post-oxygenator saturation starts low in standby (stagnant
-        # blood) and lags ~5 s behind the sweep, longer than SAT_LOW's 5 s debounce, so any
-        # start-up raises it. Needs a start-up hold-off in safety/gas.py (core) or the plant.
-        pytest.xfail("SAT_LOW at start-up: the firmware has no hold-off while the sweep takes "
-                     "effect")
+    assert not raised, "the README session raised %s:\n%s" % (sorted(raised), st)
 
 
 def test_autotune_on_the_rig_agrees_with_sim(rig):

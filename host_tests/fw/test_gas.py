@@ -83,6 +83,7 @@ def test_h20_ads1115_channels_and_bus_fault():
 
 
 def test_h20_analog_gas_inputs_survive_nan_and_garbage():
+    machine.sim_port("esp32")    # read_uv (mV mode) is the esp32 port's
     sat = AnalogSensor(machine.ADC(34), (300, 0, 2400, 1000), (100, 2600), (-20, 1020), 0, True)
     machine.sim_adc(34).uv = 1950000
     assert sat.read() == OK and sat.value == 785
@@ -99,6 +100,7 @@ def _ntc_mv(t_c):
 
 
 def test_thermistor_table_matches_beta_curve_and_faults():
+    machine.sim_port("esp32")    # read_uv (mV mode) is the esp32 port's
     t = Thermistor(machine.ADC(33), 10000, 3435, 10000, 3300, (100, 2600), True)
     for c10 in range(150, 460, 7):          # 15.0 .. 45.2 degC
         machine.sim_adc(33).uv = _ntc_mv(c10 / 10) * 1000
@@ -114,6 +116,7 @@ def test_thermistor_table_matches_beta_curve_and_faults():
 
 
 def test_h17_o2_cell_calibration_and_out_of_calibration():
+    machine.sim_port("esp32")    # read_uv (mV mode) is the esp32 port's
     adc = machine.ADC(32)
     o2 = O2Cell(adc, (315, 209, 1507, 1000), (100, 2600), 0, True)
     machine.sim_adc(32).uv = 300000          # the cell has lost 5 % since the board figure

@@ -227,6 +227,7 @@ class World:
             import gas_model
             self.gas = gas_model.GasModel()
         self._gas_ms = 0
+        self.on_ms = None           # the runner's hook: world events due, even inside a tick
         self.attach()
 
     # ---- wiring ----
@@ -286,6 +287,8 @@ class World:
         pl = self.plant
         rev0 = pl.revolutions
         pl.step(0.001, self.duty_u16(), self.enabled(), self.clamp_closed())
+        if self.on_ms is not None:
+            self.on_ms()
         self._drive_air(pl.air_at_detector)
         self.refresh()
         if self.gas is not None:

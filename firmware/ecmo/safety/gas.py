@@ -16,6 +16,11 @@ _SENSOR_MS = const(300)            # a gas sensor invalid this long raises SENSO
 _FIO2_MS = const(30000)            # a galvanic cell settles in 10..15 s (T90) after a change
 _TEMP_MS = const(2000)
 _SAT_MS = const(5000)
+# Saturation after the membrane needs blood through it and the sweep taking effect (the monitor
+# and the oxygenator lag ~5 s): SAT_LOW counts only once blood has moved this long without a
+# break, so every start-up does not raise a latched HIGH alarm. A sweep never started still
+# alarms, 10 s + 5 s after the pump starts.
+_SAT_HOLD_MS = const(10000)
 _CAP = const(30000)                # counters stop here: no overflow, no allocation
 
 
@@ -44,6 +49,7 @@ class GasSafety:
         self._fio2_n = 0
         self._temp_n = 0
         self._sat_n = 0
+        self._moving_n = 0           # gas steps blood has been moving without a break
 
     def blood_moving(self):
         # pump running and commanded above zero, no latched stop, and something that shows it
@@ -119,7 +125,8 @@ class GasSafety:
         al.set(A.TEMP, self._temp_n * dt >= _TEMP_MS, now_ms)
 
         # only meaningful while blood passes the membrane
-        low = sat.status == 0 and not self.cut and self.blood_moving() and \
+        self._moving_n = _count(self._moving_n, self.blood_moving())
+        low = sat.status == 0 and not self.cut and self._moving_n * dt >= _SAT_HOLD_MS and \
             sat.value < s.sat_post_low_dpct
         self._sat_n = _count(self._sat_n, low)
         al.set(A.SAT_LOW, self._sat_n * dt >= _SAT_MS, now_ms)
