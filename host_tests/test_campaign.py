@@ -208,3 +208,16 @@ def test_recheck_takes_one_failure_of_each_kind_first(quick, tmp_path):
     # the twin (same kind of failure as the air case) comes after every first of its kind
     ids = [c["id"] for c in got]
     assert ids[-1] == "pico-VA-nofault-air--"
+
+
+def test_the_plant_is_judged_while_the_firmware_does_not_tick():
+    # h11: the tick timer dies at 8 s and the watchdog resets 2 s later: no telemetry rows in
+    # between, but the judge gets a row of true values every tick period all the same
+    sc = json.load(open(os.path.join(ROOT, "examples", "h11_watchdog.json")))
+    p = subprocess.run(pool.runtime_cmd("cpython"), input=json.dumps(sc), capture_output=True,
+                       text=True, timeout=300, cwd=ROOT)
+    out = json.loads([ln for ln in p.stdout.splitlines() if ln.startswith(pool.MARK)][-1]
+                     [len(pool.MARK):])
+    n = sc["duration_s"] * 100
+    assert out["ticks"] < n * 0.95 and out["rows"] >= n * 0.99, (out["ticks"], out["rows"])
+    assert criteria.failed(out["verdict"]) == []

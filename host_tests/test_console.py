@@ -144,7 +144,8 @@ def test_a_scenario_plays_on_the_live_simulated_rig(tmp_path):
                               "events": [{"t": 0.5, "do": "set_rpm", "rpm": 2600},
                                          {"t": 0.6, "do": "restart"},
                                          {"t": 0.7, "do": "reset"}]}))
-    c = Console(["--sim", "--csv", "", "--scenario", str(sc)], tmp_path)
+    rec = tmp_path / "rec" / "telemetry.csv"
+    c = Console(["--sim", "--csv", str(rec), "--scenario", str(sc)], tmp_path)
     try:
         seen = []
         state = None
@@ -163,6 +164,15 @@ def test_a_scenario_plays_on_the_live_simulated_rig(tmp_path):
         assert "scenario verb 'reset' is not played" in c.text()
     finally:
         c.stop()
+    # the recording is the monitor's CSV: `ecmo plot` reads it, the board named in its header
+    from tools.sim import plot
+    rows, meta = plot.read(str(rec))
+    assert meta["board"] == "pico" and meta["port"].startswith("/dev/")
+    assert "wall_utc" in rows[0] and max(float(r["rpm"]) for r in rows) > 2000
+    # and an existing recording is not overwritten
+    p = subprocess.run([sys.executable, "-m", "tools.cli", "console", "--sim", "--csv", str(rec)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and "exists: not overwriting it" in p.stderr
 
 
 def test_the_console_takes_up_a_rig_that_was_reset(tmp_path):

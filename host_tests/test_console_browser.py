@@ -61,6 +61,12 @@ def text(pg, sel):
     return pg.inner_text(sel).strip()
 
 
+def shows(pg, sel, value, timeout=3.0):
+    # the page shows this text within the timeout (on a loaded machine a late row may blank
+    # the page for a moment: that is NO DATA doing its job, not a failure of what is tested)
+    return wait_until(lambda: text(pg, sel) == value, timeout)
+
+
 def number(pg, sel):
     try:
         return float(text(pg, sel))
@@ -75,15 +81,15 @@ def submit(pg, form_input, value):
 
 def last_csv_row(path):
     with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+        rows = list(csv.DictReader(ln for ln in f if not ln.startswith("#")))
     return rows[-1] if rows else None
 
 
 def test_page_loads_against_the_simulated_rig(console, page):
     page.wait_for_function("!document.body.classList.contains('nodata')", timeout=15000)
-    assert text(page, "#pump-state") == "PUMP STANDBY"
-    assert text(page, "#profile") == "VA"
-    assert number(page, "#p1") is not None
+    assert shows(page, "#pump-state", "PUMP STANDBY")
+    assert shows(page, "#profile", "VA")
+    assert wait_until(lambda: number(page, "#p1") is not None, 3)
     # the rig's limits, as it reported them (VA defaults: P3 warn 300 / crit 400 mmHg)
     page.wait_for_function("document.getElementById('p3-lim').textContent.includes('300')")
     assert "warn 300 / crit 400 mmHg" in text(page, "#p3-lim")
@@ -99,16 +105,17 @@ def test_numbers_follow_the_rig(console, page):
     page.wait_for_function("document.getElementById('rpm-sp').textContent.includes('2500 RPM')")
     page.click("button[data-action=run]")
     assert wait_until(lambda: abs((number(page, "#rpm") or 0) - 2500) < 150, 10), text(page, "#rpm")
-    assert text(page, "#pump-state") == "PUMP RUNNING"
+    assert shows(page, "#pump-state", "PUMP RUNNING")
     submit(page, "#in-rpm", 3200)
     assert wait_until(lambda: abs((number(page, "#rpm") or 0) - 3200) < 150, 10), text(page, "#rpm")
     # what the page shows is what the rig sent: the recorded CSV (the monitor's format) agrees
     assert wait_until(lambda: number(page, "#flow") and number(page, "#flow") > 1.0, 10)
-    time.sleep(0.3)
-    row = last_csv_row(console.csv)
-    shown = number(page, "#rpm")
-    assert abs(float(row["rpm"]) - shown) < 150, (row["rpm"], shown)
-    assert abs(float(row["flow_lpm"]) - number(page, "#flow")) < 0.4
+    def agree():
+        row = last_csv_row(console.csv)
+        rpm, flow = number(page, "#rpm"), number(page, "#flow")
+        return rpm is not None and flow is not None and abs(float(row["rpm"]) - rpm) < 150 \
+            and abs(float(row["flow_lpm"]) - flow) < 0.4
+    assert wait_until(agree, 3), (last_csv_row(console.csv), text(page, "#rpm"), text(page, "#flow"))
     shot(page, "running")
 
 
@@ -139,7 +146,7 @@ def test_a_looser_limit_asks_for_confirmation(console, page):
 
 
 def test_air_shows_a_red_flashing_alarm_and_the_stopped_pump_within_1s(console, page):
-    assert text(page, "#pump-state") == "PUMP RUNNING"
+    assert shows(page, "#pump-state", "PUMP RUNNING")
     page.click("button[data-action=sim_bubble_detector]")
     t0 = time.monotonic()
     page.wait_for_selector(".alarm-chip[data-code=AIR]", timeout=1000)
@@ -156,12 +163,12 @@ def test_air_shows_a_red_flashing_alarm_and_the_stopped_pump_within_1s(console, 
     assert anim[0] == "flash-fast" and 1 / 2.8 <= float(anim[1].rstrip("s")) <= 1 / 1.4, anim
     chip = text(page, ".alarm-chip[data-code=AIR]")
     assert chip.startswith("!!! AIR") and "HIGH" in chip      # not colour alone
-    assert text(page, "#clamp") == "CLOSED"
+    assert shows(page, "#clamp", "CLOSED")
     shot(page, "air")
 
 
 def test_acknowledge_pauses_the_audio_from_the_page(console, page):
-    assert text(page, "#audio-state") == "AUDIO ON"
+    assert shows(page, "#audio-state", "AUDIO ON")
     page.click("#btn-ack")
     t0 = time.monotonic()
     page.wait_for_function("document.getElementById('audio-state').textContent.startsWith('AUDIO PAUSED')",
@@ -175,7 +182,7 @@ def test_acknowledge_pauses_the_audio_from_the_page(console, page):
 
 
 def test_h22_a_dropped_link_shows_no_data_within_1s(console, page):
-    assert not page.evaluate("document.body.classList.contains('nodata')")
+    page.wait_for_function("!document.body.classList.contains('nodata')", timeout=5000)
     rig = console.kids[0]                         # tools.rigpty, the console's child
     # a rig that goes silent with the port still open (hung, cable half out): no rows
     os.kill(rig, signal.SIGSTOP)
@@ -189,7 +196,8 @@ def test_h22_a_dropped_link_shows_no_data_within_1s(console, page):
     finally:
         os.kill(rig, signal.SIGCONT)
     page.wait_for_function("!document.body.classList.contains('nodata')", timeout=10000)
-    assert number(page, "#p1") is not None        # numbers back once rows come again
+    assert wait_until(lambda: number(page, "#p1") is not None, 3)   # numbers back with rows
+    assert text(page, ".alarm-chip[data-code=AIR]").startswith("!!! AIR")   # and the alarms
     # the link itself lost: the rig's process ends, its pty closes
     os.kill(rig, signal.SIGTERM)
     t0 = time.monotonic()

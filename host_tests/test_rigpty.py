@@ -2,6 +2,7 @@
 # `monitor`, as a board would be. Every wait is bounded; assertions check content, not timing.
 # Each test gets a rig of its own (a fresh board and world): no test depends on another's state.
 import csv
+import json
 import os
 import select
 import signal
@@ -209,3 +210,133 @@ def test_autotune_sim_proposes_gains():
     res = json.loads(r.stdout.strip().splitlines()[-1])
     kp, ki, kd = res["gains"]
     assert 0 < kp <= 5000 and 0 < ki <= 2000 and kd == 0 and res["pu_s"] > 0
+
+
+# ---- issue #15: the simulated board's flash, its boot, a world that never freezes ----
+
+def _mp(port, *args, timeout=30, ok=True):
+    r = subprocess.run([_exe("mpremote"), "connect", port] + list(args), cwd=ROOT,
+                       capture_output=True, text=True, timeout=timeout)
+    if ok:
+        assert r.returncode == 0, r.stdout + r.stderr
+    return r
+
+
+def _host_snapshot(paths):
+    out = {}
+    for p in paths:
+        out[p] = sorted(os.listdir(p)) if os.path.isdir(p) else None
+    return out
+
+
+def test_the_flash_is_a_sandbox_for_dotdot_absolute_paths_symlinks_and_mip(rig_port,
+                                                                            tmp_path_factory):
+    port, flash = rig_port            # the fixture's tmp_path is the flash itself
+    tmp_path = tmp_path_factory.mktemp("host")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("host secret")
+    os.symlink(str(outside), str(flash / "link"))              # planted from the host side
+    os.symlink(str(outside / "secret.txt"), str(flash / "s.txt"))
+    watch = [str(tmp_path), str(outside), str(flash.parent), "/usr/lib", "/etc"]
+    src = tmp_path / "x.txt"
+    src.write_text("payload")
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "mipmod.py").write_text("X = 1\n")
+    (pkg / "package.json").write_text(json.dumps({"urls": [["mipmod.py", "mipmod.py"]],
+                                                  "version": "1"}))
+    before = _host_snapshot(watch)
+    _mp(port, "resume", "fs", "cp", str(src), ":../escaped.txt")
+    _mp(port, "resume", "fs", "cp", str(src), ":../../../../tmp_escaped.txt")
+    _mp(port, "resume", "fs", "cp", str(src), ":/etc/passwd_x", ok=False)    # no /etc in flash
+    r = _mp(port, "resume", "fs", "ls", ":/etc", ok=False)
+    assert "passwd" not in r.stdout
+    r = _mp(port, "resume", "exec", "import os; print(os.listdir('/'), os.listdir('/..'))")
+    assert "outside" not in r.stdout and "link" not in r.stdout, r.stdout
+    r = _mp(port, "resume", "exec", "print(open('/link/secret.txt').read())", ok=False)
+    assert "host secret" not in r.stdout + r.stderr
+    r = _mp(port, "resume", "exec", "print(open('s.txt').read())", ok=False)
+    assert "host secret" not in r.stdout + r.stderr
+    # mip from a local package: --target /usr/lib lands in the flash's /usr/lib
+    _mp(port, "resume", "mip", "install", "--target", "/usr/lib", str(pkg / "package.json"),
+        timeout=60)
+    _mp(port, "resume", "mip", "install", "--target", "../../lib", str(pkg / "package.json"),
+        timeout=60)
+    assert (flash / "escaped.txt").read_text() == "payload"
+    assert (flash / "tmp_escaped.txt").exists()
+    assert (flash / "usr" / "lib" / "mipmod.py").exists() and (flash / "lib" / "mipmod.py").exists()
+    after = _host_snapshot(watch)
+    assert after == before
+    assert not os.path.exists("/usr/lib/mipmod.py") and (outside / "secret.txt").read_text() == \
+        "host secret"
+
+
+def test_deploy_then_reboot_runs_the_deployed_mpy(rig_port, tmp_path):
+    # a build whose version string only the deployed .mpy files carry
+    import shutil
+    port, flash = rig_port
+    src = tmp_path / "fw"
+    shutil.copytree(os.path.join(ROOT, "firmware"), src)
+    init = src / "ecmo" / "__init__.py"
+    init.write_text(init.read_text().replace('VERSION = "', 'VERSION = "deployed-test-'))
+    up = tmp_path / "up"
+    for d, _, files in os.walk(src / "ecmo"):
+        for f in files:
+            if f.endswith(".py"):
+                s = os.path.join(d, f)
+                rel = os.path.relpath(s, src)
+                dst = up / (rel[:-3] + ".mpy")
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                subprocess.run([_exe("mpy-cross"), "-march=armv6m", "-o", str(dst), s],
+                               check=True)
+    shutil.copy(src / "main.py", up / "main.py")
+    shutil.copy(os.path.join(ROOT, "boards", "board_pico.py"), up / "board.py")
+    r = _mp(port, "resume", "exec", "import ecmo; print(ecmo.VERSION)")
+    assert "deployed-test" not in r.stdout
+    _mp(port, "resume", "fs", "cp", "-r", str(up / "ecmo"), str(up / "main.py"),
+        str(up / "board.py"), ":", timeout=120)
+    _mp(port, "resume", "exec", "rig.expect_reset(); rig.reboot()")
+    deadline = time.monotonic() + 30
+    while True:
+        r = _mp(port, "resume", "exec", "import ecmo, ecmo.rig; print(ecmo.VERSION, "
+                "ecmo.rig.__file__); rig.status()", ok=False)
+        if r.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "deployed-test-" in r.stdout and ".mpy" in r.stdout, r.stdout
+
+
+def test_a_busy_repl_command_does_not_freeze_the_world_or_the_tick(rig_port):
+    # one command that spins ~1.5 s of wall time: ticks go on meanwhile, as under a board's timer
+    code = ("import machine, utime\nt0 = machine.sim_now_us(); n0 = rig.loop.n\n"
+            "w = utime.ticks_ms()\nwhile utime.ticks_diff(utime.ticks_ms(), w) < 1500: pass\n"
+            "print('@', machine.sim_now_us() - t0, rig.loop.n - n0)")
+    out = _mpremote(port=rig_port[0], code=code)
+    dt_us, ticks = [int(x) for x in out.split("@", 1)[1].split()]
+    assert dt_us >= 1000000 and ticks >= 80, out
+
+
+def test_mpremote_without_resume_soft_resets_like_a_board(rig_port):
+    # issue #16 item 5: it used to hang. On rp2 mpremote's Ctrl-D soft-resets the VM in the raw
+    # REPL: main.py does not run, the tick stops, the watchdog (2 s) then resets the chip and
+    # main.py boots again, which reads as an unexpected WDT_RESET
+    port, _ = rig_port
+    r = _mp(port, "exec", "print(1 + 1); print('rig' in globals())", timeout=30)
+    assert r.stdout.split()[:2] == ["2", "False"], r.stdout
+    deadline = time.monotonic() + 30
+    while True:
+        r = _mp(port, "resume", "exec", "rig.status()", ok=False)
+        if r.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert r.returncode == 0 and "WDT_RESET" in r.stdout, r.stdout + r.stderr
+
+
+def test_sys_exit_at_the_repl_soft_resets_instead_of_killing_the_rig(rig_port):
+    # a board's REPL answers SystemExit with a soft reset; the simulated rig died of it
+    port, _ = rig_port
+    _mp(port, "resume", "exec", "import sys; sys.exit()", ok=False)
+    r = _mp(port, "resume", "exec", "print(6 * 7)")
+    assert "42" in r.stdout

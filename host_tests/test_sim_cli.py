@@ -121,3 +121,139 @@ def test_not_json_exits_2(tmp_path):
     path.write_text("{name: ")
     p = _cli([str(path)], timeout=30)
     assert p.returncode == 2 and "JSON" in p.stderr
+
+
+# ---- issue #15: validation, overruns on schedule, boot time, Ctrl-C ----
+
+def _load_text(tmp_path, text, name="s.json", mode="w"):
+    sys.path.insert(0, os.path.join(ROOT, "tools", "sim"))
+    import scenario as SC
+    p = tmp_path / name
+    if mode == "wb":
+        p.write_bytes(text)
+    else:
+        p.write_text(text)
+    with pytest.raises(SC.ScenarioError) as e:
+        SC.load(str(p))
+    return e.value.field, str(e.value)
+
+
+BASE = {"name": "x", "duration_s": 1}
+
+
+@pytest.mark.parametrize("param,value", [
+    ("max_step_s", 0), ("svr", 0), ("cv_ml_per_mmhg", 0), ("ca_ml_per_mmhg", 0),
+    ("tau_s", -0.1), ("tau_s", None), ("oxy_r", 0), ("inertance", 0), ("rpm_max", 1e9)])
+def test_validation_rejects_impossible_plant_parameters(tmp_path, param, value):
+    d = dict(BASE, plant={param: value})
+    field, msg = _load_text(tmp_path, json.dumps(d))
+    assert field == "plant." + param, msg
+
+
+def test_every_plant_parameter_has_bounds():
+    sys.path.insert(0, os.path.join(ROOT, "tools", "sim"))
+    import plant
+    import scenario as SC
+    assert sorted(set(plant.DEFAULTS) - set(SC.PLANT_BOUNDS)) == []
+
+
+def test_validation_rejects_undecodable_surrogate_and_deep_files(tmp_path):
+    assert _load_text(tmp_path, b'{"name": "\xff\xfe", "duration_s": 1}', mode="wb")[0] == "<file>"
+    field, msg = _load_text(tmp_path, '{"name": "a\\ud800b", "duration_s": 1}')
+    assert field == "name", msg
+    assert _load_text(tmp_path, "[" * 100000 + "]" * 100000)[0] == "<json>"
+
+
+@pytest.mark.parametrize("line", ["raise SystemExit", "import sys; sys.exit(0)", "exit()",
+                                  "raise KeyboardInterrupt", "machine.sim_reset()", "rig.(",
+                                  "a = 1\nb = 2"])
+def test_validation_rejects_repl_lines_that_would_end_the_run(tmp_path, line):
+    d = dict(BASE, events=[{"t": 0.5, "do": "repl", "line": line}])
+    field, msg = _load_text(tmp_path, json.dumps(d))
+    assert field == "events[0].line", msg
+
+
+def test_cli_exit_2_names_the_field_for_an_impossible_plant(tmp_path):
+    p = tmp_path / "bad.json"
+    p.write_text(json.dumps(dict(BASE, plant={"svr": 0})))
+    r = _cli([str(p), "--out", str(tmp_path / "o"), "--no-plot"])
+    assert r.returncode == 2 and "plant.svr" in r.stderr, r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+
+
+def _rows(out):
+    with open(out / "telemetry.csv") as f:
+        head = f.readline().strip().split(",")
+        return head, [dict(zip(head, line.strip().split(","))) for line in f]
+
+
+def test_overrun_keeps_virtual_time_events_and_rows_on_schedule(tmp_path):
+    # both ABP buses slow from 1 s: every tick takes ~48 ms for a 10 ms period. The old fake
+    # replayed every missed period: the run ended seconds late and events arrived late.
+    sc = {"name": "overrun", "duration_s": 4, "control": "rpm", "rpm": 2500,
+          "events": [{"t": 1.0, "do": "sensor_fault", "sensor": "p2", "kind": "slow"},
+                     {"t": 1.0, "do": "sensor_fault", "sensor": "p3", "kind": "slow"},
+                     {"t": 2.5, "do": "estop"}, {"t": 3.5, "do": "sensor_ok", "sensor": "p2"}]}
+    p = tmp_path / "ovr.json"
+    p.write_text(json.dumps(sc))
+    out = tmp_path / "o"
+    r = _cli([str(p), "--out", str(out), "--no-plot"], timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    _, rows = _rows(out)
+    ts = [float(x["t_s"]) for x in rows]
+    assert ts[-1] <= 4.0 + 0.06, ts[-1]                 # ends on time (one slow tick at most)
+    assert max(b - a for a, b in zip(ts, ts[1:])) < 0.1  # late ticks, never a gap of seconds
+    assert "t=2.500 estop" in r.stdout                  # the world event at its time
+    summ = json.load(open(out / "summary.json"))
+    assert summ["overruns"] > 10 and summ["late_ticks"] > 10
+    assert "OVERRUN" in [c for c, _ in summ["alarms_first_s"]]
+    stopped = [x for x in rows if float(x["t_s"]) >= 2.56]
+    assert stopped and all(x["state"] != "run" for x in stopped)
+
+
+def test_a_reset_takes_the_boards_boot_time_while_the_plant_goes_on(tmp_path):
+    sc = {"name": "boot", "duration_s": 3, "control": "rpm", "rpm": 2500,
+          "events": [{"t": 1.5, "do": "reset"}]}
+    p = tmp_path / "boot.json"
+    p.write_text(json.dumps(sc))
+    out = tmp_path / "o"
+    r = _cli([str(p), "--out", str(out), "--no-plot", "--quiet"], timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    _, rows = _rows(out)
+    gap = [float(x["t_s"]) for x in rows if 1.5 < float(x["t_s"]) < 2.0]
+    assert gap and min(gap) >= 1.8                       # rp2: 300 ms before main.py
+    summ = json.load(open(out / "summary.json"))
+    assert 1.8 <= summ["boots"][1][0] < 1.82, summ["boots"]   # + main.py's own start-up
+    # the pump was off through the boot (enable at its reset state): the rotor slowed
+    before = [float(x["true_rpm"]) for x in rows if float(x["t_s"]) <= 1.5][-1]
+    after = float([x for x in rows if float(x["t_s"]) >= 1.8][0]["true_rpm"])
+    assert after < before * 0.8, (before, after)
+
+
+def test_ctrl_c_keeps_the_rows_so_far_and_plots_them(tmp_path):
+    import signal
+    import time
+    out = tmp_path / "o"
+    sc = tmp_path / "long.json"
+    sc.write_text(json.dumps({"name": "long", "duration_s": 600}))
+    p = subprocess.Popen([sys.executable, "-m", "tools.sim", str(sc), "--out", str(out)],
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        csv_path = out / "telemetry.csv"
+        while time.monotonic() < deadline:
+            if csv_path.exists() and csv_path.stat().st_size > 20000:
+                break
+            time.sleep(0.2)
+        os.killpg(p.pid, signal.SIGINT)          # as a terminal's Ctrl-C: the whole group
+        text, _ = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+    assert p.returncode == 130, text[-3000:]
+    assert "Traceback" not in text, text[-3000:]
+    _, rows = _rows(out)
+    assert len(rows) > 50
+    assert (out / "plot.png").exists() and (out / "summary.json").exists()
+    assert json.load(open(out / "summary.json"))["interrupted"] is True

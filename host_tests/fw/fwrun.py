@@ -16,15 +16,12 @@ def _here():
 
 
 def setup_paths():
-    fw = _here()
-    root = fw + "/../.."
-    for p in (fw, root + "/tools/sim", root + "/boards", root + "/firmware", root + "/tools/sim/hw"):
-        if p not in sys.path:
-            sys.path.insert(0, p)
-    # Last inserted is searched first: the fake machine/time must win over anything else.
-    if sys.implementation.name != "micropython":
-        import hostshim
-        hostshim.install()
+    # tools/sim/simpaths.py is the one path helper; this folder comes after the fake machine
+    sim = _here() + "/../../tools/sim"
+    if sim not in sys.path:
+        sys.path.insert(0, sim)
+    import simpaths
+    simpaths.setup(_here())
 
 
 def _tb(e):

@@ -72,6 +72,7 @@ def test_analog_stuck_detection():
 
 
 def test_analog_mv_mode_reads_read_uv():
+    machine.sim_port("esp32")    # read_uv is the esp32 port's (rp2's ADC has read_u16 only)
     a = AnalogSensor(machine.ADC(36), (300, -3000, 2400, 5000), (100, 2600), (-3000, 5000), 0, True)
     machine.sim_adc(36).uv = 1350000
     assert a.read() == S.OK

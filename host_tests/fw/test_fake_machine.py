@@ -148,3 +148,207 @@ def test_reboot_keeps_world_drops_chip_state():
     assert machine.sim_pin(4).level == 1
     assert machine.sim_pin(4).irq_handler is None
     assert machine.sim_timers() == []
+
+
+# ---- strictness: as the real ports (issue #10 item 5); each fails against the old fake ----
+
+def _raises(exc, f, *a, **kw):
+    try:
+        f(*a, **kw)
+    except exc as e:
+        return e
+    raise AssertionError("no %s from %r" % (exc.__name__, f))
+
+
+def test_rp2_has_only_the_soft_timer():
+    # ports/rp2/machine_timer.c: any id but -1 is "Timer doesn't exist"
+    for bad in (0, 1, 3):
+        _raises(ValueError, machine.Timer, bad)
+    machine.Timer(-1)
+    machine.Timer()
+
+
+def test_esp32_timers_are_0_to_3_and_never_hard():
+    # ports/esp32/machine_timer.c: the id is required, 0..3, and hard=True is refused
+    machine.sim_port("esp32")
+    for bad in (-1, 4):
+        _raises(ValueError, machine.Timer, bad)
+    _raises(TypeError, machine.Timer)
+    _raises(ValueError, machine.Timer, 0, period=10, callback=lambda t: None, hard=True)
+    machine.Timer(3, period=10, callback=lambda t: None)
+
+
+def test_rp2_pwm_slice_partners_share_one_frequency():
+    # GPIO14 and GPIO15 are slice 7: the last frequency set wins for both, silently
+    # (ports/rp2/machine_pwm.c mp_machine_pwm_freq_set); the fake records the clash
+    a = machine.PWM(machine.Pin(14), freq=20000, duty_u16=32768)
+    b = machine.PWM(machine.Pin(15), freq=1000, duty_u16=0)
+    assert a.freq() == 1000 and b.freq() == 1000
+    assert machine.sim_pwm_clashes() == [(14, 20000, 1000)]
+    machine.PWM(machine.Pin(16), freq=50)      # slice 0: no partner running
+    assert len(machine.sim_pwm_clashes()) == 1
+
+
+def test_hard_irq_handler_that_allocates_raises_memoryerror():
+    # A hard handler runs with the heap locked (shared/runtime/mpirq.c gc_lock). The unix port
+    # locks it for real; CPython cannot, so there the test checks the handler ran as hard.
+    import sys
+    seen = []
+
+    def alloc(pin):
+        seen.append(machine.sim_in_hard_irq())
+        seen.append([1, 2, 3])     # a new list: allocation
+
+    def quiet(pin):
+        pass
+
+    p = machine.Pin(5, machine.Pin.IN, machine.Pin.PULL_DOWN)
+    p.irq(alloc, machine.Pin.IRQ_RISING, hard=True)
+    if sys.implementation.name == "micropython":
+        _raises(MemoryError, machine.sim_pin(5).drive, 1)
+    else:
+        machine.sim_pin(5).drive(1)
+        assert seen[0] is True
+    machine.sim_pin(5).drive(0)
+    p.irq(quiet, machine.Pin.IRQ_RISING, hard=True)
+    machine.sim_pin(5).drive(1)               # a handler that allocates nothing is fine
+
+
+def test_port_only_names_follow_the_port():
+    machine.sim_port("esp32")
+    assert machine.SOFT_RESET == 5 and machine.HARD_RESET == 2
+    assert machine.ADC.WIDTH_12BIT == 12 and machine.ADC.ATTN_11DB == 3
+    assert hasattr(machine.ADC(36), "read_uv")
+    machine.sim_port("rp2")
+    assert not hasattr(machine, "SOFT_RESET")
+    assert not hasattr(machine.ADC(26), "read_uv")
+    assert not hasattr(machine.ADC, "WIDTH_12BIT")
+
+
+# ---- timer overruns as the real ports (issue #15) ----
+
+def test_slow_callback_never_slips_the_schedule_and_queues_at_most_8():
+    # A 10 ms periodic soft timer whose callback takes 25 ms: the alarm keeps firing every 10 ms
+    # and only queues the call (mp_sched_schedule); calls run back to back, late; a full queue
+    # of 8 drops the rest. Virtual time ends where it was asked to, plus the running call.
+    starts = []
+
+    def slow(t):
+        starts.append(machine.sim_now_us())
+        machine.sim_spend_us(25000)
+
+    machine.Timer(-1, period=10, callback=slow)
+    machine.sim_advance_us(1000000)
+    # back to back from the first alarm: one every 25 ms, never a burst at one instant
+    assert starts[0] == 10000
+    for a, b in zip(starts, starts[1:]):
+        assert b - a == 25000
+    queued, deepest, dropped = machine.sim_sched()
+    assert deepest == 8
+    alarms = 1000000 // 10000 + (machine.sim_now_us() - 1000000) // 10000
+    assert len(starts) + queued + dropped == alarms
+    assert machine.sim_now_us() < 1000000 + 25000
+
+
+def test_quick_callback_keeps_its_period_exactly():
+    seen = []
+    machine.Timer(-1, freq=100, callback=lambda t: seen.append(machine.sim_now_us()))
+    machine.sim_advance_us(50000)
+    assert seen == [10000, 20000, 30000, 40000, 50000]
+    assert machine.sim_sched()[2] == 0
+
+
+def test_schedule_queue_full_raises_runtimeerror_in_a_callback():
+    import micropython
+    got = []
+
+    def cb(t):
+        for i in range(10):
+            try:
+                micropython.schedule(got.append, i)
+            except RuntimeError:
+                got.append("full")
+
+    machine.Timer(-1, period=10, mode=machine.Timer.ONE_SHOT, callback=cb)
+    machine.sim_advance_us(20000)
+    # the timer's own call took one slot while it ran? no: it was dequeued first, so 8 fit
+    assert got.count("full") == 2
+    assert [g for g in got if g != "full"] == list(range(8))
+
+
+# ---- soft pin IRQs on the esp32 (issues #15, #20) ----
+
+def test_esp32_pin_irq_waits_for_the_running_callback():
+    machine.sim_port("esp32")
+    log = []
+    p = machine.Pin(4, machine.Pin.IN, machine.Pin.PULL_DOWN)
+    p.irq(lambda pin: log.append(("air", machine.sim_now_us())), machine.Pin.IRQ_RISING)
+
+    def tick(t):
+        log.append(("tick", machine.sim_now_us()))
+        machine.sim_spend_us(2000)
+        machine.sim_pin(4).drive(1)       # the edge arrives mid-tick
+        machine.sim_spend_us(3000)
+        log.append(("tick end", machine.sim_now_us()))
+
+    machine.Timer(0, period=10, mode=machine.Timer.ONE_SHOT, callback=tick)
+    machine.sim_advance_us(20000)
+    assert log == [("tick", 10000), ("tick end", 15000), ("air", 15000)]
+
+
+def test_rp2_hard_pin_irq_preempts_the_running_callback():
+    log = []
+    p = machine.Pin(16, machine.Pin.IN, machine.Pin.PULL_DOWN)
+    p.irq(lambda pin: log.append("air"), machine.Pin.IRQ_RISING, hard=True)
+
+    def tick(t):
+        log.append("tick")
+        machine.sim_pin(16).drive(1)
+        log.append("tick end")
+
+    machine.Timer(-1, period=10, mode=machine.Timer.ONE_SHOT, callback=tick)
+    machine.sim_advance_us(20000)
+    assert log == ["tick", "air", "tick end"]
+
+
+def test_esp32_queue_of_8_drops_pin_events_behind_a_blocked_scheduler():
+    # 12 edges while one callback blocks: 8 queue, 4 are lost (py/scheduler.c)
+    machine.sim_port("esp32")
+    n = []
+    p = machine.Pin(4, machine.Pin.IN, machine.Pin.PULL_DOWN)
+    p.irq(lambda pin: n.append(1), machine.Pin.IRQ_RISING)
+
+    def blocked(t):
+        for _ in range(12):
+            machine.sim_pin(4).drive(1)
+            machine.sim_pin(4).drive(0)
+
+    machine.Timer(0, period=10, mode=machine.Timer.ONE_SHOT, callback=blocked)
+    machine.sim_advance_us(20000)
+    assert len(n) == 8
+    assert machine.sim_sched()[2] == 4
+
+
+def test_esp32_disable_irq_does_not_hold_back_a_queued_handler():
+    # ports/esp32: disable_irq masks the GPIO interrupt, not the scheduler: a handler queued
+    # during a blocking C call runs at the next bytecode, inside the "protected" section
+    machine.sim_port("esp32")
+    ran = []
+    p = machine.Pin(4, machine.Pin.IN, machine.Pin.PULL_DOWN)
+    p.irq(lambda pin: ran.append(machine.sim_irqs_enabled()), machine.Pin.IRQ_RISING)
+    machine.sim_c_call(machine.sim_pin(4).drive, 1)     # the edge lands during a C call
+    assert ran == []
+    st = machine.disable_irq()
+    assert ran == [False]                                # it ran with interrupts "off"
+    machine.enable_irq(st)
+
+
+def test_rp2_disable_irq_holds_a_hard_handler_until_enable():
+    ran = []
+    p = machine.Pin(16, machine.Pin.IN, machine.Pin.PULL_DOWN)
+    p.irq(lambda pin: ran.append(machine.sim_irqs_enabled()), machine.Pin.IRQ_RISING, hard=True)
+    st = machine.disable_irq()
+    machine.sim_pin(16).drive(1)
+    assert ran == []
+    machine.enable_irq(st)
+    assert ran == [True]

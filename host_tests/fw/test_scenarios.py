@@ -62,7 +62,9 @@ def test_h01_air_stops_pump_and_clamps_until_ack_and_restart():
                                     {"t": 14.0, "do": "restart"}]})
     t_air = s["air_first_at_detector_s"]
     assert t_air is not None and 10.0 < t_air < 13.0
-    stopped = [r for r in rows if t_air <= r["t"] < 14.0]
+    # t_air is the start of the 1 ms step in which the air arrived; a tick stamped with that
+    # same microsecond ran just before it
+    stopped = [r for r in rows if t_air < r["t"] < 14.0]
     assert stopped
     for r in stopped:
         assert r["duty"] == "0" and r["clamp_closed"] == "1", r

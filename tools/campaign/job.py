@@ -31,15 +31,50 @@ def _cpu_s():
         return None
 
 
+GAP_US = 10000      # one tick period: a longer silence gets rows of the plant's own
+
+
+def _watch_gaps(sim, cols):
+    # The criteria judge the plant, which goes on while the firmware does not tick (a hung loop
+    # before the watchdog, a reboot, a stretched bus): where no telemetry row came for a tick
+    # period, add one with the plant's true values now and the firmware's last shown state.
+    import machine
+    tcols = sim.world.true_columns()
+    where = []
+    for i, c in enumerate(cols):
+        if c in tcols:
+            where.append((i, tcols.index(c)))
+    step = sim.world.step_ms
+    st = [0, 0]         # rows seen, time of the last row
+
+    def watched(n=1):
+        step(n)
+        now = machine.sim_now_us()
+        if len(sim.rows) != st[0]:
+            st[0] = len(sim.rows)
+            st[1] = now
+        elif sim.rows and now - st[1] >= GAP_US:
+            r = list(sim.rows[-1])
+            tv = sim.world.true_row().split(",")
+            r[0] = "%d.%03d" % (now // 1000000, (now // 1000) % 1000)
+            for i, j in where:
+                r[i] = tv[j]
+            sim.rows.append(tuple(r))
+            st[0] = len(sim.rows)
+            st[1] = now
+    sim.world.step_ms = watched
+
+
 def judge(sc):
     sim = run.Sim(sc, progress=False, keep_rows=True)
     cols = [c for c in criteria.COLUMNS if c in sim.columns]
     sim.keep_rows = cols
+    _watch_gaps(sim, cols)
     s = sim.run()
     v = criteria.judge_rows(sim.sc, cols, sim.rows)
     return {"verdict": v, "alarms_first_s": s["alarms_first_s"], "boots": s["boots"],
             "errors": s["errors"], "lowest": s["lowest"], "peak": s["peak"],
-            "air_to_patient_ul": s["air_to_patient_ul"], "ticks": s["ticks"],
+            "air_to_patient_ul": s["air_to_patient_ul"], "ticks": s["ticks"], "rows": len(sim.rows),
             "cpu_s": _cpu_s()}
 
 

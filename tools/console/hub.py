@@ -12,7 +12,8 @@ import time
 from tools.console import commands as C
 
 TREND_S = 300.0
-STALE_S = 0.5            # no row for this long: the link is not live (rows come at 10 Hz)
+STALE_S = 0.5            # no row for this long: the link is not live (rows come at 10 Hz;
+                         # slower rates get three row periods, see stale_s())
 BEAT_S = 0.2
 STATE_EVERY_S = 0.5
 STATE_SLOWEST_S = 3.0
@@ -60,8 +61,8 @@ class Hub:
     def _open(self):
         try:
             self.link.open()
-        except Exception as e:       # missing port, busy port: shown, retried
-            self.link.error = "%s: %s" % (self.link.port, e)
+        except (Exception, SystemExit) as e:   # missing or busy port (ports.py says which): shown, retried
+            self.link.error = str(e)
             self.link.ser = None
 
     # ---- from the link ----
@@ -106,7 +107,10 @@ class Hub:
     def fresh(self):
         lk = self.link
         return lk.connected() and lk.last_row_t is not None and \
-            time.monotonic() - lk.last_row_t < STALE_S
+            time.monotonic() - lk.last_row_t < self.stale_s()
+
+    def stale_s(self):
+        return max(STALE_S, 3.0 / self.link.rate) if self.link.rate > 0 else STALE_S
 
     def _beat_msg(self):
         lk = self.link
@@ -122,6 +126,7 @@ class Hub:
 
     def hello(self):
         return {"type": "hello", "sim": self.sim, "token_needed": self.token is not None,
+                "stale_s": self.stale_s(),
                 "info": self.info, "trend_columns": TREND_COLUMNS, "trend_s": TREND_S,
                 "trend": list(self.trend), "events": list(self.events),
                 "row": self.link.last_row if self.fresh() else None,

@@ -10,9 +10,15 @@ import ast
 import asyncio
 import csv
 import os
+import threading
 import time
 
-from tools.cli import TelemetryReader
+from tools import ports
+
+from tools import monitor as M
+from tools.monitor import TelemetryReader
+
+INFO_WAIT_S = 3.0         # rows wait this long at most for the board's answer to the CSV header
 
 MARK = "@ECQ "
 NO_REPLY = "no reply from the rig"
@@ -82,18 +88,26 @@ class Link:
         self._csv_file = None
         self._writer = None
         self._loop = None
+        self.info = None              # {"board", "firmware", "settings_crc32", "platform"}
+        self._info_deadline = 0.0
+        self._early = []              # rows waiting for the board's answer
         self.installed_t = None
         self.state_error = None
         self.state_cost_s = 0.0       # how long the last state query took to answer
 
     # ---- the port ----
     def open(self):
-        import serial
-        self.ser = serial.Serial(self.port, self.baud, timeout=0)
+        # the port as every host tool opens it (tools/ports.py: pyserial's timeouts, no select(),
+        # so Windows too); a thread reads it and hands the bytes to the event loop
+        ser = ports.open_port(self.port, self.baud, timeout=0.05)
+        self.ser = ser
         self.reader = TelemetryReader()
         self._loop = asyncio.get_running_loop()
-        self._loop.add_reader(self.ser.fileno(), self._readable)
+        threading.Thread(target=self._read_thread, args=(ser,), daemon=True).start()
         self.error = None
+        # what the board is, for the CSV's header lines (as monitor writes them)
+        self._write("\x02\x03\r\n" + M._INFO + "\r\n")
+        self._info_deadline = time.monotonic() + INFO_WAIT_S
         self.install()
 
     def install(self):
@@ -107,16 +121,16 @@ class Link:
         self._write("rig.telemetry(%d)\r\n" % self.rate)
 
     def close(self, why="closed"):
-        if self.ser is not None:
+        ser, self.ser = self.ser, None     # the reader thread ends when it sees this
+        if ser is not None:
             try:
-                self._loop.remove_reader(self.ser.fileno())
-            except (ValueError, OSError):
+                ser.cancel_read()
+            except Exception:
                 pass
             try:
-                self.ser.close()
-            except OSError:
+                ser.close()
+            except Exception:
                 pass
-        self.ser = None
         self.error = why
         for fut in self._waiting.values():
             if not fut.done():
@@ -126,11 +140,10 @@ class Link:
 
     def stop(self):
         # leave the rig as monitor does: telemetry off
-        if self.ser is not None:
+        if self._write("rig.telemetry(0)\r\n"):
             try:
-                self._write("rig.telemetry(0)\r\n")
                 self.ser.flush()
-            except OSError:
+            except Exception:
                 pass
         self.close("stopped")
         if self._csv_file is not None:
@@ -138,21 +151,39 @@ class Link:
             self._csv_file = None
 
     def _write(self, text):
-        self.ser.write(text.encode())
+        # False (and the link closed) when the port cannot take it: gone, or stuck past the
+        # write timeout (pyserial raises its own exceptions, not OSError)
+        ser = self.ser
+        if ser is None:
+            return False
+        try:
+            ser.write(text.encode())
+            return True
+        except Exception as e:
+            self.close("%s: %s" % (self.port, e))
+            return False
 
     def connected(self):
         return self.ser is not None
 
-    def _readable(self):
-        try:
-            data = self.ser.read(4096)
-        except Exception as e:       # pyserial's SerialException when the device goes away
-            self.close("%s: %s" % (self.port, e))
-            return
-        if not data:
-            # readable with nothing to read: the other end hung up
-            self.close("%s: the device went away" % self.port)
-            return
+    def _read_thread(self, ser):
+        while self.ser is ser:
+            try:
+                data = ports.read_some(ser)
+            except Exception as e:   # pyserial's SerialException when the device goes away
+                if self.ser is ser:
+                    self._loop.call_soon_threadsafe(self._lost, ser, "%s: %s" % (self.port, e))
+                return
+            if data:
+                self._loop.call_soon_threadsafe(self._feed, ser, data)
+
+    def _lost(self, ser, why):
+        if self.ser is ser:
+            self.close(why)
+
+    def _feed(self, ser, data):
+        if self.ser is not ser:
+            return                    # bytes of a port closed meanwhile
         rows, text = self.reader.feed(data)
         now = time.monotonic()
         for row in rows:
@@ -167,6 +198,10 @@ class Link:
             i = line.find(MARK)
             if i >= 0:
                 self._reply(line[i + len(MARK):])
+            elif line.startswith(M.INFO_TAG) and self.info is None:
+                f = line[len(M.INFO_TAG):].split()
+                if len(f) == 4:
+                    self.info = dict(zip(("board", "firmware", "settings_crc32", "platform"), f))
             elif "NameError" in line and "_ec" in line:
                 self._reinstall()     # our helpers are gone: a new REPL namespace (a reset)
 
@@ -181,18 +216,30 @@ class Link:
             self._write("rig.telemetry(%d)\r\n" % self.rate)
 
     def _record(self, row):
+        # the monitor's CSV: "# key: value" lines, then wall_utc + the telemetry columns
         if not self.csv_path:
             return
+        row = dict(row, wall_utc=M._now_utc())
         if self._writer is None:
-            d = os.path.dirname(self.csv_path)
-            if d:
-                os.makedirs(d, exist_ok=True)
-            self._csv_file = open(self.csv_path, "w", newline="")
+            if self.info is None and time.monotonic() < self._info_deadline:
+                self._early.append(row)
+                return
+            d = os.path.dirname(os.path.abspath(self.csv_path))
+            os.makedirs(d, exist_ok=True)
+            f = self._csv_file = open(self.csv_path, "w", newline="")
+            f.write("# ecmo-rig telemetry recorded by `ecmo console`\n")
+            info = self.info or {}
+            for k in ("board", "firmware", "settings_crc32", "platform"):
+                f.write("# %s: %s\n" % (k, info.get(k, "unknown (the board did not answer)")))
+            f.write("# port: %s\n# start_utc: %s\n" % (self.port, (self._early or [row])[0]["wall_utc"]))
             # the columns of the first header; a later header with more columns (another
             # board after a reset) keeps the file readable rather than changing its shape
-            self._writer = csv.DictWriter(self._csv_file, fieldnames=self.reader.header,
-                                          extrasaction="ignore")
+            self._writer = csv.DictWriter(f, fieldnames=["wall_utc"] + self.reader.header,
+                                          extrasaction="ignore", restval="")
             self._writer.writeheader()
+            for r in self._early:
+                self._writer.writerow(r)
+            self._early = []
         self._writer.writerow(row)
         self._csv_file.flush()
 
@@ -219,12 +266,9 @@ class Link:
         n = self._n
         fut = self._loop.create_future()
         self._waiting[n] = fut
-        try:
-            self._write("_ecq(%d, %r)\r\n" % (n, expr))
-        except OSError as e:
+        if not self._write("_ecq(%d, %r)\r\n" % (n, expr)):
             self._waiting.pop(n, None)
-            self.close("%s: %s" % (self.port, e))
-            return False, "link lost: %s" % e
+            return False, "link lost: %s" % self.error
         try:
             return await asyncio.wait_for(fut, timeout)
         except asyncio.TimeoutError:

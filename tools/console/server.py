@@ -187,6 +187,7 @@ def parser():
     ap.add_argument("--rate", type=int, default=10, help="telemetry rows/s asked of the rig")
     ap.add_argument("--csv", help="record telemetry rows here (default out/console/telemetry-"
                                   "<time>.csv; '' for none)")
+    ap.add_argument("--overwrite", action="store_true", help="replace an existing --csv file")
     ap.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
     ap.add_argument("--allow-remote", action="store_true",
                     help="allow a --host beyond this machine; control then needs the token")
@@ -211,6 +212,9 @@ def main(argv=None):
         a.csv = _default_csv()
     if a.csv == "":
         a.csv = None
+    if a.csv and os.path.exists(a.csv) and not a.overwrite:
+        raise SystemExit("console: %s exists: not overwriting it (give another --csv name, or "
+                         "--overwrite to replace it)" % a.csv)
     try:
         import starlette, uvicorn  # noqa: F401
     except ImportError:

@@ -114,9 +114,10 @@ def _repl_intent(line):
 
 
 class _Episode:
-    # the longest stretch a condition held, and when it started
+    # the longest stretch a condition held (each row stands for the time since the row before)
     def __init__(self):
         self.since = None
+        self.cur = 0.0
         self.longest = 0.0
         self.at = None
         self.total = 0.0
@@ -124,11 +125,12 @@ class _Episode:
     def step(self, on, t, dt):
         if on:
             if self.since is None:
-                self.since = t
+                self.since = t - dt
+                self.cur = 0.0
+            self.cur += dt
             self.total += dt
-            d = t - self.since + dt
-            if d > self.longest:
-                self.longest = d
+            if self.cur > self.longest:
+                self.longest = self.cur
                 self.at = self.since
         else:
             self.since = None
@@ -238,9 +240,11 @@ class Judge:
         while self._ei < len(self.events) and self.events[self._ei]["t"] <= t:
             self._event(self.events[self._ei])
             self._ei += 1
+        # the time since the last row: a stretch without rows counts as the condition held
+        # through it (longest and total agree)
         dt = 0.01 if self.t_prev is None else t - self.t_prev
-        if dt <= 0 or dt > 1.0:
-            dt = 0.01
+        if dt < 0:
+            dt = 0.0
         self.t_prev = t
         self.t = t
         self.rows += 1

@@ -18,9 +18,10 @@ MP_HEAP = "16M"
 
 def _paths():
     # scenario.py checks sensor fault kinds against the board files and the world's list
-    for p in (os.path.join(HERE, "hw"), os.path.join(ROOT, "boards"), HERE):
-        if p not in sys.path:
-            sys.path.insert(0, p)
+    if HERE not in sys.path:
+        sys.path.insert(0, HERE)
+    import simpaths
+    simpaths.setup()
 
 
 def micropython_exe():
@@ -70,16 +71,31 @@ def main(argv=None):
         cmd = [sys.executable, "-m", "tools.emu.scenario", scen, out] + (["--quiet"] if a.quiet else [])
     else:
         cmd = runner_cmd(a.runtime, scen, out, a.quiet)
-    p = subprocess.run(cmd, cwd=ROOT, env=env)
-    if p.returncode:
-        print("[sim] runner failed (exit %d)" % p.returncode, file=sys.stderr)
-        return p.returncode
+    p = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    interrupted = False
+    while True:
+        try:
+            rc = p.wait()
+            break
+        except KeyboardInterrupt:
+            # Ctrl-C reaches the runner too (same terminal): it closes its CSV and summary
+            # and exits 130; wait for that, then plot what there is
+            interrupted = True
+    if rc == 130 or interrupted:
+        print("[sim] interrupted: plotting the rows so far", file=sys.stderr)
+    elif rc:
+        print("[sim] runner failed (exit %d)" % rc, file=sys.stderr)
+        return rc
     with open(os.path.join(out, "events.json"), "w") as f:
         json.dump(sc["events"], f)          # for the plot's event marks
     if not a.no_plot:
         from tools.sim import plot
-        print("[sim] plot: %s" % plot.plot(out, title=None))
-    return 0
+        try:
+            print("[sim] plot: %s" % plot.plot(out, title=None))
+        except KeyboardInterrupt:
+            print("[sim] interrupted while plotting", file=sys.stderr)
+            return 130
+    return 130 if interrupted or rc == 130 else 0
 
 
 if __name__ == "__main__":

@@ -7,51 +7,34 @@ import sys
 import json
 
 
-def _root():
+def _here():
     f = __file__ if "__file__" in globals() else sys.argv[0]
     f = f.replace("\\", "/")
     i = f.rfind("/")
-    d = f[:i] if i >= 0 else "."
-    return d + "/../.."
-
-
-ROOT = _root()
+    return f[:i] if i >= 0 else "."
 
 
 def setup_paths():
-    # the same search order as host_tests/fw/fwrun.py: the fake machine/time first
-    for p in (ROOT + "/tools/sim", ROOT + "/boards", ROOT + "/firmware", ROOT + "/tools/sim/hw"):
-        if p not in sys.path:
-            sys.path.insert(0, p)
-    if sys.implementation.name != "micropython":
-        import hostshim
-        hostshim.install()
-        return
-    import micropython
-    if not hasattr(micropython, "alloc_emergency_exception_buf"):
-        # The unix port's built-in `micropython` lacks this board-only call that main.py makes,
-        # and a built-in cannot be shadowed by a file; a copy with a no-op stands in (import
-        # looks in sys.modules first). Everything else is the real module's.
-        class _Micropython:
-            pass
-        shim = _Micropython()
-        for k in dir(micropython):
-            if not k.startswith("__"):
-                setattr(shim, k, getattr(micropython, k))
-        shim.alloc_emergency_exception_buf = lambda size: None
-        sys.modules["micropython"] = shim
+    # the one path helper (tools/sim/simpaths.py): the fake machine/time first
+    if _here() not in sys.path:
+        sys.path.insert(0, _here())
+    import simpaths
+    simpaths.setup()
 
 
 setup_paths()
 
 import os  # noqa: E402
+import simpaths  # noqa: E402
 import machine  # noqa: E402
 from world import World  # noqa: E402
 import scenario as SC  # noqa: E402
 
-FW_REQUIRED = ("t_s", "state", "profile", "control", "flow_setpoint_lpm", "flow_lpm", "rpm",
-               "duty", "p1_mmhg", "p2_mmhg", "p3_mmhg", "dp_mmhg", "bubble", "clamp_closed",
-               "alarms")
+# Verbs that act on the world, not on the firmware: applied at their time even while the
+# firmware is busy (inside an overrunning tick); the rest wait for the REPL, as at a board.
+WORLD_VERBS = ("bubble", "deair", "sensor_fault", "sensor_ok", "volume_loss", "volume_gain",
+               "clot", "occlusion", "estop", "estop_release", "gas_fault", "membrane_failure",
+               "set_heater", "blood_temp")
 SWEEP_START_MLPM = 1000  # the runner's operator starts the sweep once this much blood flows
 BAND_PCT = 10           # summary: time with the true flow within +-10 % of the setpoint
 
@@ -159,11 +142,13 @@ class Sim:
         self.ticks = 0
         self.period_us = 1000000 // self.board.TICK_HZ
         self._csv = None
-        main_path = ROOT + "/firmware/main.py"
+        main_path = simpaths.ROOT + "/firmware/main.py"
         with open(main_path) as f:
             self._main = compile(f.read(), main_path, "exec")
         machine.sim_reset(machine.PWRON_RESET)
         self.world = World(self.board, sc["profile"], sc["seed"], sc["plant"], sc["noise"])
+        # the scenario starts with the rig already running: no boot time before the first boot
+        self._booting = None
         self._boot("power-on")
         self._setup_done = False
         self._sweep_pending = self.rig.gas is not None and self.sc["sweep_lpm"] > 0
@@ -189,10 +174,30 @@ class Sim:
         self.boots.append((machine.sim_now_us() / 1e6, cause))
 
     def _reboot(self, cause, name):
+        # The chip restarts; main.py runs only after the board's boot time (simchip.BOOT_US),
+        # with every pin at its reset state meanwhile while the plant goes on.
         machine.sim_reboot(cause)
         self.world.rebind()
+        boot_us = machine.SIM_BOOT_US[machine.sim_port_name()]
+        self._booting = (machine.sim_now_us() + boot_us, name)
+        self._say("t=%s reset (%s): booting, main.py in %d ms"
+                  % (_fixed3(machine.sim_now_us()), name, boot_us // 1000))
+
+    def _soft_reset(self):
+        # Ctrl-D / machine.soft_reset(): the VM restarts on the running chip (timers, pin IRQs
+        # and PWM stopped, pins and watchdog as they were); in the friendly REPL main.py runs again
+        machine.sim_soft_reset()
+        self._boot("soft reset")
+        self._say("t=%s soft reset: main.py again" % _fixed3(machine.sim_now_us()))
+
+    def _boot_done(self):
+        t, name = self._booting
+        if machine.sim_now_us() < t:
+            return False
+        self._booting = None
         self._boot(name)
-        self._say("t=%s reboot (%s)" % (_fixed3(machine.sim_now_us()), name))
+        self._say("t=%s main.py runs (%s)" % (_fixed3(machine.sim_now_us()), name))
+        return True
 
     def _operator_setup(self):
         # After the first tick (a board has run a while before anyone types): the operator
@@ -290,7 +295,13 @@ class Sim:
         except machine.SimWatchdogReset:
             self._reboot(machine.WDT_RESET, "watchdog")
         except machine.SimHardReset:
-            self._reboot(machine.WDT_RESET, "machine.reset()")
+            self._reboot(_hard_reset_cause(), "machine.reset()")
+        except machine.SimSoftReset:
+            self._soft_reset()
+        except SystemExit as ex:
+            # validation refuses such lines; should one get through, the run goes on
+            self.errors.append((t, v, "SystemExit: %s" % (ex,)))
+            self._say("t=%s %s refused: SystemExit" % (_fixed3(machine.sim_now_us()), v))
         except Exception as ex:
             # a refused command is an outcome to report, not a reason to stop the run
             self.errors.append((t, v, "%s: %s" % (type(ex).__name__, ex)))
@@ -311,48 +322,78 @@ class Sim:
         sc = self.sc
         end_us = int(sc["duration_s"] * 1000000 + 0.5)
         evs = sc["events"]
-        ei = 0
-        nev = len(evs)
+        self._wev = [e for e in evs if e["do"] in WORLD_VERBS]
+        self._oev = [e for e in evs if e["do"] not in WORLD_VERBS]
+        self._wi = 0
+        oi = 0
         next_pct = 10
         w0 = _wall_ms()
-        while True:
-            now = machine.sim_now_us()
-            while ei < nev and int(evs[ei]["t"] * 1000000 + 0.5) <= now:
-                self.apply(evs[ei])
-                ei += 1
-            if now >= end_us:
-                break
-            try:
-                self.world.step_ms()
-            except machine.SimWatchdogReset:
-                self._reboot(machine.WDT_RESET, "watchdog")
-            except machine.SimHardReset:
-                self._reboot(machine.WDT_RESET, "machine.reset()")
-            if self.rig.loop.n != self._n:
-                self._n = self.rig.loop.n
-                self._row()
-                if not self._setup_done:
-                    self._setup_done = True
-                    self._operator_setup()
-                elif self._sweep_pending and self.rig.flow.value >= SWEEP_START_MLPM:
-                    # on bypass: the perfusionist starts the sweep once blood flows (a sweep
-                    # over still blood is an alarm of its own, SWEEP_NO_BLOOD)
-                    self._sweep_pending = False
-                    self.rig.set_sweep(self.sc["sweep_lpm"])
-                    self.rig.save()
-                    self._say("t=%s set_sweep lpm=%r (blood flowing)"
-                              % (_fixed3(machine.sim_now_us()), self.sc["sweep_lpm"]))
-            if self.progress and machine.sim_now_us() * 100 >= next_pct * end_us:
-                self._progress(next_pct, end_us, w0)
-                next_pct += 10
-        if self._csv is not None:
-            self._csv.close()
-            self._csv = None
-        if self._scratch is not None:
-            _remove_scratch(self._scratch)
-            self._scratch = None
+        self.world.on_ms = self._world_events      # also called inside a long tick
+        self.interrupted = False
+        try:
+            while True:
+                now = machine.sim_now_us()
+                self._world_events()
+                if self._booting is None or self._boot_done():
+                    while oi < len(self._oev) and _us(self._oev[oi]["t"]) <= now:
+                        self.apply(self._oev[oi])
+                        oi += 1
+                if now >= end_us:
+                    break
+                try:
+                    self.world.step_ms()
+                except machine.SimWatchdogReset:
+                    self._reboot(machine.WDT_RESET, "watchdog")
+                except machine.SimHardReset:
+                    self._reboot(_hard_reset_cause(), "machine.reset()")
+                except machine.SimSoftReset:
+                    self._soft_reset()
+                if self._booting is None and self.rig.loop.n != self._n:
+                    self._ticked()
+                if self.progress and machine.sim_now_us() * 100 >= next_pct * end_us:
+                    self._progress(next_pct, end_us, w0)
+                    next_pct += 10
+        except KeyboardInterrupt:
+            # Ctrl-C: keep what was simulated so far (the CSV rows, a summary) and say so.
+            # It may have landed inside a hard handler, with the heap still locked.
+            machine.sim_release_heap()
+            self.interrupted = True
+            self._say("interrupted at t=%s: keeping the rows so far"
+                      % _fixed3(machine.sim_now_us()))
+        finally:
+            self.world.on_ms = None
+            if self._csv is not None:
+                self._csv.close()
+                self._csv = None
+            if self._scratch is not None:
+                _remove_scratch(self._scratch)
+                self._scratch = None
         self.wall_s = (_wall_ms() - w0) / 1000.0
         return self.summary()
+
+    def _world_events(self):
+        # world-side events due now, whatever the firmware is doing
+        now = machine.sim_now_us()
+        wev = self._wev
+        while self._wi < len(wev) and _us(wev[self._wi]["t"]) <= now:
+            e = wev[self._wi]
+            self._wi += 1
+            self.apply(e)
+
+    def _ticked(self):
+        self._n = self.rig.loop.n
+        self._row()
+        if not self._setup_done:
+            self._setup_done = True
+            self._operator_setup()
+        elif self._sweep_pending and self.rig.flow.value >= SWEEP_START_MLPM:
+            # on bypass: the perfusionist starts the sweep once blood flows (a sweep
+            # over still blood is an alarm of its own, SWEEP_NO_BLOOD)
+            self._sweep_pending = False
+            self.rig.set_sweep(self.sc["sweep_lpm"])
+            self.rig.save()
+            self._say("t=%s set_sweep lpm=%r (blood flowing)"
+                      % (_fixed3(machine.sim_now_us()), self.sc["sweep_lpm"]))
 
     def _row(self):
         now = machine.sim_now_us()
@@ -424,11 +465,24 @@ class Sim:
             "boots": self.boots,
             "errors": self.errors,
             "wall_s": getattr(self, "wall_s", None),
+            "interrupted": getattr(self, "interrupted", False),
+            "late_ticks": self.rig.loop.late if self.rig is not None else None,
+            "overruns": self.rig.loop.overruns if self.rig is not None else None,
+            "sched_dropped": machine.sim_sched()[2],
         }
         if self.out_dir:
             with open(self.out_dir + "/summary.json", "w") as f:
                 f.write(json.dumps(s))
         return s
+
+
+def _us(t_s):
+    return int(t_s * 1000000 + 0.5)
+
+
+def _hard_reset_cause():
+    # machine.reset(): rp2 reboots through its watchdog (reads WDT_RESET), esp32 gives HARD_RESET
+    return machine.HARD_RESET if machine.sim_port_name() == "esp32" else machine.WDT_RESET
 
 
 def _args(e):
@@ -456,6 +510,11 @@ def print_summary(s):
     print("  air: %s; to the patient %.1f uL, trapped at the clamp %.1f uL"
           % ("first at the detector %.2f s" % a if a is not None else "none at the detector",
              s["air_to_patient_ul"], s["air_trapped_ul"]))
+    if s.get("overruns"):
+        print("  overruns: %d ticks longer than a period, %d started late, %d scheduled calls "
+              "dropped" % (s["overruns"], s["late_ticks"], s["sched_dropped"]))
+    if s.get("interrupted"):
+        print("  interrupted (Ctrl-C): the rows so far are kept")
     if len(s["boots"]) > 1:
         print("  reboots: " + ", ".join("%.2f s %s" % (t, c) for t, c in s["boots"][1:]))
     for t, v, m in s["errors"]:
@@ -473,7 +532,7 @@ def main(argv):
         return 2
     s = sim.run()
     print_summary(s)
-    return 0
+    return 130 if s["interrupted"] else 0
 
 
 if __name__ == "__main__":

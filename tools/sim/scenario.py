@@ -11,6 +11,36 @@ SENSORS = ("p1", "p2", "p3", "flow", "bubble", "tach")
 GAS_FAULTS = ("supply_lost", "valve_stuck", "sensor", "o2_cell", "none")  # gas_model.FAULTS
 
 
+JSON_DEPTH_MAX = 32     # a scenario is 3 levels deep; deeper is not a scenario (and recursion)
+
+# Plant parameters a scenario may override, with the range a real circuit can have (plant.py
+# DEFAULTS has the meaning and units). 0 where a zero is physical (no resistance term), else a
+# positive floor: a zero compliance, resistance or time constant divides by zero in the model.
+# None allowed: the model derives the value.
+PLANT_BOUNDS = {
+    "rpm_max": (100, 20000), "tau_s": (0.001, 60), "tau_coast_s": (0.001, 600),
+    "pump_a": (0.1, 1000), "pump_b": (0.01, 1000), "pump_c": (0, 100), "pump_b_rev": (0.01, 1000),
+    "drain_k1": (0, 1000), "drain_k2": (0, 1000), "oxy_r": (0.01, 1000),
+    "ret_k1": (0, 1000), "ret_k2": (0, 1000), "inertance": (0.01, 1000),
+    "closed_mult": (10, 1e9), "svr": (0.5, 200), "cv_ml_per_mmhg": (1, 2000),
+    "collapsed_frac": (0.001, 1), "ca_ml_per_mmhg": (0.05, 100),
+    "v0_venous_ml": (100, 10000), "v0_arterial_ml": (50, 5000),
+    "cvp0_mmhg": (-10, 40), "map0_mmhg": (10, 200), "heart_lpm": (0, 15, None),
+    "heart_preload_mmhg": (0.1, 40), "collapse_ml": (1, 5000), "collapse_floor_ml": (0.1, 1000),
+    "tube_ml_per_m": (1, 1000), "drain_tube_m": (0.01, 20), "pump_prime_ml": (1, 2000),
+    "oxy_prime_ml": (1, 2000), "det_to_clamp_m": (0, 20), "detector_ml": (1, 10000, None),
+    "max_step_s": (0.00001, 0.01),
+    "drain_cannula_ml": (0, 200), "oxy_trap_fraction": (0, 1), "choke_mmhg": (0, 1000),
+    "choke_k": (0, 10),
+    "fluid": None,      # a name or a viscosity: _fluid checks it
+}
+
+# A `repl` line runs in the firmware's namespace; these would stop the simulated board itself
+# (the run ends early, or never) rather than be a command a rig could refuse.
+REPL_ENDERS = ("SystemExit", "KeyboardInterrupt", "GeneratorExit", "BaseException", "exit(",
+               "quit(", "_exit", "sys.exit", "sim_", "Sim", "atexit")
+
+
 class ScenarioError(ValueError):
     def __init__(self, field, msg):
         ValueError.__init__(self, "%s: %s" % (field, msg))
@@ -47,6 +77,13 @@ def _bool(field, v):
     if not isinstance(v, bool):
         raise ScenarioError(field, "must be true or false, got %r" % (v,))
     return v
+
+
+def _fluid(field, v):
+    # the circuit's fluid: a name (tools/sim/plant.py FLUIDS) or a viscosity in mPa*s
+    if isinstance(v, str):
+        return _choice("blood", "water", "glycerol40")(field, v)
+    return _num(0.3, 100)(field, v)
 
 
 def _dict(field, v):
@@ -103,6 +140,7 @@ TOP = {
     "run": (False, _bool, True),        # start the pump at t = 0 (false: stay in standby)
     "noise": (False, _bool, True),      # sensor noise and calibration offsets
     "plant": (False, _dict, None),      # plant parameter overrides (tools/sim/plant.py DEFAULTS)
+    "fluid": (False, _fluid, None),     # blood (default), water, glycerol40 or mPa*s
     "sweep_lpm": (False, _num(0, 10), 3.0),   # gas side only: sweep set at the start
     "events": (False, None, None),
 }
@@ -158,11 +196,21 @@ def validate(d, gas=None):
         except ImportError:
             DEFAULTS = None
         for p in out["plant"]:
-            if DEFAULTS is not None and p not in DEFAULTS:
+            if DEFAULTS is not None and p not in DEFAULTS or p not in PLANT_BOUNDS:
                 raise ScenarioError("plant." + p, "unknown plant parameter")
             v = out["plant"][p]
+            if p == "fluid":
+                _fluid("plant.fluid", v)
+                continue
+            b = PLANT_BOUNDS[p]
+            if v is None and len(b) < 3:
+                raise ScenarioError("plant." + p, "must be a number in [%s, %s], got null"
+                                    % (b[0], b[1]))
             if v is not None:
-                _num(-1e9, 1e9)("plant." + p, v)
+                _num(b[0], b[1])("plant." + p, v)
+    if out["fluid"] is not None:
+        out["plant"] = dict(out["plant"] or {})
+        out["plant"]["fluid"] = out["fluid"]
     verbs = dict(VERBS)
     if gas:
         verbs.update(GAS_VERBS)
@@ -205,6 +253,8 @@ def _event(i, e, top, verbs):
         if k not in ("t", "do") and k not in names:
             raise ScenarioError(f + "." + k, "unknown argument for %s (takes: %s)"
                                 % (verb, ", ".join(names) or "nothing"))
+    if verb == "repl":
+        _repl_line(f + ".line", out["line"])
     if verb == "sensor_fault":
         kinds = _fault_kinds(top["board"], out["sensor"])
         if kinds is not None and out["kind"] not in kinds:
@@ -213,14 +263,80 @@ def _event(i, e, top, verbs):
     return out
 
 
-def load(path, gas=None):
+def _repl_line(field, line):
+    for bad in REPL_ENDERS:
+        if bad in line:
+            raise ScenarioError(field, "%r would stop the simulated board itself, not be a "
+                                "command to it (%s)" % (line, bad))
+    if "\n" in line or "\r" in line:
+        raise ScenarioError(field, "one line of REPL input, got a line break")
     try:
-        with open(path) as f:
-            text = f.read()
-    except OSError as e:
-        raise ScenarioError("<file>", "cannot read %s: %s" % (path, e))
+        compile(line, "<repl>", "exec")
+    except SyntaxError as e:
+        raise ScenarioError(field, "not a valid Python line: %s" % (e,))
+
+
+def _depth_ok(text):
+    # brackets outside strings, before json.loads recurses into them
+    depth = 0
+    in_str = False
+    esc = False
+    for ch in text:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            if depth > JSON_DEPTH_MAX:
+                return False
+        elif ch in "]}":
+            depth -= 1
+    return True
+
+
+def _text_ok(field, v):
+    # every string must be encodable text: a lone surrogate ("\ud800") is not
+    if isinstance(v, str):
+        for ch in v:
+            if 0xD800 <= ord(ch) <= 0xDFFF:
+                raise ScenarioError(field, "contains a lone surrogate (\\u%04x), not text"
+                                    % ord(ch))
+    elif isinstance(v, dict):
+        for k in v:
+            _text_ok(field + "." + str(k) if field != "<top>" else str(k), k)
+            _text_ok(field + "." + str(k) if field != "<top>" else str(k), v[k])
+    elif isinstance(v, list):
+        for i, x in enumerate(v):
+            _text_ok("%s[%d]" % (field, i), x)
+
+
+def loads(text, gas=None):
+    if not _depth_ok(text):
+        raise ScenarioError("<json>", "nested deeper than %d levels" % JSON_DEPTH_MAX)
     try:
         d = json.loads(text)
     except ValueError as e:
         raise ScenarioError("<json>", "not valid JSON: %s" % (e,))
+    except RuntimeError as e:      # recursion, should the depth check miss a case
+        raise ScenarioError("<json>", "not a scenario: %s" % (e,))
+    _text_ok("<top>", d)
     return validate(d, gas)
+
+
+def load(path, gas=None):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise ScenarioError("<file>", "cannot read %s: %s" % (path, e))
+    try:
+        text = data.decode("utf-8")
+    except (UnicodeError, ValueError):
+        raise ScenarioError("<file>", "%s is not UTF-8 text" % (path,))
+    return loads(text, gas)

@@ -21,6 +21,11 @@ NOISE = {"p1": 0.5, "p2": 0.3, "p3": 0.3, "flow": 0.02}       # mmHg, L/min
 OFFSET = {"p1": 1.0, "p2": 0.5, "p3": 0.5, "flow": 0.02}      # mmHg, L/min
 NOISE_FAULT_X = 40             # a "noise" fault: 40x the normal noise (a loose shield, EMI)
 OFFSET_FAULT = {"p1": -60.0, "p2": 60.0, "p3": 60.0, "flow": 1.5}   # mmHg, L/min
+# A converter never shows a frozen value: even an ideal one dithers across its last code, so
+# every part carries at least this much noise (standard deviation, in LSB of its converter),
+# also with "noise": false. Without it the firmware's stuck checks (identical raw counts for
+# 5 s) fire on an ideal rig, which no real part would do (issue 15).
+FLOOR_LSB = 0.5
 
 # "stuck": frozen, the input keeps the counts it showed last (a latched converter, a stuck
 # bridge); "saturated" / "saturated_low": the part sits at the top / bottom of its output
@@ -80,7 +85,10 @@ class _Analog:
         self._va = va
         self._k = (rb - ra) / (vb - va)
         self.scale = scale          # engineering unit -> firmware unit (x10 mmHg, x1000 L/min)
-        self.noise = noise
+        # one converter step in engineering units: 1 mV (ESP32 read_uv) or one 12-bit code
+        # (16 counts of read_u16, RP2040)
+        lsb = (1.0 if self.mv else 16.0) / abs(self._k * scale)
+        self.noise = noise if noise > FLOOR_LSB * lsb else FLOOR_LSB * lsb
         self.offset = offset
         self.fault = None
         self.raw = 0                # last counts (u16) or mV put on the pin
@@ -158,7 +166,9 @@ class _Abp:
         self.addr = spec["addr"]
         self.spend = spend
         self.dev = HoneywellABP(spec["pmin_dmmhg"] / 10.0, spec["pmax_dmmhg"] / 10.0)
-        self.noise = noise
+        # 14-bit part, 10..90 % of 2**14 counts over its span
+        lsb = (spec["pmax_dmmhg"] - spec["pmin_dmmhg"]) / 10.0 / 13107.2
+        self.noise = noise if noise > FLOOR_LSB * lsb else FLOOR_LSB * lsb
         self.offset = offset
         self.fault = None
 
@@ -233,10 +243,12 @@ class World:
         # GAS_EVERY_MS (its fastest lag is the valve's 80 ms), its parts on the fake buses
         self.gas = None
         self.gas_dev = None
+        self._gas_rng = Lcg(seed + 7919)    # its own stream: the pressure noise stays as it was
         if hasattr(board, "GAS"):
             import gas_model
             self.gas = gas_model.GasModel()
         self._gas_ms = 0
+        self.on_ms = None           # the runner's hook: world events due, even inside a tick
         self.attach()
 
     # ---- wiring ----
@@ -249,7 +261,7 @@ class World:
         self.p3.set_fault(self.p3.fault)
         if self.gas is not None:
             import gas_model
-            self.gas_dev = gas_model.GasDevices(machine, self.board)
+            self.gas_dev = gas_model.GasDevices(machine, self.board, self._gas_rng, FLOOR_LSB)
             self.gas_dev.follow(self.gas)
         self.rebind()
         self._tach.drive(1)         # open-collector output idles high
@@ -296,6 +308,8 @@ class World:
         pl = self.plant
         rev0 = pl.revolutions
         pl.step(0.001, self.duty_u16(), self.enabled(), self.clamp_closed())
+        if self.on_ms is not None:
+            self.on_ms()
         self._drive_air(pl.air_at_detector)
         self.refresh()
         if self.gas is not None:

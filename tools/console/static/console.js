@@ -9,7 +9,7 @@ const TREND_S = 300;
 const MARKS = { 3: "!!!", 2: "!!", 1: "!" };
 const PRIO_WORD = { 3: "HIGH", 2: "MEDIUM", 1: "LOW" };
 
-let ws = null, lastMsg = 0, beat = null, row = null, st = null, prio = {}, hello = null;
+let ws = null, lastMsg = 0, lastRow = 0, beat = null, row = null, st = null, prio = {}, hello = null;
 let token = (location.hash.match(/token=([^&]+)/) || [])[1] || null;
 let nextId = 1, pendingCmd = {}, clockOffset = 0;
 const trend = { t: [], cols: {} };
@@ -39,6 +39,7 @@ function handle(m) {
     info();
   } else if (m.type === "row") {
     row = m.row;
+    lastRow = performance.now();
     clockOffset = m.t - Date.now() / 1000;
     trend.t.push(m.t);
     trendCols.forEach((c) => { trend.cols[c].push(num(row[c === "sweep_lpm" ? "sweep_lpm" : c])); });
@@ -60,8 +61,13 @@ function handle(m) {
 }
 
 function num(v) { return v === undefined || v === null || v === "" ? null : Number(v); }
+// live: the console says rows are fresh, and the page itself heard a row lately (a beat may be
+// up to 0.2 s old; the page's own clock does not wait for it)
 function live() {
-  return ws !== null && beat !== null && beat.fresh && performance.now() - lastMsg < SILENT_MS;
+  const now = performance.now();
+  const staleMs = hello ? hello.stale_s * 1000 : 500;
+  return ws !== null && beat !== null && beat.fresh && now - lastMsg < SILENT_MS &&
+         now - lastRow < staleMs;
 }
 function trimTrend() {
   const t0 = trend.t.length ? trend.t[trend.t.length - 1] - TREND_S : 0;
@@ -158,6 +164,7 @@ function renderAlarms(r) {
   const bar = $("alarm-bar"), list = $("alarm-list");
   if (!r) {
     bar.className = "alarm-bar prio-none";
+    list.dataset.key = "";          // rebuilt from the next live row, whatever it holds
     set("alarm-list", "ALARMS UNKNOWN: NO DATA");
     set("audio-state", "AUDIO ---");
     return;
@@ -258,7 +265,7 @@ function watchdog() {
     if (ws === null) why = "no connection to the console process";
     else if (performance.now() - lastMsg >= SILENT_MS) why = "the console stopped answering";
     else if (beat && !beat.connected) why = "serial link lost: " + (beat.error || "?");
-    else if (beat && beat.age_s !== null) why = "no telemetry for " + beat.age_s.toFixed(1) + " s";
+    else if (lastRow) why = "no telemetry for " + ((performance.now() - lastRow) / 1000).toFixed(1) + " s";
     else if (beat) why = "waiting for the first telemetry row";
     set("nodata-why", why);
     renderRow();

@@ -1,177 +1,30 @@
-# Fake `machine` for host tests and the simulator: same API the firmware uses, plus sim_* controls.
+# Fake `machine` for host tests and the simulator: the API the firmware uses, as strict as the
+# rp2 or esp32 port of MicroPython v1.28.0 (sim_port picks one; rp2 by default). The chip behind
+# it (clock, alarms, scheduler, interrupts, peripheral state) is simchip.py; the sim_* names at
+# the end are the test and world controls, not part of any port.
 # Runs under CPython and the MicroPython unix port (a machine.py on sys.path shadows the built-in).
-# Constants follow the rp2 port (micropython-rp2-stubs 1.29).
+import simchip as _c
 
-# Only the reset causes every port has: rp2 defines just these two (its machine.reset() reboots
-# through the watchdog, so it reads back as WDT_RESET). ESP32's others are left out on purpose,
-# so firmware that relies on them fails here as it would on a Pico.
-PWRON_RESET = 1
-WDT_RESET = 3
+PWRON_RESET = _c.PWRON_RESET
+WDT_RESET = _c.WDT_RESET
+# rp2 defines only the two above (its machine.reset() reboots through the watchdog, so it reads
+# back as WDT_RESET); esp32 adds HARD_RESET, DEEPSLEEP_RESET and SOFT_RESET, set by sim_port.
+_ESP32_RESETS = (("HARD_RESET", 2), ("DEEPSLEEP_RESET", 4), ("SOFT_RESET", 5))
 
 _ENODEV = 19    # errno the ports raise when an I2C address does not ACK
 _ETIMEDOUT = 110
-
-_FREQ_HZ = 125000000
-
-
-class SimWatchdogReset(BaseException):
-    # BaseException so a firmware `except Exception` cannot swallow a reset, as on a board.
-    pass
+_EOPNOTSUPP = 95    # esp32 check_esp_err(ESP_ERR_NOT_SUPPORTED), ports/esp32/mphalport.c
 
 
-class SimHardReset(BaseException):
-    pass
+def _esp32():
+    return _c.W.port == "esp32"
 
 
-class _World:
-    def __init__(self, reset_cause):
-        self.now_us = 0
-        self.reset_cause = reset_cause
-        self.pins = {}
-        self.adcs = {}
-        self.buses = {}      # bus id -> {addr: device}
-        self.faults = {}     # bus id * 256 + addr -> 'nack' | 'timeout' (int key: lookups allocate nothing)
-        self.pwms = {}
-        self.timers = []     # active Timer objects
-        self.seq = 0         # creation order breaks ties between timers due at the same time
-        self.wdt = _WdtState()
-        self.irq_state = 0
-        self.freq = _FREQ_HZ
-        self.pending = []    # pin IRQs that arrived while interrupts were masked
-        self.retained = {}   # mem32 words and RTC memory: survive a reset, not a power cycle
-        self.rtc_mem = b""
-
-
-_w = None    # the current world; made at the end of the module, once every class exists
-
-
-def sim_reset(reset_cause=PWRON_RESET):
-    # A new world: nothing attached, clock at 0.
-    global _w
-    _w = _World(reset_cause)
-    _PORT[0] = "rp2"
-
-
-def sim_reboot(reset_cause=WDT_RESET):
-    # The chip restarts but the outside world stays: keep ADC values, I2C devices, pin drive levels.
-    global _w
-    old = _w
-    _w = _World(reset_cause)
-    _w.now_us = old.now_us
-    _w.adcs = old.adcs
-    _w.buses = old.buses
-    _w.faults = old.faults
-    if reset_cause != PWRON_RESET:      # a power cycle loses what a reset keeps
-        _w.retained = old.retained
-        _w.rtc_mem = old.rtc_mem
-    for pid in old.pins:
-        st = _PinState(pid)
-        st.driven = old.pins[pid].driven
-        _w.pins[pid] = st
-
-
-def sim_now_us():
-    return _w.now_us
-
-
-def _next_timer():
-    best = None
-    for t in _w.timers:
-        if best is None or t._due_us < best._due_us or (
-                t._due_us == best._due_us and t._seq < best._seq):
-            best = t
-    return best
-
-
-def sim_spend_us(us):
-    # Time spent computing inside a callback (a slow tick): the clock moves, no timer fires.
-    _w.now_us += us
-
-
-def sim_advance_us(us):
-    # Move virtual time forward, running due timers in time order with the clock set to each due
-    # time. Callback exceptions propagate so tests see firmware bugs.
-    if us < 0:
-        raise ValueError("negative time step")
-    target = _w.now_us + us
-    while True:
-        w = _w
-        t = _next_timer()
-        due = t._due_us if t is not None else None
-        wdt_due = w.wdt.deadline_us()
-        if wdt_due is not None and wdt_due <= target and (due is None or wdt_due < due):
-            w.now_us = wdt_due
-            w.wdt.expired = True
-            raise SimWatchdogReset()
-        if due is None or due > target:
-            break
-        if due > w.now_us:
-            w.now_us = due
-        if t._mode == Timer.PERIODIC:
-            t._due_us = due + t._period_us
-        else:
-            t._stop()
-        t._fire()
-        if _w is not w:
-            return    # the callback reset the world
-    if _w.now_us < target:
-        _w.now_us = target
+def _pin_id(p):
+    return p._id if isinstance(p, Pin) else p
 
 
 # ---------------------------------------------------------------- Pin
-
-class _PinState:
-    def __init__(self, pid):
-        self.id = pid
-        self.mode = -1
-        self.pull = None
-        self.latch = 0
-        self.driven = None       # external level, None = nobody drives it
-        self.irq_handler = None
-        self.irq_trigger = 0
-        self.irq_hard = False
-        self.irq_pin = None      # Pin object handed to the handler
-
-    @property
-    def level(self):
-        if self.mode == Pin.OUT:
-            return self.latch
-        if self.mode == Pin.OPEN_DRAIN and self.latch == 0:
-            return 0
-        if self.driven is not None:
-            return self.driven
-        return 1 if self.pull == Pin.PULL_UP else 0
-
-    def drive(self, level):
-        # Outside world sets the line; None releases it to the pull resistor.
-        old = self.level
-        self.driven = None if level is None else (1 if level else 0)
-        self._edge(old)
-
-    def _edge(self, old):
-        new = self.level
-        if new == old or self.irq_handler is None:
-            return
-        want = Pin.IRQ_RISING if new else Pin.IRQ_FALLING
-        if self.irq_trigger & want:
-            if _w.irq_state:
-                # interrupts masked (disable_irq): the edge stays pending until enable_irq
-                _w.pending.append((self.irq_handler, self.irq_pin))
-            else:
-                self.irq_handler(self.irq_pin)
-
-
-def _pin_state(pid):
-    st = _w.pins.get(pid)
-    if st is None:
-        st = _PinState(pid)
-        _w.pins[pid] = st
-    return st
-
-
-def sim_pin(pid):
-    return _pin_state(pid)
-
 
 class _PinIRQ:
     def __init__(self, st):
@@ -185,30 +38,36 @@ class _PinIRQ:
 
 
 class Pin:
-    IN = 0
-    OUT = 1
-    OPEN_DRAIN = 2
+    IN = _c.IN
+    OUT = _c.OUT
+    OPEN_DRAIN = _c.OPEN_DRAIN
     ALT = 3
-    PULL_UP = 1
-    PULL_DOWN = 2
-    IRQ_FALLING = 4
-    IRQ_RISING = 8
+    PULL_UP = _c.PULL_UP
+    PULL_DOWN = _c.PULL_DOWN
+    IRQ_FALLING = _c.IRQ_FALLING
+    IRQ_RISING = _c.IRQ_RISING
 
     def __init__(self, id, mode=-1, pull=-1, value=None):
         self._id = id
-        self._st = _pin_state(id)
+        self._st = _c.pin_state(id)
         self.init(mode, pull, value)
 
     def init(self, mode=-1, pull=-1, value=None):
         st = self._st
+        if st is not _c.W.pins.get(self._id):    # a Pin made before a reset: rebind
+            st = self._st = _c.pin_state(self._id)
         old = st.level
         if value is not None:
             st.latch = 1 if value else 0
         if mode != -1:
+            if _esp32() and mode != Pin.IN and 34 <= self._id <= 39:
+                raise ValueError("pin can only be input")    # GPIO34..39 (machine_pin.c)
             st.mode = mode
         if pull != -1:
-            st.pull = pull
-        st._edge(old)
+            # esp32 GPIO34..39 have no pull resistors: the request does nothing
+            if not (_esp32() and 34 <= self._id <= 39):
+                st.pull = pull
+        st.edge(old)
 
     def value(self, x=None):
         if x is None:
@@ -216,7 +75,7 @@ class Pin:
         st = self._st
         old = st.level
         st.latch = 1 if x else 0
-        st._edge(old)
+        st.edge(old)
 
     def __call__(self, x=None):
         return self.value(x)
@@ -227,8 +86,11 @@ class Pin:
     def off(self):
         self.value(0)
 
-    high = on
-    low = off
+    def _high(self):
+        self.value(1)
+
+    def _low(self):
+        self.value(0)
 
     def toggle(self):
         self.value(0 if self._st.latch else 1)
@@ -244,12 +106,13 @@ class Pin:
         self.init(-1, pull)
 
     def irq(self, handler=None, trigger=IRQ_FALLING | IRQ_RISING, hard=None):
-        if hard is not None and _PORT[0] == "esp32":
-            raise TypeError("extra keyword arguments given")   # as the ESP32 port does
+        if hard is not None and _esp32():
+            # esp32's Pin.irq takes handler, trigger, wake: its handlers are always soft
+            raise TypeError("unexpected keyword argument 'hard'")
         st = self._st
         st.irq_handler = handler
         st.irq_trigger = trigger
-        st.irq_hard = hard
+        st.irq_hard = bool(hard)
         st.irq_pin = self
         return _PinIRQ(st)
 
@@ -257,104 +120,81 @@ class Pin:
         return "Pin(%r)" % (self._id,)
 
 
-def _pin_id(p):
-    return p._id if isinstance(p, Pin) else p
-
-
 # ---------------------------------------------------------------- ADC
 
-class _AdcState:
-    def __init__(self, pid):
-        self.id = pid
-        self.u16 = 0
-        self.uv = None    # None: derive from u16 over 0..3.3 V
-        self.atten = None
-        self.width = None
-
-
-def sim_adc(pid):
-    pid = _pin_id(pid)
-    st = _w.adcs.get(pid)
-    if st is None:
-        st = _AdcState(pid)
-        _w.adcs[pid] = st
-    return st
+# esp32 ATTN_11DB through its factory calibration (ports/esp32/adc.c read_uv): 0 V reads about
+# 142 mV (issue #20: the line-fitting offset) and the input saturates near 3.1 V.
+_ESP32_UV_FLOOR = 142000
+_ESP32_UV_CEIL = 3100000
 
 
 class ADC:
     # Keyed by the number given (or the Pin's id); the fake does no channel<->GPIO mapping.
-    ATTN_0DB = 0
-    ATTN_2_5DB = 1
-    ATTN_6DB = 2
-    ATTN_11DB = 3
-    WIDTH_9BIT = 0
-    WIDTH_10BIT = 1
-    WIDTH_11BIT = 2
-    WIDTH_12BIT = 3
+    # rp2 has only CORE_TEMP; esp32's constants (ports/esp32/machine_adc.c) are set by sim_port.
     CORE_TEMP = 4
 
     def __init__(self, pin, atten=None):
         self._id = _pin_id(pin)
-        self._st = sim_adc(self._id)
+        self._st = _c.adc_state(self._id)
         if atten is not None:
+            self._esp32_only("atten")
             self._st.atten = atten
 
-    def read_u16(self):
-        return self._st.u16    # a test may store a non-int: drivers must survive garbage
+    def _esp32_only(self, name):
+        if not _esp32():
+            raise AttributeError("'ADC' object has no attribute '%s'" % name)
 
-    def read_uv(self):
+    def _pin_uv(self):
         st = self._st
+        if st.floating:
+            # an open input with no pull: it wanders over the range (no usable reading)
+            return 300000 + (_c.W.rng.next() % 2700000)
         if st.uv is not None:
             return st.uv
         if isinstance(st.u16, int):
             return st.u16 * 3300000 // 65535
         return st.u16
 
-    def read(self):
-        u = self._st.u16
+    def read_u16(self):
+        st = self._st
+        if st.floating:
+            return self._pin_uv() * 65535 // 3300000
+        return st.u16    # a test may store a non-int: drivers must survive garbage
+
+    def _read_uv(self):
+        q = _c.W.quirks
+        if "no_adc_cal" in q:
+            # a chip without burned-in calibration: adc_cali_create_scheme_line_fitting fails
+            raise OSError(_EOPNOTSUPP)
+        v = self._pin_uv()
+        if "adc_cal" in q and isinstance(v, int):
+            if v < _ESP32_UV_FLOOR:
+                v = _ESP32_UV_FLOOR
+            elif v > _ESP32_UV_CEIL:
+                v = _ESP32_UV_CEIL
+        return v
+
+    def _read(self):
+        u = self.read_u16()
         return u >> 4 if isinstance(u, int) else u
 
-    def atten(self, a):
+    def _atten(self, a):
         self._st.atten = a
 
-    def width(self, w):
+    def _width(self, w):
+        if not 9 <= w <= 12:
+            raise ValueError("invalid bit-width")
         self._st.width = w
 
 
+# esp32-only ADC methods (rp2's ADC has read_u16 alone, ports/rp2/machine_adc.c)
+_ESP32_ADC_METHODS = (("read_uv", ADC._read_uv), ("read", ADC._read), ("atten", ADC._atten),
+                      ("width", ADC._width))
+_ESP32_ADC = (("ATTN_0DB", 0), ("ATTN_2_5DB", 1), ("ATTN_6DB", 2), ("ATTN_11DB", 3),
+              ("WIDTH_9BIT", 9), ("WIDTH_10BIT", 10), ("WIDTH_11BIT", 11), ("WIDTH_12BIT", 12))
+
+
 # ---------------------------------------------------------------- I2C
-
-def sim_i2c_attach(bus, addr, device):
-    b = _w.buses.get(bus)
-    if b is None:
-        b = {}
-        _w.buses[bus] = b
-    b[addr] = device
-
-
-def sim_i2c_detach(bus, addr):
-    b = _w.buses.get(bus)
-    if b and addr in b:
-        del b[addr]
-
-
-def sim_i2c_devices():
-    # [(bus, addr, device)] attached now
-    out = []
-    for bus in _w.buses:
-        for addr in _w.buses[bus]:
-            out.append((bus, addr, _w.buses[bus][addr]))
-    return out
-
-
-def sim_i2c_fault(bus, addr, kind):
-    if kind is None:
-        if bus * 256 + addr in _w.faults:
-            del _w.faults[bus * 256 + addr]
-    elif kind in ("nack", "timeout"):
-        _w.faults[bus * 256 + addr] = kind
-    else:
-        raise ValueError("fault kind: None, 'nack' or 'timeout'")
-
 
 class I2C:
     def __init__(self, id=0, scl=None, sda=None, freq=400000, timeout=50000):
@@ -371,19 +211,21 @@ class I2C:
 
     def _dev(self, addr):
         # the read path allocates nothing, so the firmware's own allocation can be measured
-        f = _w.faults.get(self._id * 256 + addr)
+        w = _c.W
+        f = w.faults.get(self._id * 256 + addr)
         if f == "timeout":
             raise OSError(_ETIMEDOUT)
-        bus = _w.buses.get(self._id)
+        bus = w.buses.get(self._id)
         dev = bus.get(addr) if bus is not None else None
         if dev is None or f == "nack":
             raise OSError(_ENODEV)
         return dev
 
     def scan(self):
+        w = _c.W
         out = []
-        for addr in _w.buses.get(self._id, {}):
-            if _w.faults.get(self._id * 256 + addr) is None:
+        for addr in w.buses.get(self._id, {}):
+            if w.faults.get(self._id * 256 + addr) is None:
                 out.append(addr)
         out.sort()
         return out
@@ -428,27 +270,22 @@ SoftI2C = I2C
 
 # ---------------------------------------------------------------- PWM
 
-class _PwmState:
-    def __init__(self, pid):
-        self.id = pid
-        self.freq = 0
-        self.duty_u16 = 0
-        self.active = False
-
-
-def sim_pwm(pin):
-    pid = _pin_id(pin)
-    st = _w.pwms.get(pid)
-    if st is None:
-        st = _PwmState(pid)
-        _w.pwms[pid] = st
-    return st
+def _esp32_duty_bits(freq):
+    # LEDC: the widest duty that fits 80 MHz / freq, at most the 16-bit interface
+    # (ports/esp32/machine_pwm.c find_suitable_duty_resolution)
+    bits = 0
+    while bits < 16 and (80000000 // freq) >> (bits + 1):
+        bits += 1
+    return bits
 
 
 class PWM:
     def __init__(self, dest, freq=None, duty_u16=None, duty_ns=None, invert=False):
-        self._st = sim_pwm(dest)
+        self._id = _pin_id(dest)
+        self._st = _c.pwm_state(self._id)
         self._st.active = True
+        self._ns = None          # duty asked in ns: kept through a frequency change (rp2)
+        self._u16 = None
         self.init(freq, duty_u16, duty_ns)
 
     def init(self, freq=None, duty_u16=None, duty_ns=None, invert=False):
@@ -464,27 +301,62 @@ class PWM:
         self._st.active = False
 
     def freq(self, value=None):
+        st = self._st
         if value is None:
-            return self._st.freq
+            return st.freq
         if not isinstance(value, int) or value <= 0:
             raise ValueError("freq out of range")
-        self._st.freq = value
+        st.freq = value
+        if not _esp32():
+            # rp2: both channels of a slice share one counter and so one frequency; the other
+            # channel takes the new one silently (ports/rp2/machine_pwm.c mp_machine_pwm_freq_set)
+            w = _c.W
+            s = _c.rp2_slice(self._id)
+            w.slices[s] = value
+            other = self._id ^ 1
+            ost = w.pwms.get(other)
+            if ost is not None and ost.active and ost.freq and ost.freq != value:
+                w.clashes.append((other, ost.freq, value))
+                ost.freq = value
+        self._reapply()
+
+    def _reapply(self):
+        # a duty given in ns stays in ns across a frequency change, as on both ports
+        if self._ns is not None:
+            self.duty_ns(self._ns)
+        elif self._u16 is not None:
+            self.duty_u16(self._u16)
 
     def duty_u16(self, value=None):
+        st = self._st
         if value is None:
-            return self._st.duty_u16
+            return st.duty_u16
         if not isinstance(value, int) or value < 0 or value > 65535:
             raise ValueError("duty_u16 must be int 0..65535")
-        self._st.duty_u16 = value
+        self._u16 = value
+        self._ns = None
+        st.duty_u16 = self._hw(value)
+
+    def _hw(self, u16):
+        # esp32 keeps only the LEDC resolution's top bits (machine_pwm.c apply_duty/get_duty_u16)
+        if not _esp32() or not self._st.freq:
+            return u16
+        bits = _esp32_duty_bits(self._st.freq)
+        d = 65536 if u16 == 65535 else u16
+        d = (d >> (16 - bits)) << (16 - bits)
+        return 65535 if d >= 65536 else d
 
     def duty_ns(self, value=None):
         # high time in ns; kept as duty_u16 of the period, like the ports do
-        period_ns = 1000000000 // self._st.freq if self._st.freq else 0
+        st = self._st
+        period_ns = 1000000000 // st.freq if st.freq else 0
         if value is None:
-            return self._st.duty_u16 * period_ns // 65535
+            return st.duty_u16 * period_ns // 65535
         if not isinstance(value, int) or value < 0 or (period_ns and value > period_ns):
             raise ValueError("duty_ns out of range")
-        self._st.duty_u16 = value * 65535 // period_ns if period_ns else 0
+        self._ns = value
+        self._u16 = None
+        st.duty_u16 = self._hw(value * 65535 // period_ns if period_ns else 0)
 
 
 # ---------------------------------------------------------------- Timer
@@ -493,22 +365,32 @@ class Timer:
     ONE_SHOT = 0
     PERIODIC = 1
 
-    def __init__(self, id=-1, mode=PERIODIC, freq=None, period=None, tick_hz=1000,
+    def __init__(self, id=None, mode=PERIODIC, freq=None, period=None, tick_hz=1000,
                  callback=None, hard=None):
-        self._id = id
+        if _esp32():
+            # hardware timers 0..3 (ports/esp32/machine_timer.c: id required, < 4)
+            if id is None:
+                raise TypeError("function missing 1 required positional arguments")
+            if not isinstance(id, int) or id < 0 or id > 3:
+                raise ValueError("invalid Timer number")
+        elif id is not None and id != -1:
+            raise ValueError("Timer doesn't exist")    # rp2: only the soft timer -1
+        self._id = -1 if id is None else id
         self._active = False
         self._mode = mode
         self._period_us = 0
         self._due_us = 0
         self._seq = 0
         self._callback = None
-        self.hard = hard
+        self.hard = False
         if freq is not None or period is not None or callback is not None:
             self.init(mode=mode, freq=freq, period=period, tick_hz=tick_hz, callback=callback,
                       hard=hard)
 
     def init(self, mode=PERIODIC, freq=None, period=None, tick_hz=1000, callback=None,
              hard=None):
+        if hard and _esp32():
+            raise ValueError("hard Timers are not implemented")
         self._stop()
         if freq is not None:
             if freq <= 0:
@@ -517,83 +399,98 @@ class Timer:
         elif period is not None:
             period_us = int(period * 1000000 // tick_hz)
         else:
-            period_us = 1000000    # rp2 default: 1 Hz
-        if period_us <= 0:
-            raise ValueError("period too short")
+            period_us = 0xFFFFFFFF * 1000    # rp2's default period: 0xffffffff ms
+        if period_us < 1:
+            period_us = 1
+        w = _c.W
         if self._id != -1:
-            # A hardware timer id is one peripheral: a second object with that id takes it over.
-            for t in list(_w.timers):
+            # a hardware timer id is one peripheral: a second object with that id takes it over
+            for t in list(w.timers):
                 if t._id == self._id:
                     t._stop()
         self._mode = mode
         self._period_us = period_us
         self._callback = callback
-        self.hard = hard
-        self._due_us = _w.now_us + period_us
-        _w.seq += 1
-        self._seq = _w.seq
+        self.hard = bool(hard)
+        self._due_us = w.now_us + period_us
+        w.seq += 1
+        self._seq = w.seq
         self._active = True
-        _w.timers.append(self)
+        w.timers.append(self)
 
     def _stop(self):
         if self._active:
             self._active = False
-            if self in _w.timers:
-                _w.timers.remove(self)
+            if self in _c.W.timers:
+                _c.W.timers.remove(self)
 
     def deinit(self):
         self._stop()
 
-    def _fire(self):
-        if self._callback is not None:
-            self._callback(self)
+
+# ---------------------------------------------------------------- UART
+
+class UART:
+    # A UART whose TX ring (esp32: 128 bytes, as the issue measured the REPL's) drains at the
+    # baud rate; a write that does not fit blocks the caller until it does: the scheduler waits.
+    def __init__(self, id, baudrate=115200, txbuf=128, **kw):
+        self._id = id
+        self.baudrate = baudrate
+        self._txbuf = txbuf
+        self._queued = 0          # bytes in the ring at _t_us
+        self._t_us = _c.W.now_us
+        self.sent = bytearray()
+
+    def _drain(self):
+        now = _c.W.now_us
+        gone = (now - self._t_us) * self.baudrate // 10000000     # 10 bits a byte
+        if gone:
+            self._queued = self._queued - gone if gone < self._queued else 0
+            self._t_us = now
+        elif not self._queued:
+            self._t_us = now
+
+    def write(self, buf):
+        self._drain()
+        n = len(buf)
+        over = self._queued + n - self._txbuf
+        if over > 0:
+            _c.spend_us(over * 10000000 // self.baudrate)
+            self._drain()
+        self._queued += n
+        self.sent.extend(buf)
+        return n
+
+    def any(self):
+        return 0
+
+    def read(self, n=None):
+        return None
 
 
-def sim_timers():
-    return list(_w.timers)
-
-
-# ---------------------------------------------------------------- WDT
-
-class _WdtState:
-    def __init__(self):
-        self.timeout_ms = None    # None: watchdog not started
-        self.last_feed_us = 0
-        self.expired = False
-
-    def deadline_us(self):
-        if self.timeout_ms is None or self.expired:
-            return None
-        return self.last_feed_us + self.timeout_ms * 1000
-
-
-def sim_wdt():
-    return _w.wdt
-
+# ---------------------------------------------------------------- WDT, memory, misc
 
 class WDT:
     def __init__(self, id=0, timeout=5000):
         if timeout <= 0:
             raise ValueError("timeout")
-        st = _w.wdt
+        st = _c.W.wdt
         st.timeout_ms = timeout
-        st.last_feed_us = _w.now_us
+        st.last_feed_us = _c.W.now_us
 
     def feed(self):
-        _w.wdt.last_feed_us = _w.now_us
+        _c.W.wdt.last_feed_us = _c.W.now_us
 
-
-# ---------------------------------------------------------------- misc
 
 class _Mem32:
     # machine.mem32: only what the firmware touches (scratch words) is modelled, as plain storage
     def __getitem__(self, addr):
         # signed, as rp2 returns it (extmod/machine_mem.c makes a signed int)
-        v = _w.retained.get(addr, 0)
+        v = _c.W.retained.get(addr, 0)
         return v - (1 << 32) if v & 0x80000000 else v
 
     def __setitem__(self, addr, value):
-        _w.retained[addr] = value & 0xFFFFFFFF
+        _c.W.retained[addr] = value & 0xFFFFFFFF
 
 
 mem32 = _Mem32()
@@ -604,52 +501,36 @@ class RTC:
     def __init__(self, id=0):
         pass
 
-    def memory(self, data=None):
+    def _memory(self, data=None):
         if data is None:
-            return _w.rtc_mem
+            return _c.W.rtc_mem
         if len(data) > 2048:
             raise ValueError("RTC memory is 2048 bytes")
-        _w.rtc_mem = bytes(data)
+        _c.W.rtc_mem = bytes(data)
+
+
+_ESP32_RTC_METHODS = (("memory", RTC._memory),)    # rp2's RTC keeps the time only
+_RP2_PIN_METHODS = (("high", Pin._high), ("low", Pin._low))   # esp32's Pin has on/off only
 
 
 def reset_cause():
-    return _w.reset_cause
+    return _c.W.reset_cause
 
 
 def reset():
-    raise SimHardReset()
+    raise _c.SimHardReset()
 
 
 def soft_reset():
-    raise SimHardReset()
+    raise _c.SimSoftReset()
 
 
 def disable_irq():
-    s = _w.irq_state
-    _w.irq_state = s + 1
-    return s
+    return _c.disable_irq()
 
 
 def enable_irq(state):
-    _w.irq_state = state
-    while not _w.irq_state and _w.pending:
-        handler, pin = _w.pending.pop(0)
-        handler(pin)
-
-
-_PORT = ["rp2"]
-
-
-def sim_port(name):
-    # which port's quirks the fake shows: "rp2" (default) or "esp32" (Pin.irq takes no hard=)
-    if name not in ("rp2", "esp32"):
-        raise ValueError("port: 'rp2' or 'esp32'")
-    _PORT[0] = name
-
-
-def sim_irqs_enabled():
-    # True unless the firmware is inside disable_irq() .. enable_irq()
-    return _w.irq_state == 0
+    _c.enable_irq(state)
 
 
 def unique_id():
@@ -658,8 +539,8 @@ def unique_id():
 
 def freq(hz=None):
     if hz is None:
-        return _w.freq
-    _w.freq = hz
+        return _c.W.freq
+    _c.W.freq = hz
 
 
 def idle():
@@ -668,7 +549,179 @@ def idle():
 
 def lightsleep(ms=None):
     if ms is not None:
-        sim_advance_us(ms * 1000)
+        _c.advance_us(ms * 1000)
 
 
-_w = _World(PWRON_RESET)
+# ---------------------------------------------------------------- sim_*: test and world controls
+
+SimWatchdogReset = _c.SimWatchdogReset
+SimHardReset = _c.SimHardReset
+SimSoftReset = _c.SimSoftReset
+sim_now_us = None      # bound below (one function, no wrapper: called in every tick)
+
+
+def _now():
+    return _c.W.now_us
+
+
+sim_now_us = _now
+sim_advance_us = _c.advance_us
+sim_spend_us = _c.spend_us
+sim_pin = _c.pin_state
+sim_soft_reset = _c.soft_reset
+sim_release_heap = _c.release_heap
+SIM_BOOT_US = _c.BOOT_US
+
+
+def sim_reset(reset_cause=PWRON_RESET):
+    # a new chip and world, rp2 unless sim_port says otherwise
+    _c.reset(reset_cause)
+    sim_port("rp2")
+
+
+def sim_reboot(reset_cause=WDT_RESET):
+    _c.reboot(reset_cause)
+
+
+_PORT = ["rp2"]    # read by tools/deploy.py's board check: the port this fake imitates
+
+
+def sim_port(name):
+    # which port the fake is: "rp2" (default) or "esp32"; the port-only names follow it
+    _c.set_port(name)
+    _PORT[0] = name
+    g = globals()
+    for k, v in _ESP32_RESETS:
+        if name == "esp32":
+            g[k] = v
+        elif k in g:
+            del g[k]
+    for k, v in _ESP32_ADC + _ESP32_ADC_METHODS:
+        if name == "esp32":
+            setattr(ADC, k, v)
+        elif hasattr(ADC, k):
+            delattr(ADC, k)
+    _only(RTC, _ESP32_RTC_METHODS, name == "esp32")
+    _only(Pin, _RP2_PIN_METHODS, name == "rp2")
+
+
+def _only(cls, pairs, present):
+    for k, v in pairs:
+        if present:
+            setattr(cls, k, v)
+        elif hasattr(cls, k):
+            delattr(cls, k)
+
+
+def sim_quirk(name, on=True):
+    # esp32 behaviours that still expose open firmware bugs (issue #20), off by default:
+    #   "adc_cal" read_uv offset and saturation, "no_adc_cal" uncalibrated chip (OSError),
+    #   "float" unpulled inputs read noise
+    if name not in ("adc_cal", "no_adc_cal", "float"):
+        raise ValueError("quirk: adc_cal, no_adc_cal or float")
+    if on:
+        _c.W.quirks[name] = True
+    elif name in _c.W.quirks:
+        del _c.W.quirks[name]
+
+
+def sim_port_name():
+    return _c.W.port
+
+
+def sim_adc(pid):
+    return _c.adc_state(_pin_id(pid))
+
+
+def sim_pwm(pin):
+    return _c.pwm_state(_pin_id(pin))
+
+
+def sim_pwm_clashes():
+    # rp2 PWM pins whose frequency was changed by their slice partner: (pin, had, got)
+    return list(_c.W.clashes)
+
+
+def sim_sched():
+    # the scheduler queue: (now queued, deepest so far, calls dropped)
+    w = _c.W
+    return w.q_len, w.q_max, w.dropped
+
+
+def sim_schedule(func, arg):
+    # micropython.schedule on the fake chip's queue
+    if not _c.schedule(func, arg):
+        raise RuntimeError("schedule queue full")
+    _c.run_pending()
+
+
+def sim_c_call(func, *args):
+    # run func as one blocking C call would: interrupts arrive (hard handlers run, soft ones
+    # queue), nothing scheduled runs before the next bytecode (the next machine call here)
+    w = _c.W
+    w.sched_lock += 1
+    try:
+        return func(*args)
+    finally:
+        w.sched_lock -= 1
+
+
+def sim_i2c_attach(bus, addr, device):
+    w = _c.W
+    b = w.buses.get(bus)
+    if b is None:
+        b = {}
+        w.buses[bus] = b
+    b[addr] = device
+
+
+def sim_i2c_detach(bus, addr):
+    b = _c.W.buses.get(bus)
+    if b and addr in b:
+        del b[addr]
+
+
+def sim_i2c_devices():
+    # [(bus, addr, device)] attached now
+    out = []
+    buses = _c.W.buses
+    for bus in buses:
+        for addr in buses[bus]:
+            out.append((bus, addr, buses[bus][addr]))
+    return out
+
+
+def sim_i2c_fault(bus, addr, kind):
+    faults = _c.W.faults
+    if kind is None:
+        if bus * 256 + addr in faults:
+            del faults[bus * 256 + addr]
+    elif kind in ("nack", "timeout"):
+        faults[bus * 256 + addr] = kind
+    else:
+        raise ValueError("fault kind: None, 'nack' or 'timeout'")
+
+
+def sim_timers():
+    return list(_c.W.timers)
+
+
+def sim_wdt():
+    return _c.W.wdt
+
+
+def sim_irqs_enabled():
+    # True unless the firmware is inside disable_irq() .. enable_irq()
+    return _c.W.irq_state == 0
+
+
+def sim_in_callback():
+    # inside a scheduled call, a hard handler or a blocking C call of the fake chip
+    return _c.W.sched_lock > 0
+
+
+def sim_in_hard_irq():
+    return _c.W.hard_lock > 0
+
+
+sim_port("rp2")
