@@ -4,6 +4,7 @@
 import gc
 import json
 import run
+import simpaths
 
 COLS = ("t_s", "state", "flow_lpm", "true_flow_lpm", "rpm", "true_p1_mmhg", "true_p2_mmhg",
         "true_p3_mmhg", "alarms")
@@ -13,7 +14,7 @@ def _sim(path, until=None):
     # until: end the run there (events after it dropped): seven closed-loop runs in one
     # MicroPython process, and a long row list needs a large free block of its heap
     gc.collect()
-    with open(run.ROOT + "/examples/" + path) as f:
+    with open(simpaths.ROOT + "/examples/" + path) as f:
         sc = json.load(f)
     if until is not None:
         sc["duration_s"] = until
