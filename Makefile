@@ -16,7 +16,7 @@ STUB_PORTS := rp2 esp32
 pin = $(shell grep -E '^$(1)==' requirements.txt)
 TESTS ?= host_tests
 
-.PHONY: help venv venv-sim node test test-fast test-clone check sim rig deploy monitor plot autotune bench console clean emu mutate campaign
+.PHONY: help venv venv-sim node test test-fast test-clone check sim rig deploy monitor plot autotune bench console clean emu mutate campaign realism
 
 help:           ## this list
 	@grep -hE '^[a-z][a-z -]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z -]+):.*## /  make \1\t/' | expand -t 28
@@ -113,6 +113,9 @@ campaign: venv  ## fault campaign on the simulated rig (docs/campaign.md)
 # Mutation score of the safety, control and driver code (docs/mutation.md); ARGS="--module pid.py"
 mutate: venv    ## mutation score (docs/mutation.md)
 	$(VPY) -m tools.mutate --doc docs/mutation-report.md $(ARGS)
+
+realism: venv-sim ## the simulated rig against published figures (docs/simulation.md)
+	$(VPY) tools/sim/realism.py
 
 clean:          ## remove .venv and caches
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -14,7 +14,7 @@ RPM_MAX = 5000
 
 PUMP = {"pwm": 15, "enable": 14, "tach": 13, "freq_hz": 20000, "pulses_per_rev": 2, "enable_level": 1}
 # Pump H-Q-RPM map, H = a*w^2 + c*w*Q - b*Q^2 (mmHg, krpm, L/min): the datasheet fit for the
-# rig's pump (docs/pumpmap.md); err_pct its head error. rig.identify() replaces it by a fit on
+# rig's pump (docs/sensor-trust.md); err_pct its head error. rig.identify() replaces it by a fit on
 # the rig, stored in settings.
 PUMP_MAP = {"a": 28.0, "b": 2.6, "c": 0.6, "err_pct": 10}
 CLAMP = {"pin": 18, "closed_level": 1}

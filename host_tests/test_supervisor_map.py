@@ -17,8 +17,12 @@ ELSEWHERE = {
     "H11": "machine.WDT fed by ecmo/loop.py; after the reset ecmo/safety/resume.py",
     "H13": "ecmo/settings.py at load; the rig raises SETTINGS (not a reading of the tick)",
     "H21": "ecmo/safety/resume.py at boot (a power-on is known only then)",
-    "H24": "ecmo/rig.py: a REPL change is refused before it reaches the supervisor",
-    "H25": "ecmo/rig.py: gains are refused at the REPL",
+    "H24": "ecmo/drivers/plausible.py: a frozen reading is a driver status; reacts via _h08",
+    "H25": "ecmo/drivers/analog.py, pressure.py: saturation is a driver status; reacts via _h08",
+    "H26": "ecmo/drivers/plausible.py: a noisy reading is a driver status; reacts via _h08",
+    "H27": "ecmo/redundancy.py names the suspect; the supervisor reacts via _h08",
+    "H29": "ecmo/rig.py: a REPL change is refused before it reaches the supervisor",
+    "H30": "ecmo/rig.py: gains are refused at the REPL",
 }
 
 

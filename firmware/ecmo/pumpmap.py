@@ -4,7 +4,7 @@
 # a is the shut-off head per krpm^2, b the fall with flow, c the flat top rotary pumps show at
 # low flow; the form follows the affinity laws (H ~ w^2, Q ~ w). Coefficients come from the
 # board file (a fit to the pump's datasheet curve) or from `rig.identify()` on the rig itself
-# (docs/pumpmap.md). err_pct is how far the map may be off in head: the checks built on it
+# (docs/sensor-trust.md). err_pct is how far the map may be off in head: the checks built on it
 # widen their tolerance by it and stop trusting the estimates beyond MAP_ERR_MAX_PCT.
 from micropython import const
 

@@ -25,13 +25,15 @@ _DEB_TICKS = const(50)          # a relation broken this long (0.5 s) names a su
 _WARM_TICKS = const(500)        # 5 s of trusted running before the relations are checked
 _BIAS_SHIFT = const(9)          # anchor filter: 1/512 per tick, tau ~5 s at 100 Hz
 _RM_SHIFT = const(11)           # membrane resistance filter, tau ~20 s
+_RM_K = const(10000)            # resistance in 0.01 mmHg per L/min (0.1 mmHg * 1000 mL / 10)
 _Q_MIN_MLPM = const(800)        # below this neither relation says much
-_Q_TOL_MLPM = const(400)        # flow disagreement: 0.4 L/min + 10 % (+ the map's error)
+_Q_TOL_MLPM = const(400)        # flow disagreement: 0.4 L/min + 6 % (+ the map's error share)
 _ORDER_TOL_DMMHG = const(100)   # P3 above P2 by more than 10 mmHg at forward flow
 _HIST = const(16)               # speed history: one sample per 100 ms, 1.6 s
 _HIST_EVERY = const(10)
 _BACK = const(10)               # fall back to the speed of >= 1 s ago: older than any detection
 _TACH_TOL_RPM = const(300)
+_STEADY_RPM = const(50)         # tach within 50 rpm + 2 % of the command: the motor is settled
 
 
 class Redundancy:
@@ -48,7 +50,7 @@ class Redundancy:
         self.q_mem = 0           # flow from the membrane drop and the learned resistance
         self.p1_est = 0          # P1 from P2, flow and speed (anchored), 0.1 mmHg
         self.p1_est_ok = False
-        self.rm = 0              # membrane resistance, 0.1 mmHg per L/min (learned)
+        self.rm = 0              # membrane resistance, 0.01 mmHg per L/min (learned)
         self.r1_res = 0          # last residuals (mL/min), for telemetry and tests
         self.r2_res = 0
         self.rpm = 0             # speed the relations used (tach, or the command)
@@ -56,6 +58,8 @@ class Redundancy:
         self._pb = 0
         self._rm16 = 0
         self._warm = 0
+        self.anchored = False    # the anchors have learnt (5 s trusted): the estimates may stand in
+        self.fits = False        # the map describes this circuit (its anchor inside the map's error)
         self._n1 = 0
         self._n2 = 0
         self._n3 = 0
@@ -79,6 +83,7 @@ class Redundancy:
     def set_map(self, pmap):
         self.map = pmap
         self._warm = 0           # new map: re-learn the anchors before judging anyone
+        self.anchored = False
 
     def suspects(self):
         # REPL side: the names of the sensors the relations point at now
@@ -116,7 +121,7 @@ class Redundancy:
             raw = m.flow_mlpm(rpm, p2.value - p1.value)
             qm = raw + (self._qb >> 4)
             self.q_map = qm
-            self.q_map_ok = tach and running and m.informative(rpm, qm) and \
+            self.q_map_ok = tach and running and self.anchored and m.informative(rpm, qm) and \
                 not self.suspect & (P1 | P2)
         else:
             raw = 0
@@ -125,7 +130,7 @@ class Redundancy:
         if p2ok and (qok or self.q_map_ok):
             pe_raw = p2.value - m.head_dmmhg(rpm, qa)
             self.p1_est = pe_raw + (self._pb >> 4)
-            self.p1_est_ok = tach and running and not self.suspect & P2
+            self.p1_est_ok = tach and running and self.anchored and not self.suspect & P2
         else:
             pe_raw = 0
             self.p1_est_ok = False
@@ -133,7 +138,7 @@ class Redundancy:
         rm = self._rm16 >> 4
         self.rm = rm
         if p2ok and p3ok and rm > 0:
-            self.q_mem = (p2.value - p3.value) * 1000 // rm
+            self.q_mem = (p2.value - p3.value) * _RM_K // rm
         every = p1ok and p2ok and p3ok and qok and tach and running and q > _Q_MIN_MLPM
         if not every:
             self._warm = 0
@@ -144,20 +149,14 @@ class Redundancy:
                 self.suspect = 0      # an invalid sensor is named by its own status
             self._history(rpm_applied)
             return
-        # anchors learn while every sensor is trusted and nobody is suspect
-        if self.suspect == 0:
-            self._qb += ((q - raw) * 16 - self._qb) >> _BIAS_SHIFT
-            self._pb += ((p1.value - pe_raw) * 16 - self._pb) >> _BIAS_SHIFT
-            r = (p2.value - p3.value) * 1000 // q
-            if self._rm16 == 0:
-                self._rm16 = r * 16
-            else:
-                self._rm16 += (r * 16 - self._rm16) >> _RM_SHIFT
-        if self._warm < _WARM_TICKS:
-            self._warm += 1
-            self._history(rpm_applied)
-            return
-        tol = _Q_TOL_MLPM + q // 10 + q * m.err_pct // 200
+        # tolerance on the smallest of the three flows (a reading that is off must not widen
+        # its own tolerance): 0.4 L/min + 6 % + the map's error share
+        qs = q if q < self.q_map else self.q_map
+        if rm > 0 and self.q_mem < qs:
+            qs = self.q_mem
+        if qs < 0:
+            qs = 0
+        tol = _Q_TOL_MLPM + qs // 16 + qs * m.err_pct // 400
         e1 = q - self.q_map
         e2 = q - self.q_mem if rm > 0 else 0
         self.r1_res = e1
@@ -165,6 +164,44 @@ class Redundancy:
         b1 = m.informative(rpm, q) and (e1 > tol or e1 < -tol)
         b2 = rm > 0 and (e2 > tol or e2 < -tol)
         b3 = p3.value > p2.value + _ORDER_TOL_DMMHG
+        warm = self._warm >= _WARM_TICKS
+        # anchors learn while every sensor is trusted, the relations hold (or are still being
+        # learnt) and the motor is at its command (during a speed change the static relations
+        # hold least well); never while a relation is broken, so a fault is not learnt away
+        c = self.pump.rpm_cmd
+        d = rpm - c
+        if self.suspect == 0 and not (warm and (b1 or b2 or b3)) and \
+                -_STEADY_RPM - c // 50 < d < _STEADY_RPM + c // 50:
+            self._qb += ((q - raw) * 16 - self._qb) >> _BIAS_SHIFT
+            self._pb += ((p1.value - pe_raw) * 16 - self._pb) >> _BIAS_SHIFT
+            r = (p2.value - p3.value) * _RM_K // q
+            if self._rm16 == 0:
+                self._rm16 = r * 16
+            else:
+                self._rm16 += (r * 16 - self._rm16) >> _RM_SHIFT
+            # The map fits this circuit if what the anchor had to take up stays inside the
+            # map's own error budget and the operating point is on its forward branch (judged
+            # while learning only: a fault must not talk the map out of use). If it does not
+            # (a wrong map, another pump, readings no circuit makes), the relations judge nobody
+            # and no estimate stands in for a sensor: the plain RPM hold beats a bad model.
+            qb = self._qb >> 4
+            lim = _Q_TOL_MLPM + q * m.err_pct // 100
+            self.fits = raw > 0 and -lim <= qb <= lim
+        if not warm:
+            self._warm += 1
+            if self._warm >= _WARM_TICKS:
+                self.anchored = self.fits
+            self._history(rpm_applied)
+            return
+        if not self.fits:
+            self.anchored = False
+            self._n1 = 0
+            self._n2 = 0
+            self._n3 = 0
+            self.suspect = 0
+            self._history(rpm_applied)
+            return
+        self.anchored = True
         self._n1 = self._n1 + 1 if b1 and self._n1 < 255 else (self._n1 if b1 else 0)
         self._n2 = self._n2 + 1 if b2 and self._n2 < 255 else (self._n2 if b2 else 0)
         self._n3 = self._n3 + 1 if b3 and self._n3 < 255 else (self._n3 if b3 else 0)
@@ -176,8 +213,8 @@ class Redundancy:
         elif f1:
             s = P1
         if self._n3 >= _DEB_TICKS and not s & P2:
-            # P3 above P2 with blood going forward: if R2 also broke it is P3 (P2 agrees with
-            # the pump), else one of the two, and P3 is what the over-pressure check reads
+            # P3 above P2 with blood going forward: one of the two is wrong, and P3 is the one
+            # the over-pressure check reads, so it is the one not to trust
             s |= P3
         self.suspect = s
         self._history(rpm_applied)

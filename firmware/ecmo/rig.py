@@ -186,7 +186,10 @@ class Rig:
   restart()                release a latched air / e-stop stop once clear and acknowledged
   reboot()                 planned reset: standby, no alarm and no resume after it
   alarms() / log(n)        alarms shown now / last n alarm events
-  blind()                  interlocks that cannot see because a sensor is invalid
+  blind()                  interlocks that cannot see, or see through a substitute
+  lift_clot_ceiling()      let the speed rise above where it was when CLOT came (until it clears)
+  pump_map(a, b, c, err_pct)   the pump's H-Q-RPM map in use (no arguments: show it)
+  identify() / identify_status() / identify_fit()   identify the map on the rig (docs/sensor-trust.md)
   telemetry(hz)            CSV rows on this link ('TLM ...', header '#TLM ...'), 0 = off, max %d
   telemetry_header() / telemetry_row()   the header and one row as strings
   save() / load()          settings to / from flash (load: a bad file changes nothing)""" % (
@@ -210,6 +213,11 @@ class Rig:
             if not (self.p2.status or self.p3.status) else "?"
         f = self.flow
         flow = fixed(rounded(f.value, 10), 2) if not f.status else status_name(f.status).upper()
+        r = self.red
+        if r.q_est:
+            flow = "EST " + fixed(rounded(r.q_g, 10), 2)   # the loop runs on the map's estimate
+        elif r.suspect & 8:
+            flow = "SUSPECT"
         al = ",".join(self.al.codes()) or "-"
         return ("%s %s %s sp=%s flow=%s rpm=%d P1=%s P2=%s P3=%s dP=%s alarms=%s" % (
             STATE_NAMES[STOP if self.sup.stopped() else self.sup.state], self.sup.profile, MODE_NAMES[c.mode], sp, flow,
@@ -436,6 +444,11 @@ class Rig:
             self.loop.aux = self.loop.aux + (self._ident,)
         self._ident.start(speeds, self.loop.now_ms)
         return self._ident.status()
+
+    def lift_clot_ceiling(self):
+        # while CLOT is up the speed may not rise above where it was when CLOT came (H27);
+        # this lets it rise again until CLOT clears (a planned push, e.g. to a change-out)
+        self.sup.lift_clot_ceiling(True)
 
     def identify_status(self):
         return self._ident.status() if self._ident is not None else "no identification started"

@@ -96,6 +96,10 @@ def check_limits(lim, profile, confirm=True):
         raise ValueError("p1_crit_dmmhg must be at or below p1_warn_dmmhg")
     if out["p3_crit_dmmhg"] < out["p3_warn_dmmhg"]:
         raise ValueError("p3_crit_dmmhg must be at or above p3_warn_dmmhg")
+    if out["p2_crit_dmmhg"] < out["p2_warn_dmmhg"]:
+        raise ValueError("p2_crit_dmmhg must be at or above p2_warn_dmmhg")
+    if out["p2_crit_dmmhg"] < out["p2_warn_dmmhg"]:
+        raise ValueError("p2_crit_dmmhg must be at or above p2_warn_dmmhg")
     if out["temp_low_cdegc"] >= out["temp_high_cdegc"]:
         raise ValueError("temp_low_cdegc must be below temp_high_cdegc")
     return out

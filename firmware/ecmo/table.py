@@ -39,6 +39,10 @@ TABLE = {
     # post-oxygenator over-pressure (kink, occlusion)
     "p3_warn_dmmhg": (3000, 3000, 1000, 5000, -1, "0.1 mmHg", 1, "limits"),
     "p3_crit_dmmhg": (4000, 4000, 1500, 5000, -1, "0.1 mmHg", 1, "limits"),
+    # pre-oxygenator pressure (a clot: P3 falls behind it; connectors and the membrane housing
+    # are at risk): warning 400 mmHg (P3's critical: P2 is above P3), critical 450 mmHg
+    "p2_warn_dmmhg": (4000, 4000, 1500, 6000, -1, "0.1 mmHg", 1, "limits"),
+    "p2_crit_dmmhg": (4500, 4500, 2000, 7000, -1, "0.1 mmHg", 1, "limits"),
     # oxygenator delta-P: absolute limit, and rise of membrane resistance within one minute
     "dp_max_dmmhg": (600, 600, 100, 3000, -1, "0.1 mmHg", 1, "limits"),
     "dp_rise_pct": (50, 50, 10, 300, -1, "%", 1, "limits"),
@@ -87,6 +91,8 @@ ORDER = (
     "p1_crit_dmmhg",
     "p3_warn_dmmhg",
     "p3_crit_dmmhg",
+    "p2_warn_dmmhg",
+    "p2_crit_dmmhg",
     "dp_max_dmmhg",
     "dp_rise_pct",
     "flow_low_mlpm",

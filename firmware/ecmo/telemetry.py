@@ -16,7 +16,8 @@ ROW_PREFIX = "TLM "
 HEADER_PREFIX = "#TLM "
 HEADER_EVERY = 100
 COLUMNS = ("t_s", "state", "profile", "control", "flow_setpoint_lpm", "flow_lpm", "rpm", "duty",
-           "p1_mmhg", "p2_mmhg", "p3_mmhg", "dp_mmhg", "bubble", "clamp_closed", "alarms")
+           "p1_mmhg", "p2_mmhg", "p3_mmhg", "dp_mmhg", "bubble", "clamp_closed", "alarms",
+           "flow_est_lpm", "suspect")
 
 
 def fixed(v, decimals):
@@ -103,6 +104,11 @@ class Telemetry:
             "1" if sup.clamp.closed else "0",
             "|".join(self.alarms.codes()),
         ]
+        # issue 11: the flow the loop runs on when it is the pump map's estimate (empty while
+        # the flow sensor is trusted), and the sensors the cross-checks name ("p1+flow")
+        red = sup.red
+        vals.append(fixed(red.q_g, 3) if red.q_est else "")
+        vals.append("+".join(red.suspects()))
         g = self.gas
         if g is not None:
             vals.extend(g.values())

@@ -180,6 +180,7 @@ class Wiring:
         # cross-checks built on it; the flow loop's feed-forward uses the same estimate
         pm = getattr(b, "PUMP_MAP", None) or _PUMP_MAP_DEFAULT
         red = Redundancy(p1, p2, p3, flow, pmp, pump_map(pm))
+        sup.red = red        # its substitutes and names feed the interlocks (issue 11)
         control.feed_forward(red)
         loop = Loop((p1, p2, p3, flow, bub, est), pmp, control, sup, al, ann, self.period_ms,
                     aux=(gas,) if gas is not None else (), red=red)

@@ -98,13 +98,21 @@ class Bench:
                     machine.sim_adc(adc).u16 = self._adc[adc] + (self._n & 1)
                 for dev in self._abp:     # ~1 count of the ABP (0.12 mmHg): never frozen
                     dev.pressure_mmhg = self._abp[dev] + 0.12 * (self._n & 1)
-            machine.sim_advance_us(SUB_US)
+            done = 0
             if self.motor and pump.enabled and pump.rpm_cmd > 0:
-                self._rev += pump.rpm_cmd * ppr / 60000.0
+                # each edge at the microsecond it falls due: a 1 ms grid would read 3000 rpm
+                # as 2727 or 3333 (the cross-checks on the pump map need the real speed)
+                step = pump.rpm_cmd * ppr / 60000.0
+                self._rev += step
                 while self._rev >= 1.0:
                     self._rev -= 1.0
+                    at = SUB_US - int(self._rev / step * SUB_US)
+                    if at > done:
+                        machine.sim_advance_us(at - done)
+                        done = at
                     pin.drive(0)
                     pin.drive(1)
+            machine.sim_advance_us(SUB_US - done)
 
     def air(self, present):
         machine.sim_pin(board.BUBBLE["pin"]).drive(1 if present else 0)

@@ -18,8 +18,8 @@ def _run(b, m, qb_lpm, n):
 def _desaturated_start():
     b = rigkit.Bench()
     m = gas_model.GasModel()
-    for _ in range(3000):                 # 30 s of blood through a membrane with no sweep
-        m.step(0.01, 0, 3.0)
+    for _ in range(6000):                 # 60 s of blood through a membrane with no sweep
+        m.step(0.01, 0, 3.0)              # (the O2 left in the fibres lasts about 30 s)
     assert m.sat_post_pct < 80
     b.gas.follow(m)
     b.set(flow=3.0)

@@ -63,7 +63,9 @@ def test_h01_air_stops_pump_and_clamps_until_ack_and_restart():
                                     {"t": 14.0, "do": "restart"}]})
     t_air = s["air_first_at_detector_s"]
     assert t_air is not None and 10.0 < t_air < 13.0
-    stopped = [r for r in rows if t_air <= r["t"] < 14.0]
+    # t_air is the start of the 1 ms step in which the air arrived; a tick stamped with that
+    # same microsecond ran just before it
+    stopped = [r for r in rows if t_air < r["t"] < 14.0]
     assert stopped
     for r in stopped:
         assert r["duty"] == "0" and r["clamp_closed"] == "1", r
@@ -74,16 +76,16 @@ def test_h01_air_stops_pump_and_clamps_until_ack_and_restart():
     assert end and all(int(r["duty"]) > 0 and r["state"] == "run" for r in end)
 
 
-def test_h08_p1_open_alarms_within_3_ticks_and_holds_speed():
+def test_h08_p1_open_alarms_within_3_ticks_and_the_loop_goes_on_guarded():
+    # issue 11: with P1 open, suction is guarded on the pump-map estimate of P1 (from P2, flow
+    # and speed), so the flow loop goes on instead of freezing at the speed of the moment
     t_fault = 6.0
-    _, rows, _ = _sim({"duration_s": 8, "control": "flow", "flow_lpm": 4.0,
+    _, rows, _ = _sim({"duration_s": 9, "control": "flow", "flow_lpm": 4.0,
                        "events": [{"t": t_fault, "do": "sensor_fault", "sensor": "p1",
                                    "kind": "open"}]})
-    before = [r for r in rows if r["t"] < t_fault]
     after = [r for r in rows if r["t"] >= t_fault]
     first = [i for i, r in enumerate(after) if "SENSOR_P1" in r["alarms"]]
     assert first and first[0] < 3, first[:1]
-    duty = before[-1]["duty"]
-    assert int(duty) > 0
-    for r in after[1:]:                 # the tick that first sees the fault may still move
-        assert r["state"] == "run" and r["duty"] == duty, (r, duty)
+    for r in after:
+        assert r["state"] == "run" and int(r["duty"]) > 0, r
+        assert abs(float(r["true_flow_lpm"]) - 4.0) < 0.2, r

@@ -25,7 +25,7 @@ const FLASH_FILE = args.flash || null;          // keeps the whole flash between
 const WATCH = (args.watch || '').split(',').filter((s) => s).map(Number);     // output pins
 const PWM_PINS = (args.pwm || '').split(',').filter((s) => s).map(Number);
 const WIRE = args.wire !== '0';                 // I2C wire time on (default)
-const PROFILE = args.profile ? Number(args.profile) : 0;   // sample the PC every N cycles
+let PROFILE = args.profile ? Number(args.profile) : 0;     // sample the PC every N cycles
 
 // ---------------------------------------------------------------- host link (synchronous)
 let inBuf = Buffer.alloc(0);
@@ -367,6 +367,19 @@ for (;;) {
       ? { scratch: null, reason: 0 }
       : { scratch: Uint32Array.from(wd.scratchData), reason: 1 };
     restart();
+  } else if (m.op === 'prof') {
+    // PC sampling on (every m.every cycles) or off; {op:'prof',dump:path} writes the samples
+    if (m.dump) {
+      args['profile-out'] = m.dump;
+      const p = PROFILE;
+      PROFILE = 1;
+      saveProfile();
+      PROFILE = p;
+      profile.clear();
+    } else {
+      PROFILE = m.every || 0;
+      profileNext = cycles + PROFILE;
+    }
   } else if (m.op === 'quit') {
     break;
   }

@@ -87,6 +87,11 @@ class Chip:
         # "wdt": as a watchdog timeout (scratch kept); "power": a power cycle (flash kept only)
         self._cmds.append({"op": "reset", "kind": kind})
 
+    def profile(self, every=0, dump=None):
+        # sample the program counter every `every` cycles (0: off); dump: write the samples
+        self._cmds.append({"op": "prof", "every": every, "dump": dump} if dump is None
+                          else {"op": "prof", "dump": dump})
+
     def _send(self, obj):
         self.proc.stdin.write((json.dumps(obj) + "\n").encode())
 

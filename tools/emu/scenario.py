@@ -86,7 +86,7 @@ def deployed_flash(board="pico", log=print):
         return path
     tmp = path + ".%d.tmp" % os.getpid()      # two runs building at once must not share it
     t0 = time.monotonic()
-    rig = EmuRig(board, flash_file=tmp, noise=False)
+    rig = EmuRig(board, flash_file=tmp)    # with noise: a noise-free world reads as stuck sensors
     try:
         rig.run_for(1500)
         deploy(rig, log)

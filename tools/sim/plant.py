@@ -2,21 +2,21 @@
 # Host side, floats allowed; runs unchanged under CPython 3.11 and the MicroPython unix port.
 #
 # Units: flow Q in L/min, pressure in mmHg, volume in mL, time in s, pump speed w in krpm.
-# Figures marked "RF §n" come from section n of docs/facts.md, which lists the published
-# figures with their sources: the pump and cannula data named beside each figure (RotaFlow,
-# CentriMag, Terumo); the others are chosen here and say so.
+# The published figures behind the coefficients, with their sources, are in docs/simulation.md
+# (its realism table is checked against this model by host_tests/test_realism.py, `make
+# realism`) and docs/facts.md; figures chosen here say so.
 #
-# Motor (RF §6: BLDC time constant unconfirmed, first-order lag placeholder):
+# Motor (BLDC speed-loop time constant not published for these drives: a first-order lag):
 #   rpm_cmd = duty_u16/65535 * rpm_max if enabled else 0
 #   d(rpm)/dt = (rpm_cmd - rpm)/tau,  tau = tau_s when enabled, tau_coast_s when not
 #   revolutions += rpm/60 * dt        (the harness turns this into tach edges)
 #
-# Pump head, affinity-consistent (RF §4):
+# Pump head, affinity-consistent:
 #   Q >= 0:  H = a*w^2 + c*w*Q - b*Q^2
 #   Q <  0:  H = a*w^2 + b_rev*Q^2    (backflow through a slow or stopped impeller meets a
 #                                      quadratic resistance; H rises, so the curve keeps falling)
 #
-# Circuit, one flow Q through drainage -> pump -> oxygenator -> return (RF §5):
+# Circuit, one flow Q through drainage -> pump -> oxygenator -> return:
 #   drainage  dP_d = m_col*m_occ_v*(k1d*Q + k2d*Q*|Q|)
 #   oxygenator dP_o = clot*r_oxy*Q
 #   return    dP_r = m_occ_a*m_clamp*(k1r*Q + k2r*Q*|Q|)
@@ -49,7 +49,7 @@
 #
 # Air: a bubble is a slug of volume v at tubing position s (mL of circuit volume downstream of
 # the drainage cannula tip); ds/dt = Q. The detector sits at detector_ml (drainage tubing +
-# pump prime + oxygenator prime, RF §5: 3/8" tubing 71.3 mL/m), the clamp det_to_clamp_m
+# pump prime + oxygenator prime; 3/8" tubing holds 71.3 mL/m), the clamp det_to_clamp_m
 # further on. air_at_detector is True after each step() in which some part of a slug crossed
 # the detector, so even a 1 uL bubble shows for at least one step. A slug reaching the
 # clamp is removed: trapped if the clamp is closed, else counted in air_to_patient_ul.
@@ -57,7 +57,7 @@
 # Equilibrium at the reference points (default VA, computed by this model; host_tests):
 #   3000 rpm -> 3.70 L/min, head 223 mmHg (P1 -41, P2 182, P3 164, MAP 68, CVP 8.0)
 #   4000 rpm -> 5.27 L/min, head 388 mmHg (P1 -87, P2 301, P3 276, MAP 88, CVP 7.8)
-#   RF §4's two points (RotaFlow 3000 rpm/4 L/min/250 mmHg, CentriMag 4000 rpm/5 L/min/352
+#   The two published points (RotaFlow 3000 rpm/4 L/min/250 mmHg, CentriMag 4000 rpm/5 L/min/352
 #   mmHg) are from different pumps and no falling affinity curve meets both: 250 at
 #   (3000, 4) implies >= 444 at (4000, 5.33). The fit splits the difference, ~ +-11 % on head,
 #   -7 %/+5 % on flow.
@@ -66,22 +66,22 @@ MLPS_PER_LPM = 1000.0 / 60.0    # L/min -> mL/s
 
 DEFAULTS = {
     # motor
-    "rpm_max": 5000.0,          # board setting; RotaFlow / Cardiohelp top speed ~5000 rpm (RF §4)
-    "tau_s": 0.3,               # spin-up lag, placeholder 0.2-0.5 s (RF §6)
+    "rpm_max": 5000.0,          # board setting; RotaFlow / Cardiohelp top speed ~5000 rpm
+    "tau_s": 0.3,               # spin-up lag, placeholder 0.2-0.5 s
     "tau_coast_s": 0.5,         # disabled: impeller coasts; set lower for a braking driver
-    # pump H = a*w^2 + c*w*Q - b*Q^2 (w krpm, Q L/min, H mmHg), fitted here (RF §4)
+    # pump H = a*w^2 + c*w*Q - b*Q^2 (w krpm, Q L/min, H mmHg), fitted here
     "pump_a": 28.0,             # mmHg/krpm^2: shut-off 252 mmHg at 3000 rpm, 448 at 4000
     "pump_b": 2.6,              # mmHg/(L/min)^2
     "pump_c": 0.6,              # mmHg/(krpm*L/min): flat top at low flow, as rotary pumps have
     "pump_b_rev": 2.6,          # backflow through the impeller, same as forward b
-    # drainage: 23-25 Fr venous cannula + 3/8" line. RF §5: 24 Fr drains >7.5 L/min at
+    # drainage: 23-25 Fr venous cannula + 3/8" line. 24 Fr drains >7.5 L/min at
     # -300 mmHg; here 300 mmHg at ~9.7 L/min, 56 mmHg at 4 L/min.
     "drain_k1": 2.0,            # mmHg/(L/min)
     "drain_k2": 3.0,            # mmHg/(L/min)^2
-    # oxygenator, PMP membrane: 19 mmHg at 4 L/min, 24 at 5 (brief: 20-25 at 4-5; RF §5 has
-    # only older CPB units, ~90 mmHg at 5 L/min, and calls PMP figures unconfirmed)
+    # oxygenator, PMP membrane: 19 mmHg at 4 L/min, 24 at 5 (brief: 20-25 at 4-5; the only
+    # published line found is for older CPB units, ~90 mmHg at 5 L/min: an upper bound)
     "oxy_r": 4.8,               # mmHg/(L/min)
-    # return: 17 Fr arterial cannula + line. RF §5: 17 Fr passes 6.0 L/min at 200 mmHg;
+    # return: 17 Fr arterial cannula + line. 17 Fr passes 6.0 L/min at 200 mmHg;
     # here 200 mmHg at ~5.5 L/min (the line adds some), 111 at 4 L/min.
     "ret_k1": 3.0,
     "ret_k2": 6.2,
@@ -104,16 +104,48 @@ DEFAULTS = {
     # pulls P1 to about -210 mmHg in VA, -170 in VV, at unchanged speed
     "collapse_ml": 320.0,
     "collapse_floor_ml": 10.0,  # caps m_col at ~1e5: the cannula is shut, not singular
-    # air path, RF §5: 3/8" ID = 71.3 mL/m
+    # inlet choke (chosen): beyond 150 mmHg of suction at the tip (Terumo's limit) each further
+    # 10 mmHg of line drop adds 5 mmHg more, so flow plateaus (Kurusz et al., Perfusion 1999:
+    # drainage flow plateaus at stronger suction)
+    "choke_mmhg": 150.0,
+    "choke_k": 0.05,            # 1/mmHg
+    # air path: 3/8" ID = 71.3 mL/m
     "tube_ml_per_m": 71.3,
     "drain_tube_m": 1.5,        # cannula tip to pump inlet
     "pump_prime_ml": 30.0,      # centrifugal pump head (chosen)
     "oxy_prime_ml": 250.0,      # adult PMP oxygenator (chosen)
     "det_to_clamp_m": 0.2,      # detector to return clamp: ~0.2 s of warning at 4 L/min
     "detector_ml": None,        # None -> drain line + pump prime + oxygenator prime (~387 mL)
+    # the drainage cannula's own volume ahead of the line: 23-25 Fr (~6.8 mm bore), ~55 cm
+    "drain_cannula_ml": 20.0,
+    # share of each slug's volume the oxygenator traps (hollow-fibre lungs hold back part of a
+    # bubble load); 0 by default: every bubble reaches the detector, the hazard's worst case
+    "oxy_trap_fraction": 0.0,
+    # the fluid in the circuit: "blood", "water" (20 degC), "glycerol40" (40 % w/w glycerol in
+    # water, 20 degC, a common blood analogue) or a viscosity in mPa*s (density of blood).
+    # The coefficients above are fitted with blood; viscous (linear) drops scale with the
+    # viscosity, inertial (quadratic) drops, pump head and inertance with the density.
+    "fluid": "blood",
     # integration
     "max_step_s": 0.002,        # sub-step; step(dt) splits longer dt
 }
+
+# name: (viscosity mPa*s, density kg/m3). Blood: Hct ~40 %, 37 degC, high shear (3-4 mPa*s in
+# textbooks). Water at 20 degC: 1.00 mPa*s, 998 kg/m3 (steam tables). Glycerol 40 % w/w at
+# 20 degC: 3.72 mPa*s, 1099 kg/m3 (Segur and Oberstar, Ind Eng Chem 1951;43:2117).
+FLUIDS = {"blood": (3.5, 1060.0), "water": (1.0, 998.0), "glycerol40": (3.72, 1099.0)}
+
+
+def fluid_props(fluid):
+    # (viscosity mPa*s, density kg/m3) of a fluid name or a viscosity number
+    if isinstance(fluid, str):
+        if fluid not in FLUIDS:
+            raise ValueError("fluid must be one of %s or a viscosity in mPa*s, got %r"
+                             % (", ".join(sorted(FLUIDS)), fluid))
+        return FLUIDS[fluid]
+    if isinstance(fluid, bool) or not isinstance(fluid, (int, float)) or not 0.3 <= fluid <= 100:
+        raise ValueError("fluid viscosity must be 0.3..100 mPa*s, got %r" % (fluid,))
+    return (float(fluid), FLUIDS["blood"][1])
 
 
 def _clip(x, lo, hi):
@@ -154,11 +186,12 @@ class Plant:
         self._bleed_ml_s = 0.0      # pending volume change rate (volume_loss/gain over time)
         self._bleed_left_ml = 0.0
         # air
-        self.bubbles = []           # [front_ml, volume_ml]
+        self.bubbles = []           # [front_ml, volume_ml(, past the oxygenator)]
         self.air_at_detector = False
         self.air_detected_count = 0     # slugs that have crossed the detector
         self.air_to_patient_ul = 0.0
         self.air_trapped_ul = 0.0
+        self.air_oxy_trapped_ul = 0.0   # held back by the oxygenator (oxy_trap_fraction)
         self.air_removed_ul = 0.0
         self._fresh = False         # pressures cached for the current state
         self.apply_params()
@@ -167,21 +200,31 @@ class Plant:
     def apply_params(self):
         # Copy params into attributes the sub-step reads; call after editing self.params.
         p = self.params
-        self._a = p["pump_a"]
-        self._b = p["pump_b"]
-        self._c = p["pump_c"]
-        self._brev = p["pump_b_rev"]
-        self._k1d = p["drain_k1"]
-        self._k2d = p["drain_k2"]
-        self._k1r = p["ret_k1"]
-        self._k2r = p["ret_k2"]
+        mu, rho = fluid_props(p["fluid"])
+        tf = p["oxy_trap_fraction"]
+        if isinstance(tf, bool) or not isinstance(tf, (int, float)) or not 0.0 <= tf <= 1.0:
+            raise ValueError("oxy_trap_fraction must be 0..1, got %r" % (tf,))
+        rm = mu / FLUIDS["blood"][0]
+        rd = rho / FLUIDS["blood"][1]
+        self._a = p["pump_a"] * rd
+        self._b = p["pump_b"] * rd
+        self._c = p["pump_c"] * rd
+        self._brev = p["pump_b_rev"] * rd
+        self._k1d = p["drain_k1"] * rm
+        self._k2d = p["drain_k2"] * rd
+        self._k1r = p["ret_k1"] * rm
+        self._k2r = p["ret_k2"] * rd
+        self._oxy_r = p["oxy_r"] * rm
+        self._inertance = p["inertance"] * rd
         self._m_occ_v = self._occ_mult(self.occ_venous)
         self._m_occ_a = self._occ_mult(self.occ_arterial)
         if p["detector_ml"] is None:
-            self.detector_ml = (p["drain_tube_m"] * p["tube_ml_per_m"] + p["pump_prime_ml"]
-                                + p["oxy_prime_ml"])
+            self.detector_ml = (p["drain_cannula_ml"] + p["drain_tube_m"] * p["tube_ml_per_m"]
+                                + p["pump_prime_ml"] + p["oxy_prime_ml"])
         else:
             self.detector_ml = p["detector_ml"]
+        # a slug is trapped (in part) as its front passes the middle of the oxygenator
+        self.trap_ml = self.detector_ml - 0.5 * p["oxy_prime_ml"]
         self.clamp_ml = self.detector_ml + p["det_to_clamp_m"] * p["tube_ml_per_m"]
         self._fresh = False
 
@@ -233,6 +276,8 @@ class Plant:
     def bubble(self, volume_ul, at_m=0.0):
         # at_m: metres of 3/8" tubing downstream of the drainage cannula tip.
         self.bubbles.append([at_m * self.params["tube_ml_per_m"], volume_ul / 1000.0])
+        if self.bubbles[-1][0] >= self.trap_ml:
+            self.bubbles[-1].append(True)       # already past the oxygenator
 
     def deair(self):
         # The perfusionist vents the line: every slug still in the circuit is gone.
@@ -269,7 +314,13 @@ class Plant:
         md = (1.0 + r * r) * self._m_occ_v
         dd = md * (self._k1d + self._k2d * aq) * q
         rd = md * (self._k1d + 2.0 * self._k2d * aq)
-        ro = p["oxy_r"] * self.clot_factor
+        # the vein drawn onto the cannula (a Starling resistor): once the suction at the tip
+        # passes choke_mmhg, further suction mostly chokes the inlet, so the flow plateaus
+        e = dd - cvp - p["choke_mmhg"]
+        if e > 0.0:
+            dd += p["choke_k"] * e * e
+            rd += 2.0 * p["choke_k"] * e * rd
+        ro = self._oxy_r * self.clot_factor
         do = ro * q
         mr = self._m_occ_a
         if self.clamp_closed:
@@ -322,7 +373,7 @@ class Plant:
         # circuit flow: L*(q1 - q0)/dt = imb + (-rsum)*(q1 - q0)
         q0 = self._q
         imb, rsum = self._terms(q0)
-        q1 = q0 + dt * imb / (p["inertance"] + dt * rsum)
+        q1 = q0 + dt * imb / (self._inertance + dt * rsum)
         self._q = q1
         # patient
         cvp = self._t[0]
@@ -353,11 +404,19 @@ class Plant:
         det = self.detector_ml
         air = False
         keep = []
+        trap = self.params["oxy_trap_fraction"]
         for b in self.bubbles:
             s0 = b[0]
             s1 = s0 + ds
             if s1 < 0.0:
                 s1 = 0.0            # pushed back to the cannula tip, stays in the circuit
+            if s1 >= self.trap_ml and len(b) == 2:
+                b.append(True)      # trapped once, as it passes the fibres
+                held = b[1] * trap
+                b[1] -= held
+                self.air_oxy_trapped_ul += held * 1000.0
+                if b[1] <= 0.0:
+                    continue        # all of it held back: nothing reaches the detector
             lo = s0 if s0 < s1 else s1
             hi = s1 if s1 > s0 else s0
             # the slug spans [front - volume, front]; it touched the detector during this step
@@ -399,11 +458,17 @@ class Plant:
         cvp, h, dd, do = self._t
         self._p1 = cvp - dd
         self._p2 = self._p1 + h
-        # The membrane drop is taken at the flowing Q, not at q*: a resistor sees the flow
-        # through it, and dP/Q is what the firmware's clot check divides (issue 4: at q* the
-        # ratio swung by the inertance lag on every start and step and raised false CLOT
-        # alarms). It cannot spike: no L*dQ/dt term, and |Q| is bounded. Equal at steady state.
-        self._p3 = self._p2 - self.params["oxy_r"] * self.clot_factor * self._q
+        # The membrane drop is taken at the flowing Q while Q is still rising towards q*: a
+        # resistor sees the flow through it, and dP/Q is what the firmware's clot check divides
+        # (issue 4: at q* the ratio swung by the inertance lag on every start and step and
+        # raised false CLOT alarms). While Q is falling towards q* (a clot or an occlusion
+        # onset) it is taken at q*: the new resistance times the old, faster flow took P3 far
+        # below anything the circuit can show (-260 mmHg at a clot onset, issue 15), where the
+        # tubing's compliance holds P3 near its static value. Equal at steady state.
+        q = self._q
+        if (q > 0.0) == (self._qstar > 0.0) and abs(self._qstar) < abs(q):
+            q = self._qstar
+        self._p3 = self._p2 - self._oxy_r * self.clot_factor * q
         self._fresh = True
 
     @property
@@ -451,6 +516,22 @@ class Plant:
     def map_mmhg(self):
         p = self.params
         return (self.v_arterial_ml - p["v0_arterial_ml"]) / p["ca_ml_per_mmhg"]
+
+    def pump_head_mmhg(self, rpm, q_lpm):
+        # the pump curve alone (for comparison with published H-Q points)
+        w = rpm * 0.001
+        if q_lpm >= 0.0:
+            return (self._a * w + self._c * q_lpm) * w - self._b * q_lpm * q_lpm
+        return self._a * w * w + self._brev * q_lpm * q_lpm
+
+    def line_drop_mmhg(self, line, q_lpm):
+        # drainage or return line drop at q_lpm, unoccluded, with the present fluid
+        aq = q_lpm if q_lpm >= 0.0 else -q_lpm
+        if line == "venous":
+            return (self._k1d + self._k2d * aq) * q_lpm
+        if line == "arterial":
+            return (self._k1r + self._k2r * aq) * q_lpm
+        raise ValueError("line must be 'venous' or 'arterial'")
 
     def rpm_to_duty(self, rpm):
         # Convenience for tests and scenarios: the duty that commands this speed.

@@ -360,8 +360,12 @@ class Sim:
             # It may have landed inside a hard handler, with the heap still locked.
             machine.sim_release_heap()
             self.interrupted = True
-            self._say("interrupted at t=%s: keeping the rows so far"
-                      % _fixed3(machine.sim_now_us()))
+            try:
+                self._say("interrupted at t=%s: keeping the rows so far"
+                          % _fixed3(machine.sim_now_us()))
+            except MemoryError:    # the heap still locked: say it without allocating
+                machine.sim_release_heap()
+                self._say("interrupted: keeping the rows so far")
         finally:
             self.world.on_ms = None
             if self._csv is not None:

@@ -30,6 +30,9 @@ PLANT_BOUNDS = {
     "tube_ml_per_m": (1, 1000), "drain_tube_m": (0.01, 20), "pump_prime_ml": (1, 2000),
     "oxy_prime_ml": (1, 2000), "det_to_clamp_m": (0, 20), "detector_ml": (1, 10000, None),
     "max_step_s": (0.00001, 0.01),
+    "drain_cannula_ml": (0, 200), "oxy_trap_fraction": (0, 1), "choke_mmhg": (0, 1000),
+    "choke_k": (0, 10),
+    "fluid": None,      # a name or a viscosity: _fluid checks it
 }
 
 # A `repl` line runs in the firmware's namespace; these would stop the simulated board itself
@@ -74,6 +77,13 @@ def _bool(field, v):
     if not isinstance(v, bool):
         raise ScenarioError(field, "must be true or false, got %r" % (v,))
     return v
+
+
+def _fluid(field, v):
+    # the circuit's fluid: a name (tools/sim/plant.py FLUIDS) or a viscosity in mPa*s
+    if isinstance(v, str):
+        return _choice("blood", "water", "glycerol40")(field, v)
+    return _num(0.3, 100)(field, v)
 
 
 def _dict(field, v):
@@ -131,6 +141,7 @@ TOP = {
     "run": (False, _bool, True),        # start the pump at t = 0 (false: stay in standby)
     "noise": (False, _bool, True),      # sensor noise and calibration offsets
     "plant": (False, _dict, None),      # plant parameter overrides (tools/sim/plant.py DEFAULTS)
+    "fluid": (False, _fluid, None),     # blood (default), water, glycerol40 or mPa*s
     "sweep_lpm": (False, _num(0, 10), 3.0),   # gas side only: sweep set at the start
     "events": (False, None, None),
 }
@@ -189,12 +200,18 @@ def validate(d, gas=None):
             if DEFAULTS is not None and p not in DEFAULTS or p not in PLANT_BOUNDS:
                 raise ScenarioError("plant." + p, "unknown plant parameter")
             v = out["plant"][p]
+            if p == "fluid":
+                _fluid("plant.fluid", v)
+                continue
             b = PLANT_BOUNDS[p]
             if v is None and len(b) < 3:
                 raise ScenarioError("plant." + p, "must be a number in [%s, %s], got null"
                                     % (b[0], b[1]))
             if v is not None:
                 _num(b[0], b[1])("plant." + p, v)
+    if out["fluid"] is not None:
+        out["plant"] = dict(out["plant"] or {})
+        out["plant"]["fluid"] = out["fluid"]
     verbs = dict(VERBS)
     if gas:
         verbs.update(GAS_VERBS)

@@ -20,14 +20,22 @@ GAS_EVERY_MS = 10
 NOISE = {"p1": 0.5, "p2": 0.3, "p3": 0.3, "flow": 0.02}       # mmHg, L/min
 OFFSET = {"p1": 1.0, "p2": 0.5, "p3": 0.5, "flow": 0.02}      # mmHg, L/min
 NOISE_FAULT_X = 40             # a "noise" fault: 40x the normal noise (a loose shield, EMI)
+OFFSET_FAULT = {"p1": -60.0, "p2": 60.0, "p3": 60.0, "flow": 1.5}   # mmHg, L/min
+# A converter never shows a frozen value: even an ideal one dithers across its last code, so
+# every part carries at least this much noise (standard deviation, in LSB of its converter),
+# also with "noise": false. Without it the firmware's stuck checks (identical raw counts for
+# 5 s) fire on an ideal rig, which no real part would do (issue 15).
+FLOOR_LSB = 0.5
 
 # "stuck": frozen, the input keeps the counts it showed last (a latched converter, a stuck
 # bridge); "saturated" / "saturated_low": the part sits at the top / bottom of its output
 # (analog: the amplifier's swing, 3.1 V on 3.3 V; ABP: 20 % beyond full scale, status good)
-ANALOG_FAULTS = ("open", "short", "stuck", "noise", "nan", "saturated", "saturated_low")
+# "offset": the reading is shifted while the part still answers "ok" (a calibration lost, a
+# zero drifted, a transducer dome moved): +OFFSET_FAULT in its units; only the cross-checks see it
+ANALOG_FAULTS = ("open", "short", "stuck", "noise", "nan", "saturated", "saturated_low", "offset")
 # "slow": the part stretches the clock, each read takes SLOW_READ_US (a tick overrun, H09)
 ABP_FAULTS = ("i2c", "nack", "timeout", "stale", "diag", "stuck", "noise", "slow", "saturated",
-              "saturated_low")
+              "saturated_low", "offset")
 SLOW_READ_US = 12000
 BUBBLE_FAULTS = ("open", "stuck", "short")
 # tach "open": wire unplugged, no pulses while the rotor turns (H12); "stuck": the driver's
@@ -68,15 +76,19 @@ class Lcg:
 class _Analog:
     # an analog output wired to an ADC pin: value (engineering units) -> counts through the
     # board's two-point calibration, inverted; quantised like the part's converter
-    def __init__(self, board, spec, scale, noise, offset):
+    def __init__(self, board, spec, scale, noise, offset, shift=0.0):
         self.adc = spec["adc"]
+        self.shift = shift          # what an "offset" fault adds
         self.mv = getattr(board, "ADC_MV", False)
         ra, va, rb, vb = spec["cal"]
         self._ra = ra
         self._va = va
         self._k = (rb - ra) / (vb - va)
         self.scale = scale          # engineering unit -> firmware unit (x10 mmHg, x1000 L/min)
-        self.noise = noise
+        # one converter step in engineering units: 1 mV (ESP32 read_uv) or one 12-bit code
+        # (16 counts of read_u16, RP2040)
+        lsb = (1.0 if self.mv else 16.0) / abs(self._k * scale)
+        self.noise = noise if noise > FLOOR_LSB * lsb else FLOOR_LSB * lsb
         self.offset = offset
         self.fault = None
         self.raw = 0                # last counts (u16) or mV put on the pin
@@ -93,6 +105,8 @@ class _Analog:
                 st.u16 = float("nan")
             return
         sd = self.noise * (NOISE_FAULT_X if f == "noise" else 1)
+        if f == "offset":
+            value += self.shift
         v = (value + self.offset + sd * rng.gauss()) * self.scale
         raw = self._ra + (v - self._va) * self._k
         if self.mv:
@@ -146,12 +160,15 @@ class _SlowBus:
 
 class _Abp:
     # Honeywell ABP on its own I2C bus; bus-level faults go through the fake machine.I2C
-    def __init__(self, board, spec, noise, offset, spend):
+    def __init__(self, board, spec, noise, offset, spend, shift=0.0):
         self.bus = spec["bus"]
+        self.shift = shift
         self.addr = spec["addr"]
         self.spend = spend
         self.dev = HoneywellABP(spec["pmin_dmmhg"] / 10.0, spec["pmax_dmmhg"] / 10.0)
-        self.noise = noise
+        # 14-bit part, 10..90 % of 2**14 counts over its span
+        lsb = (spec["pmax_dmmhg"] - spec["pmin_dmmhg"]) / 10.0 / 13107.2
+        self.noise = noise if noise > FLOOR_LSB * lsb else FLOOR_LSB * lsb
         self.offset = offset
         self.fault = None
 
@@ -171,6 +188,8 @@ class _Abp:
             d.pressure_mmhg = d.pmin_mmhg - 0.02 * (d.pmax_mmhg - d.pmin_mmhg)
             return
         sd = self.noise * (NOISE_FAULT_X if f == "noise" else 1)
+        if f == "offset":
+            value += self.shift
         d.pressure_mmhg = value + self.offset + sd * rng.gauss()
 
     def set_fault(self, kind):
@@ -200,10 +219,11 @@ class World:
             # drawn in a fixed order so a seed gives each part the same calibration error
             off[name] = OFFSET[name] * (2.0 * self.rng.uniform() - 1.0) if noise else 0.0
         nz = NOISE if noise else {"p1": 0.0, "p2": 0.0, "p3": 0.0, "flow": 0.0}
-        self.p1 = _Analog(board, s["p1"], 10.0, nz["p1"], off["p1"])
-        self.flow = _Analog(board, s["flow"], 1000.0, nz["flow"], off["flow"])
-        self.p2 = _Abp(board, s["p2"], nz["p2"], off["p2"], self._spend)
-        self.p3 = _Abp(board, s["p3"], nz["p3"], off["p3"], self._spend)
+        sh = OFFSET_FAULT
+        self.p1 = _Analog(board, s["p1"], 10.0, nz["p1"], off["p1"], sh["p1"])
+        self.flow = _Analog(board, s["flow"], 1000.0, nz["flow"], off["flow"], sh["flow"])
+        self.p2 = _Abp(board, s["p2"], nz["p2"], off["p2"], self._spend, sh["p2"])
+        self.p3 = _Abp(board, s["p3"], nz["p3"], off["p3"], self._spend, sh["p3"])
         self.bubble_fault = None
         self.tach_fault = None
         self._tach_rev = 0.0        # "stuck" tach: revolutions it shows, at the latched speed
@@ -223,6 +243,7 @@ class World:
         # GAS_EVERY_MS (its fastest lag is the valve's 80 ms), its parts on the fake buses
         self.gas = None
         self.gas_dev = None
+        self._gas_rng = Lcg(seed + 7919)    # its own stream: the pressure noise stays as it was
         if hasattr(board, "GAS"):
             import gas_model
             self.gas = gas_model.GasModel()
@@ -240,7 +261,7 @@ class World:
         self.p3.set_fault(self.p3.fault)
         if self.gas is not None:
             import gas_model
-            self.gas_dev = gas_model.GasDevices(machine, self.board)
+            self.gas_dev = gas_model.GasDevices(machine, self.board, self._gas_rng, FLOOR_LSB)
             self.gas_dev.follow(self.gas)
         self.rebind()
         self._tach.drive(1)         # open-collector output idles high

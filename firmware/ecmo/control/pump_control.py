@@ -15,7 +15,7 @@ from ecmo.control.pid import PID
 
 _FF_MIN_MLPM = const(500)      # below this the estimate is too uncertain to scale by
 _FF_TAU_MS = const(50)         # smooths the map estimate's sensor noise
-_REF_TAU_MS = const(350)       # how the flow follows a speed change (motor 0.3 s + inertance)
+_REF_TAU_MS = const(280)       # the flow follows a speed step: motor 0.3 s, less the lead
 _FF_STEP_MAX = const(20)       # at most 2000 RPM/s from the feed-forward: the motor lags 0.3 s
 
 RPM = const(0)

@@ -20,7 +20,7 @@ PSI15_DMMHG = const(7757)     # +/-15 psi (1 psi = 51.715 mmHg): the ABP "015PD"
 class HoneywellABP(Reading):
     # Default: a +/-15 psi differential part used as gage (one port open to air), +/-776 mmHg:
     # a centrifugal pump at full speed against a closed line makes ~710 mmHg before the
-    # oxygenator (docs/sensors.md), so a +/-10 psi range would saturate on P2 and P3.
+    # oxygenator (docs/sensor-trust.md), so a +/-10 psi range would saturate on P2 and P3.
     # frozen_ticks: the same counts with good status this many reads in a row is STUCK;
     # jitter: tick-to-tick flips above this (0.1 mmHg) are NOISY (0 = off); drivers/plausible.py.
     def __init__(self, i2c, addr=0x28, pmin_dmmhg=-PSI15_DMMHG, pmax_dmmhg=PSI15_DMMHG,

@@ -38,7 +38,9 @@ SAT_LOW = const(23)
 SENSOR_GAS = const(24)
 SWEEP_HIGH = const(25)
 POWER_ON = const(26)
-COUNT = const(27)
+P2_HIGH = const(27)
+P2_CRIT = const(28)
+COUNT = const(29)
 
 # The one table of alarms: (code, name, priority, latches). NAMES, PRIORITY and LATCH below are
 # derived from it; a latching alarm stays shown after its condition clears, until acknowledged
@@ -72,6 +74,8 @@ TABLE = (
     (SENSOR_GAS, "SENSOR_GAS", MEDIUM, False),
     (SWEEP_HIGH, "SWEEP_HIGH", MEDIUM, False),
     (POWER_ON, "POWER_ON", MEDIUM, False),
+    (P2_HIGH, "P2_HIGH", MEDIUM, False),
+    (P2_CRIT, "P2_CRIT", HIGH, _L),
 )
 for _i in range(COUNT):
     if TABLE[_i][0] != _i:

@@ -24,7 +24,8 @@ STATE_NAMES = ("standby", "run", "stop")
 
 # the interlocks, in the order they run each tick (alarm log order within a tick follows it)
 INTERLOCKS = ("_h01_air", "_h02_estop", "_h08_sensor_faults", "_h03_suction",
-              "_h04_over_pressure", "_h06_low_flow", "_h07_retrograde", "_h05_clot")
+              "_h04_over_pressure", "_h28_pre_oxygenator_pressure", "_h06_low_flow",
+              "_h07_retrograde", "_h05_clot")
 
 # what the speed interlocks (H03, H04) ask of _decide(), the strongest wins
 SPEED_FREE = const(0)        # clear by the hysteresis: speed may be given back
@@ -44,7 +45,8 @@ _D_RETRO = const(7)
 _D_CLOT = const(8)
 _D_LOW_FLOW = const(9)
 _D_TACH = const(10)
-_D_COUNT = const(11)
+_D_P2_HIGH = const(11)
+_D_COUNT = const(12)
 
 _CLAMP_OPEN_TIMEOUT_MS = const(3000)   # VA start: open the return line once the pump is up to speed
 _UP_TO_SPEED_PCT = const(90)           # ... "up to speed" = tach at 90 % of the floor or more
@@ -57,6 +59,7 @@ _R_MIN_RISE = const(30)                # and a rise must be at least 3 mmHg per 
 _TACH_TOL_RPM = const(300)             # tach may differ from the command by 300 RPM ...
 _TACH_TOL_PCT = const(20)              # ... plus 20 % of the command (controller's own loop, slip)
 _TACH_MS = const(2000)                 # for this long before TACH is raised
+_CLOT_MS = const(1000)                 # a clot builds over minutes: a second filters noise out
 
 
 class Supervisor:
@@ -96,6 +99,15 @@ class Supervisor:
         self._r_n = 0
         self._r_t = 0
         self._r_base = 0
+        # issue 11: the cross-checks and substitutes (ecmo/redundancy.py), given by the wiring
+        self.red = None
+        self._hold_rpm = 0          # speed held while blind: the last one applied while trusted
+        self._was_trusted = True    # every interlock sensor trusted last tick
+        self._fallback_now = False  # apply the fallback speed on this tick (then the loop goes on)
+        self.clot_cap_rpm = rpm_max # ceiling while CLOT is up (H28); the operator can lift it
+        self.clot_lifted = False
+        self._clot_was = False
+        self._clot_n = ms_to_ticks(_CLOT_MS, period_ms)
         # bound once: the tick calls them without allocating
         self._interlocks = tuple(getattr(self, n) for n in INTERLOCKS)
         self.profile = profile
@@ -115,6 +127,8 @@ class Supervisor:
         self.p1_crit_dmmhg = d["p1_crit_dmmhg"]
         self.p3_warn_dmmhg = d["p3_warn_dmmhg"]
         self.p3_crit_dmmhg = d["p3_crit_dmmhg"]
+        self.p2_warn_dmmhg = d["p2_warn_dmmhg"]
+        self.p2_crit_dmmhg = d["p2_crit_dmmhg"]
         self.dp_max_dmmhg = d["dp_max_dmmhg"]
         self.dp_rise_pct = d["dp_rise_pct"]
         self.flow_low_mlpm = d["flow_low_mlpm"]
@@ -219,19 +233,29 @@ class Supervisor:
             enable_irq(st)
 
     def blind(self):
-        # which interlocks cannot see right now (REPL side)
+        # which interlocks cannot see right now, and which see through a substitute (REPL side)
         out = []
-        if self.p1.status:
-            out.append("suction")
-        if self.p3.status:
-            out.append("over-pressure")
-        if self.p2.status or self.p3.status:
+        r = self.red
+        def one(name, trusted, sub_ok, sub):
+            if not trusted:
+                out.append("%s (on %s)" % (name, sub) if sub_ok else name)
+        one("suction", self.p1.status == 0 and not r.suspect & 1, r.p1_g_ok,
+            "P1 saturated" if self.p1.sat else "the pump-map estimate of P1")
+        one("over-pressure", self.p3.status == 0 and not r.suspect & 4, r.p3_g_ok,
+            "P2, its upper bound" if self.p2.status == 0 else "P3 saturated")
+        one("pre-oxygenator pressure", self.p2.status == 0 and not r.suspect & 2, r.p2_g_ok,
+            "P3, its lower bound" if self.p3.status == 0 else "P2 saturated")
+        if self.p2.status or self.p3.status or r.suspect & 6:
             out.append("clot")
-        if self.flow.status:
-            out.append("low/retrograde flow")
+        one("low/retrograde flow", self.flow.status == 0 and not r.suspect & 8, r.q_g_ok,
+            "the pump-map estimate of flow")
         if self.bubble.status:
             out.append("air")
         return out
+
+    def lift_clot_ceiling(self, lifted=True):
+        # the operator lets the speed rise against a clot again (until CLOT clears)
+        self.clot_lifted = lifted
 
     # ---- the tick ----
     def _limit_speed(self, level):
@@ -278,20 +302,38 @@ class Supervisor:
         al = self.alarms
         c = self._held_n
         n = self._deb_n
-        p1_bad = self.p1.status != 0
-        p3_bad = self.p3.status != 0
-        flow_bad = self.flow.status != 0
+        # A sensor is faulted by its own status (open, bus, stuck = frozen, noisy, range =
+        # saturated: H08, H24-H26) or named by the cross-checks (H27, ecmo/redundancy.py);
+        # either way its alarm names it. The speed holds only where no substitute can stand
+        # in (Redundancy.guards()), and then at the last speed applied while every sensor was
+        # trusted, not the one of the moment of detection (a frozen reading may have led the
+        # flow loop astray for the half second it took to see it).
+        r = self.red
+        s = r.suspect
         al.set(A.SENSOR_BUBBLE, held(c, _D_BUBBLE, self.bubble.status != 0, n), now_ms)
-        al.set(A.SENSOR_P1, held(c, _D_P1, p1_bad, n), now_ms)
-        al.set(A.SENSOR_P2, held(c, _D_P2, self.p2.status != 0, n), now_ms)
-        al.set(A.SENSOR_P3, held(c, _D_P3, p3_bad, n), now_ms)
-        al.set(A.SENSOR_FLOW, held(c, _D_FLOW, flow_bad, n), now_ms)
-        self.holding = p1_bad or p3_bad or flow_bad
+        al.set(A.SENSOR_P1, held(c, _D_P1, self.p1.status != 0 or s & 1 != 0, n), now_ms)
+        al.set(A.SENSOR_P2, held(c, _D_P2, self.p2.status != 0 or s & 2 != 0, n), now_ms)
+        al.set(A.SENSOR_P3, held(c, _D_P3, self.p3.status != 0 or s & 4 != 0, n), now_ms)
+        al.set(A.SENSOR_FLOW, held(c, _D_FLOW, self.flow.status != 0 or s & 8 != 0, n), now_ms)
+        holding = not (r.p1_g_ok and r.p3_g_ok and r.q_g_ok)
+        trusted = r.all_trusted()
+        if not trusted and self._was_trusted and self._running:
+            # never faster than now: a fault reaction must not push speed up unseen (and in RPM
+            # mode the operator's speed did not depend on the reading at all)
+            fb = r.fallback_rpm
+            self._hold_rpm = fb if 0 < fb < self.rpm_applied else self.rpm_applied
+            self._fallback_now = self._hold_rpm != self.rpm_applied
+        if holding and not self.holding:
+            if trusted or self._hold_rpm <= 0:
+                self._hold_rpm = self.rpm_applied
+        self._was_trusted = trusted
+        self.holding = holding
 
     def _h03_suction(self, now_ms):
         # drainage pressure too low: warning freezes the speed, critical backs it off
-        bad = self.p1.status != 0
-        p1 = self.p1.value
+        # on P1, or its substitute: P1 saturated low, the pump-map estimate (redundancy.py)
+        bad = not self.red.p1_g_ok
+        p1 = self.red.p1_g
         running = self._running
         crit = held(self._held_n, _D_SUCTION, running and not bad and p1 < self.p1_crit_dmmhg,
                           self._deb_n)
@@ -307,8 +349,9 @@ class Supervisor:
 
     def _h04_over_pressure(self, now_ms):
         # post-oxygenator pressure too high: as suction, the other way round
-        bad = self.p3.status != 0
-        p3 = self.p3.value
+        # on P3, or its substitute: P2 (an upper bound at forward flow), P3 saturated high
+        bad = not self.red.p3_g_ok
+        p3 = self.red.p3_g
         running = self._running
         crit = held(self._held_n, _D_PRESSURE, running and not bad and p3 > self.p3_crit_dmmhg,
                           self._deb_n)
@@ -322,21 +365,48 @@ class Supervisor:
         elif not bad and p3 >= self.p3_warn_dmmhg - _RELEASE_HYST_DMMHG:
             self._limit_speed(SPEED_KEEP)
 
+    def _h28_pre_oxygenator_pressure(self, now_ms):
+        # P2 too high: a clot (P3 falls behind it, so H04 cannot see it) or an occlusion; as
+        # over-pressure: warning freezes the speed, critical backs it off. On P2, or P2
+        # saturated high, or P3 (a lower bound)
+        r = self.red
+        bad = not r.p2_g_ok
+        p2 = r.p2_g
+        running = self._running
+        crit = held(self._held_n, _D_P2_HIGH, running and not bad and p2 > self.p2_crit_dmmhg,
+                    self._deb_n)
+        warn = not bad and p2 > self.p2_warn_dmmhg
+        self.alarms.set(A.P2_HIGH, running and warn, now_ms)
+        self.alarms.set(A.P2_CRIT, crit, now_ms)
+        if crit:
+            self._limit_speed(SPEED_BACK_OFF)
+        elif warn:
+            self._limit_speed(SPEED_FREEZE)
+        elif not bad and p2 >= self.p2_warn_dmmhg - _RELEASE_HYST_DMMHG:
+            self._limit_speed(SPEED_KEEP)
+
     def _h06_low_flow(self, now_ms):
-        low = self._running and self.flow.status == 0 and self.flow.value < self.flow_low_mlpm
+        r = self.red     # the flow reading, or the pump-map estimate while it is not trusted
+        low = self._running and r.q_g_ok and r.q_g < self.flow_low_mlpm
         low = held(self._held_n, _D_LOW_FLOW, low, self._low_flow_n)
         self.alarms.set(A.LOW_FLOW, low, now_ms)
 
     def _h07_retrograde(self, now_ms):
         # also while stopped: VA with an open return line flows backwards
-        retro = self.flow.status == 0 and self.flow.value < self.flow_retro_mlpm
+        r = self.red
+        retro = r.q_g_ok and r.q_g < self.flow_retro_mlpm
         retro = held(self._held_n, _D_RETRO, retro, self._deb_n)
         self.alarms.set(A.RETROGRADE, retro, now_ms)
 
     def _h05_clot(self, now_ms):
         # delta-P above its limit, or membrane resistance up by dp_rise_pct within a minute;
         # blind without P2 and P3 (the alarm and its debounce stay as they were)
-        if self.p2.status != 0 or self.p3.status != 0:
+        # A noisy or suspect P2/P3 is not a clot (H26, H27): skipped like an invalid one, and
+        # the condition must hold a second (a clot builds over minutes; noise flips in ticks).
+        # While CLOT is up the speed may not rise above where it was when CLOT came (H28):
+        # pushing against a rising membrane resistance only raises P2.
+        self._clot_ceiling(now_ms)
+        if self.p2.status != 0 or self.p3.status != 0 or self.red.suspect & 6:
             return
         dp = self.p2.value - self.p3.value
         q = self.flow.value
@@ -358,8 +428,17 @@ class Supervisor:
             base = self._r_base
             rising = self._r_n >= _R_MIN_SAMPLES and base > 0 and \
                 r * 100 > base * (100 + self.dp_rise_pct) and r - base > _R_MIN_RISE
-        clot = held(self._held_n, _D_CLOT, high or rising, self._deb_n)
+        clot = held(self._held_n, _D_CLOT, high or rising, self._clot_n)
         self.alarms.set(A.CLOT, clot, now_ms)
+
+    def _clot_ceiling(self, now_ms):
+        up = self.alarms.present(A.CLOT)
+        if up and not self._clot_was:
+            self.clot_cap_rpm = self.rpm_applied
+        if not up:
+            self.clot_cap_rpm = self.rpm_max
+            self.clot_lifted = False
+        self._clot_was = up
 
     def _h12_tach(self, rpm, now_ms):
         # the motor does not follow its command: driver fault, stalled or unplugged tach
@@ -385,9 +464,14 @@ class Supervisor:
             return 0
         rpm = req_rpm
         if self.holding and self.rpm_applied > 0:
-            rpm = self.rpm_applied
+            rpm = self._hold_rpm
+        elif self._fallback_now:
+            rpm = self._hold_rpm     # once: the loop then goes on from there (control.track)
+        self._fallback_now = False
         if rpm > self.cap_rpm:
             rpm = self.cap_rpm
+        if not self.clot_lifted and rpm > self.clot_cap_rpm:
+            rpm = self.clot_cap_rpm
         closed = self.clamp_request
         floor = va and not closed
         if floor and not self._floor_on:

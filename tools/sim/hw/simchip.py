@@ -46,6 +46,7 @@ PULL_DOWN = 2
 IRQ_FALLING = 4
 IRQ_RISING = 8
 
+import gc as _gc
 try:
     import micropython as _mp
     _heap_lock = _mp.heap_lock
@@ -256,6 +257,10 @@ def release_heap():
         if d > 1000:
             _heap_lock()
             break
+    # A Ctrl-C during a collection may also leave the collector's own "collecting" mark set,
+    # locking the heap at a depth heap_unlock() reports as 0 (seen once under load, cause not
+    # proven); a collection clears that mark.
+    _gc.collect()
     W.hard_lock = 0
     W.sched_lock = 0
 
