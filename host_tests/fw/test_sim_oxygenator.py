@@ -31,7 +31,8 @@ def test_restart_after_air_stop_with_deairing_raises_no_sat_low():
     # the old oxygenator raised SAT_LOW (high priority, latched) ~7 s after such a restart
     sim, s, codes = _sim({"duration_s": 24, "control": "flow", "flow_lpm": 4.0,
                     "events": [{"t": 5.0, "do": "bubble", "volume_ul": 50, "at_m": 4.5},
-                               {"t": 9.0, "do": "deair"}, {"t": 9.5, "do": "ack"},
+                               {"t": 9.0, "do": "deair"}, {"t": 9.2, "do": "deaired"},
+                               {"t": 9.5, "do": "ack"},
                                {"t": 10.0, "do": "restart"}]}, after_s=3.0)
     assert s["air_first_at_detector_s"] is not None
     assert "AIR" in codes
