@@ -171,16 +171,16 @@ class Wiring:
                                bc.get("air_above", True), trip.air_cb)
         est = estop(b.ESTOP, trip.estop_cb)
         al = Alarms()
-        sup = Supervisor(trip, bub, est, p1, p2, p3, flow, al, profile, b.RPM_MAX,
-                         self.period_ms)
-        ann = annunciator(b.BUZZER, b.LED)
-        # the oxygenator side is optional per board: its own loop runs from the pump tick
-        gas = self.oxygenator(b.GAS, sup, flow, al) if hasattr(b, "GAS") else None
         # the pump map (board file: a datasheet fit; settings: identified on the rig) and the
         # cross-checks built on it; the flow loop's feed-forward uses the same estimate
         pm = getattr(b, "PUMP_MAP", None) or _PUMP_MAP_DEFAULT
         red = Redundancy(p1, p2, p3, flow, pmp, pump_map(pm))
-        sup.red = red        # its substitutes and names feed the interlocks (issue 11)
+        # its substitutes and names feed the interlocks (issue 11)
+        sup = Supervisor(trip, bub, est, p1, p2, p3, flow, al, profile, b.RPM_MAX,
+                         self.period_ms, red)
+        ann = annunciator(b.BUZZER, b.LED)
+        # the oxygenator side is optional per board: its own loop runs from the pump tick
+        gas = self.oxygenator(b.GAS, sup, flow, al) if hasattr(b, "GAS") else None
         control.feed_forward(red)
         loop = Loop((p1, p2, p3, flow, bub, est), pmp, control, sup, al, ann, self.period_ms,
                     aux=(gas,) if gas is not None else (), red=red)

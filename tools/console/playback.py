@@ -20,6 +20,7 @@ def expressions(e):
     v = e["do"]
     simple = {"run": "rig.run()", "standby": "rig.standby()", "ack": "rig.ack()",
               "restart": "rig.restart()", "deair": "world.plant.deair()",
+              "deaired": "rig.deaired()",
               "estop": "world.set_estop(True)", "estop_release": "world.set_estop(False)"}
     if v in simple:
         return [simple[v]]

@@ -53,6 +53,9 @@ COLUMNS = ("t_s", "state", "alarms", "sweep_setpoint_lpm", "true_flow_lpm", "tru
 EXAMPLES = {
     "h07_retrograde.json": {"retrograde": "the operator lowered the VA speed floor (confirmed) "
                             "and turned the pump down: the example shows what the floor prevents"},
+    "h21_power_cycle_after_air.json": {"pump_stopped": "after the power cycle the restart returns "
+                                       "to standby (what ran before is not known, H21) until the "
+                                       "operator starts the pump 2 s later, as the example shows"},
 }
 
 # a sensor's alarm: any alarm code with the sensor's name as one of its "_" parts (SENSOR_P1,

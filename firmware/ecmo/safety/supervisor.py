@@ -62,9 +62,13 @@ _TACH_MS = const(2000)                 # for this long before TACH is raised
 _CLOT_MS = const(1000)                 # a clot builds over minutes: a second filters noise out
 
 
+def _nothing():
+    pass
+
+
 class Supervisor:
     def __init__(self, trip, bubble, estop, p1, p2, p3, flow, alarms, profile, rpm_max,
-                 period_ms):
+                 period_ms, red):
         self.trip_ = trip
         self.pump = trip.pump
         self.clamp = trip.clamp
@@ -79,7 +83,7 @@ class Supervisor:
         self.period_ms = period_ms
         self.state = STANDBY
         self.before_stop = STANDBY  # the state a latched stop interrupted: restart() returns to it
-        self.on_latch = None        # called once from the tick when a stop latch is first seen
+        self.on_latch = _nothing    # called once from the tick when a stop latch is first seen
         self._latch_seen = False
         self._deaired_events = -1   # bubble events when the operator confirmed the line de-aired
         self.deaired_ms = None      # when he did (REPL side)
@@ -100,7 +104,7 @@ class Supervisor:
         self._r_t = 0
         self._r_base = 0
         # issue 11: the cross-checks and substitutes (ecmo/redundancy.py), given by the wiring
-        self.red = None
+        self.red = red
         self._hold_rpm = 0          # speed held while blind: the last one applied while trusted
         self._was_trusted = True    # every interlock sensor trusted last tick
         self._fallback_now = False  # apply the fallback speed on this tick (then the loop goes on)
