@@ -11,9 +11,11 @@
 # A survivor that no behaviour can tell apart is listed in docs/mutation-equivalent.txt with why.
 import argparse
 import ast
+import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -25,7 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FOLDERS = ("firmware/ecmo/safety", "firmware/ecmo/control", "firmware/ecmo/drivers")
 EQUIVALENT = os.path.join(ROOT, "docs", "mutation-equivalent.txt")
 COPY = ("firmware", "boards", "tools", "host_tests", "pytest.ini")
-# Tests written for a module run first: they kill most mutants at once.
+# Tests written for a module run first (and test_mut_<module>): they kill most mutants at once.
 PREFERRED = {"pid": ("test_pid",), "pump_control": ("test_pid", "test_mutants_gaps"),
              "sweep": ("test_gas",), "gas": ("test_gas",), "alarms": ("test_alarms",),
              "supervisor": ("test_safety", "test_mutants_gaps"), "profiles": ("test_safety",),
@@ -104,6 +106,15 @@ def mutants(path):
         names = [t.id for t in getattr(stmt, "targets", []) if isinstance(t, ast.Name)]
         for sub in ast.walk(stmt):
             top[sub] = names[0] if names else None
+    # a default argument runs at import, which no test's coverage records: stand it in by the
+    # function's body (the tests that call the function use the default)
+    body_of = {}
+    for fn in ast.walk(tree):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            span = (fn.body[0].lineno, fn.end_lineno)
+            for d in fn.args.defaults + [d for d in fn.args.kw_defaults if d is not None]:
+                for sub in ast.walk(d):
+                    body_of[sub] = span
     found = []
     for node in ast.walk(tree):
         if not hasattr(node, "lineno") or node.end_lineno is None:
@@ -128,6 +139,7 @@ def mutants(path):
                 continue
             found.append({"line": node.lineno, "col": node.col_offset, "kind": kind,
                           "toplevel": node in top, "name": top.get(node),
+                          "body": body_of.get(node),
                           "orig": src[a:b].split("\n")[0][:60], "rep": rep[:60], "src": new})
     return found
 
@@ -157,24 +169,72 @@ def _compiles(src, tmpdir):
 
 # --- coverage map: firmware line -> test functions that run it (CPython) ---------------------
 
-def coverage_map(test_modules, out):
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    subprocess.run([sys.executable, os.path.join(ROOT, "host_tests", "fw", "mutrun.py"), "--map", out]
-                   + test_modules, cwd=ROOT, env=env, check=True, timeout=1800)
+def _tree_hash(paths):
+    h = hashlib.sha1()
+    for top in paths:
+        full = os.path.join(ROOT, top)
+        files = [full] if os.path.isfile(full) else sorted(
+            os.path.join(dp, f) for dp, dns, fs in os.walk(full)
+            if "__pycache__" not in dp for f in fs if f.endswith(".py"))
+        for f in files:
+            h.update(os.path.relpath(f, ROOT).encode())
+            with open(f, "rb") as fh:
+                h.update(fh.read())
+    return h.hexdigest()
+
+
+def coverage_map(test_modules, out_dir):
+    """Map per test file, cached in out_dir/coverage/: a test file is mapped again only when it
+    changed, and all of them when the firmware, the simulator or the shared test helpers did."""
+    cdir = os.path.join(out_dir, "coverage")
+    os.makedirs(cdir, exist_ok=True)
+    fw = os.path.join("host_tests", "fw")
+    helpers = [os.path.join(fw, f) for f in sorted(os.listdir(os.path.join(ROOT, fw)))
+               if f.endswith(".py") and not f.startswith("test_")]
+    base = _tree_hash(["firmware", "boards", os.path.join("tools", "sim")] + helpers)
+    keys = {m: base + _tree_hash([os.path.join(fw, m + ".py")]) for m in test_modules}
+    stale = []
+    for m in test_modules:
+        kf = os.path.join(cdir, m + ".key")
+        if not (os.path.exists(kf) and open(kf).read() == keys[m]
+                and os.path.exists(os.path.join(cdir, m + ".jsonl"))):
+            stale.append(m)
+    if stale:
+        print("mapping coverage of %d test files (%d cached) ..." % (
+            len(stale), len(test_modules) - len(stale)), flush=True)
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+        tmp = os.path.join(cdir, "new.jsonl")
+        subprocess.run([sys.executable, os.path.join(ROOT, "host_tests", "fw", "mutrun.py"),
+                        "--map", tmp] + stale, cwd=ROOT, env=env, check=True, timeout=3600,
+                       stdout=subprocess.DEVNULL)
+        by = {m: [] for m in stale}
+        for line in open(tmp):
+            by[json.loads(line)["test"].split(":")[0]].append(line)
+        for m, rows in by.items():
+            with open(os.path.join(cdir, m + ".jsonl"), "w") as f:
+                f.writelines(rows)
+            with open(os.path.join(cdir, m + ".key"), "w") as f:
+                f.write(keys[m])
+        os.remove(tmp)
     cmap, speed = {}, {}
-    for line in open(out):
-        r = json.loads(line)
-        if not r["ok"]:
-            continue    # a test failing before any mutation proves nothing
-        speed[r["test"]] = r["s"]
-        for rel, lns in r["lines"].items():
-            for ln in lns:
-                cmap.setdefault((rel, ln), set()).add(r["test"])
+    for m in test_modules:
+        for line in open(os.path.join(cdir, m + ".jsonl")):
+            r = json.loads(line)
+            if not r["ok"]:
+                print("  not used (fails unmutated): %s" % r["test"], flush=True)
+                continue    # a test failing before any mutation proves nothing
+            speed[r["test"]] = r["s"]
+            for rel, lns in r["lines"].items():
+                for ln in lns:
+                    cmap.setdefault((rel, ln), set()).add(r["test"])
     return cmap, speed
 
 
 def covering(cmap, rel, m, src_lines):
     tests = set(cmap.get((rel, m["line"]), ()))
+    if m.get("body"):
+        for i in range(m["body"][0], m["body"][1] + 1):
+            tests |= cmap.get((rel, i), set())
     if m.get("toplevel"):
         # Module-level (a const, a table): the tests that run the lines naming it.
         name = m.get("name")
@@ -232,6 +292,11 @@ def _run_tests(d, specs, runtime, timeout):
     return "pass" if p.returncode == 0 else "fail"
 
 
+def _child_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def micropython_exe():
     exe = os.path.join(os.path.dirname(sys.executable), "micropython")
     return exe if os.path.exists(exe) else shutil.which("micropython")
@@ -247,6 +312,7 @@ def run_mutant(job):
         f.write(src)
     try:
         t0 = time.time()
+        c0 = _child_cpu()
         verdict, how = "survived", ""
         specs = _specs(job["tests"])
         for rt, factor in (("cpython", 10), ("micropython", 40)):
@@ -254,7 +320,8 @@ def run_mutant(job):
             if r != "pass":
                 verdict, how = "killed", "%s:%s" % (rt, r)
                 break
-        return {"id": job["id"], "verdict": verdict, "how": how, "s": round(time.time() - t0, 1)}
+        return {"id": job["id"], "verdict": verdict, "how": how, "s": round(time.time() - t0, 1),
+                "cpu": round(_child_cpu() - c0, 2)}
     finally:
         with open(target, "w") as f:
             f.write(orig)
@@ -262,14 +329,22 @@ def run_mutant(job):
 
 # --- main ---------------------------------------------------------------------------------
 
+def equivalent_key(rel, m, src_lines):
+    """What docs/mutation-equivalent.txt names a mutant by: the module, the text of its line and
+    the change, so an entry survives edits elsewhere in the file (a line number would not)."""
+    return "%s | %s | %d %s %s" % (rel.replace("firmware/ecmo/", ""), src_lines[m["line"] - 1].strip(),
+                                  m["col"], m["kind"], m["rep"])
+
+
 def load_equivalent():
+    # one entry a line: `module | source line, stripped | col operator replacement | reason`
     eq = {}
     if os.path.exists(EQUIVALENT):
         for line in open(EQUIVALENT):
             line = line.rstrip("\n")
-            if line and not line.startswith("#") and " | " in line:
-                mid, why = line.split(" | ", 1)
-                eq[mid.strip()] = why.strip()
+            if line.strip() and not line.startswith("#") and line.count(" | ") >= 3:
+                key, why = line.rsplit(" | ", 1)
+                eq[key.strip()] = why.strip()
     return eq
 
 
@@ -297,9 +372,10 @@ def main(argv=None):
     t0 = time.time()
     tests = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, "host_tests", "fw"))
                    if f.startswith("test_") and f.endswith(".py"))
-    print("mapping coverage over %d test files ..." % len(tests), flush=True)
-    cmap, speed = coverage_map(tests, os.path.join(a.out, "coverage.jsonl"))
+    cmap, speed = coverage_map(tests, a.out)
+    map_cpu = _child_cpu()
     eq = load_equivalent()
+    used_eq = set()
     jobs, results, per = [], {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for rel in modules(a.module):
@@ -308,24 +384,30 @@ def main(argv=None):
             if a.limit:
                 ms = ms[:a.limit]
             st = per.setdefault(rel, {"total": 0, "killed": 0, "survived": [], "equivalent": 0,
-                                      "uncovered": [], "invalid": 0})
+                                      "uncovered": [], "invalid": 0, "cpu": 0.0,
+                                      "text": {}, "hash": _tree_hash([rel])[:12]})
             for m in ms:
                 mid = mutant_id(rel, m)
                 if not _compiles(m["src"], tmp):
                     st["invalid"] += 1
                     continue
                 st["total"] += 1
-                if mid in eq:
+                key = equivalent_key(rel, m, src_lines)
+                if key in eq:
                     st["equivalent"] += 1
+                    used_eq.add(key)
                     continue
-                pref = PREFERRED.get(os.path.basename(rel)[:-3], ("test_drivers", "test_devices"))
+                base = os.path.basename(rel)[:-3]
+                pref = PREFERRED.get(base, ("test_drivers", "test_devices")) + ("test_mut_" + base,)
                 cover = sorted(covering(cmap, rel, m, src_lines),
                                key=lambda t: (t.split(":")[0] not in pref, speed[t]))
                 keep = [t for t in cover if t.split(":")[0] in pref]
                 cover = keep + [t for t in cover if t not in keep][:MAX_TESTS]
                 if not cover:
                     st["uncovered"].append(mid)
+                    st["text"][mid] = src_lines[m["line"] - 1].strip()[:90]
                     continue
+                st["text"][mid] = src_lines[m["line"] - 1].strip()[:90]
                 jobs.append({"id": mid, "rel": rel, "src": m["src"], "tests": cover,
                              "cost_s": sum(speed[t] for t in cover)})
     print("%d mutants to run on %d workers" % (len(jobs), a.jobs), flush=True)
@@ -339,11 +421,33 @@ def main(argv=None):
     for j in jobs:
         r = results[j["id"]]
         st = per[j["rel"]]
+        st["cpu"] += r.get("cpu", 0.0)
         if r["verdict"] == "killed":
             st["killed"] += 1
         else:
             st["survived"].append(j["id"])
-    report = render(per, time.time() - t0, a.jobs)
+    cpu = _child_cpu()
+    stale = [k for k in eq if any(k.startswith(r.replace("firmware/ecmo/", "") + " | ") for r in per)
+             and k not in used_eq]
+    for k in stale:
+        print("equivalent entry matches no mutant (line changed?): %s" % k, flush=True)
+    # each module's last result is kept, so module-by-module runs add up to the whole table
+    store = os.path.join(a.out, "modules")
+    os.makedirs(store, exist_ok=True)
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--"] + list(FOLDERS) + ["host_tests"],
+                           cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    for rel, st in per.items():
+        st["when"] = stamp
+        st["commit"] = commit + ("+" if dirty else "")
+        st["map_cpu"] = round(map_cpu, 1)
+        with open(os.path.join(store, rel.replace("/", "__") + ".json"), "w") as f:
+            json.dump(st, f, indent=1)
+    print("this run: %.0f s wall on %d workers, %.0f CPU s (coverage map %.0f CPU s)" % (
+        time.time() - t0, a.jobs, cpu, map_cpu))
+    report = render(load_store(store), a)
     print(report)
     with open(os.path.join(a.out, "report.json"), "w") as f:
         json.dump({"modules": per, "results": results}, f, indent=1)
@@ -354,28 +458,52 @@ def main(argv=None):
     return 1 if bad else 0
 
 
+def load_store(store):
+    per = {}
+    for rel in modules([]):
+        f = os.path.join(store, rel.replace("/", "__") + ".json")
+        if os.path.exists(f):
+            st = json.load(open(f))
+            st["current"] = st.get("hash") == _tree_hash([rel])[:12]
+            per[rel] = st
+    return per
+
+
 def score(st):
     counted = st["total"] - st["equivalent"]
     return 100.0 * st["killed"] / counted if counted else 100.0
 
 
-def render(per, secs, jobs):
-    out = ["| module | mutants | killed | survived | not covered | equivalent | score |",
-           "|---|---|---|---|---|---|---|"]
+def render(per, a):
+    out = ["| module | mutants | killed | survived | not covered | equivalent | score | CPU s | run |",
+           "|---|---|---|---|---|---|---|---|---|"]
     tk = tt = 0
+    cpu = 0.0
     for rel, st in per.items():
         counted = st["total"] - st["equivalent"]
         tk += st["killed"]
         tt += counted
-        out.append("| %s | %d | %d | %d | %d | %d | %.0f %% |" % (
+        cpu += st.get("cpu", 0.0)
+        out.append("| %s | %d | %d | %d | %d | %d | %.0f %% | %.0f | %s %s%s |" % (
             rel.replace("firmware/ecmo/", ""), st["total"], st["killed"], len(st["survived"]),
-            len(st["uncovered"]), st["equivalent"], score(st)))
-    out.append("| **all** | | %d | | | | **%.1f %%** |" % (tk, 100.0 * tk / tt if tt else 100))
+            len(st["uncovered"]), st["equivalent"], score(st), st.get("cpu", 0.0),
+            st.get("when", "?"), st.get("commit", "?"),
+            "" if st.get("current", True) else " (module changed since)"))
+    missing = [r.replace("firmware/ecmo/", "") for r in modules([]) if r not in per]
+    out.append("| **all run** | | %d | | | | **%.1f %%** | %.0f | |" % (
+        tk, 100.0 * tk / tt if tt else 100, cpu))
     out.append("")
-    out.append("%.0f s on %d workers. Survivors (module:line:col:operator:replacement):" % (secs, jobs))
+    if missing:
+        out.append("Not run yet: %s." % ", ".join(missing))
+        out.append("")
+    out.append("CPU s: processor time of the mutants' test runs (both runtimes), independent of the "
+               "load; an idle 2-core machine takes about half of it in wall time with 2 workers.")
+    out.append("")
+    out.append("Survivors (module:line:col:operator:replacement, then the line):")
     for rel, st in per.items():
         for mid in st["survived"] + st["uncovered"]:
-            out.append("- `%s`%s" % (mid, " (no test runs this line)" if mid in st["uncovered"] else ""))
+            out.append("- `%s`%s `%s`" % (mid, " (no test runs this line)" if mid in st["uncovered"]
+                                          else "", st.get("text", {}).get(mid, "")))
     return "\n".join(out) + "\n"
 
 
