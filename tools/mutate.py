@@ -405,9 +405,9 @@ def main(argv=None):
                 cover = keep + [t for t in cover if t not in keep][:MAX_TESTS]
                 if not cover:
                     st["uncovered"].append(mid)
-                    st["text"][mid] = src_lines[m["line"] - 1].strip()[:90]
+                    st["text"][mid] = key
                     continue
-                st["text"][mid] = src_lines[m["line"] - 1].strip()[:90]
+                st["text"][mid] = key
                 jobs.append({"id": mid, "rel": rel, "src": m["src"], "tests": cover,
                              "cost_s": sum(speed[t] for t in cover)})
     print("%d mutants to run on %d workers" % (len(jobs), a.jobs), flush=True)
@@ -499,11 +499,12 @@ def render(per, a):
     out.append("CPU s: processor time of the mutants' test runs (both runtimes), independent of the "
                "load; an idle 2-core machine takes about half of it in wall time with 2 workers.")
     out.append("")
-    out.append("Survivors (module:line:col:operator:replacement, then the line):")
+    out.append("Survivors, by line: `module | line | column operator replacement` (the key "
+               "docs/mutation-equivalent.txt uses):")
     for rel, st in per.items():
         for mid in st["survived"] + st["uncovered"]:
-            out.append("- `%s`%s `%s`" % (mid, " (no test runs this line)" if mid in st["uncovered"]
-                                          else "", st.get("text", {}).get(mid, "")))
+            out.append("- %s `%s`%s" % (mid.split(":")[1], st.get("text", {}).get(mid, mid),
+                                         " (no test runs this line)" if mid in st["uncovered"] else ""))
     return "\n".join(out) + "\n"
 
 
