@@ -183,7 +183,7 @@ def _tree_hash(paths):
     return h.hexdigest()
 
 
-def coverage_map(test_modules, out_dir):
+def coverage_map(test_modules, out_dir, jobs=1):
     """Map per test file, cached in out_dir/coverage/: a test file is mapped again only when it
     changed, and all of them when the firmware, the simulator or the shared test helpers did."""
     cdir = os.path.join(out_dir, "coverage")
@@ -203,19 +203,29 @@ def coverage_map(test_modules, out_dir):
         print("mapping coverage of %d test files (%d cached) ..." % (
             len(stale), len(test_modules) - len(stale)), flush=True)
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-        tmp = os.path.join(cdir, "new.jsonl")
-        subprocess.run([sys.executable, os.path.join(ROOT, "host_tests", "fw", "mutrun.py"),
-                        "--map", tmp] + stale, cwd=ROOT, env=env, check=True, timeout=3600,
-                       stdout=subprocess.DEVNULL)
+        # split over the workers, the slow files (scenarios, campaign) spread round-robin
+        stale.sort(key=lambda m: -os.path.getsize(os.path.join(ROOT, fw, m + ".py")))
+        parts = [stale[i::max(1, jobs)] for i in range(max(1, jobs))]
+        procs = []
+        for i, part in enumerate(p for p in parts if p):
+            tmp = os.path.join(cdir, "new%d.jsonl" % i)
+            procs.append((tmp, subprocess.Popen(_private_tmp() +
+                [sys.executable, os.path.join(ROOT, "host_tests", "fw", "mutrun.py"), "--map", tmp]
+                + part, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)))
+        rows = []
+        for tmp, pr in procs:
+            if pr.wait(timeout=3600) != 0:
+                raise SystemExit("coverage map failed (%s)" % tmp)
+            rows += open(tmp).readlines()
+            os.remove(tmp)
         by = {m: [] for m in stale}
-        for line in open(tmp):
+        for line in rows:
             by[json.loads(line)["test"].split(":")[0]].append(line)
         for m, rows in by.items():
             with open(os.path.join(cdir, m + ".jsonl"), "w") as f:
                 f.writelines(rows)
             with open(os.path.join(cdir, m + ".key"), "w") as f:
                 f.write(keys[m])
-        os.remove(tmp)
     cmap, speed = {}, {}
     for m in test_modules:
         for line in open(os.path.join(cdir, m + ".jsonl")):
@@ -255,8 +265,26 @@ def covering(cmap, rel, m, src_lines):
 _W = {}
 
 
+def _private_tmp():
+    """Prefix that gives a test process its own empty /tmp (a mount namespace), or [] where that
+    is not allowed. The firmware tests keep settings and latches in fixed /tmp paths, so two
+    workers, or another person's test run, would otherwise see each other's files: a mutant
+    "killed" by that is a false kill, and a survivor hidden by it a false survivor."""
+    if "priv" not in _W:
+        pre = ["unshare", "-m", "sh", "-c", 'mount -t tmpfs tmpfs /tmp && exec "$@"', "sh"]
+        ok = False
+        if shutil.which("unshare"):
+            try:
+                ok = subprocess.run(pre + ["true"], capture_output=True, timeout=20).returncode == 0
+            except (OSError, subprocess.SubprocessError):
+                ok = False
+        _W["priv"] = pre if ok else []
+    return _W["priv"]
+
+
 def _worker_init():
-    d = tempfile.mkdtemp(prefix="ecmo-mutate-")
+    # the scratch tree lives outside /tmp: each test process gets a private, empty /tmp
+    d = tempfile.mkdtemp(prefix="ecmo-mutate-", dir=os.environ.get("ECMO_MUTATE_WORK"))
     for name in COPY:
         s = os.path.join(ROOT, name)
         if os.path.isdir(s):
@@ -286,7 +314,8 @@ def _run_tests(d, specs, runtime, timeout):
     with open(specfile, "w") as f:
         f.write("\n".join(specs) + "\n")
     try:
-        p = subprocess.run(cmd + [specfile], cwd=d, env=env, capture_output=True, timeout=timeout)
+        p = subprocess.run(_private_tmp() + cmd + [specfile], cwd=d, env=env, capture_output=True,
+                           timeout=timeout)
     except subprocess.TimeoutExpired:
         return "timeout"
     return "pass" if p.returncode == 0 else "fail"
@@ -369,10 +398,17 @@ def main(argv=None):
     ap.add_argument("--doc", default="", help="also write the report as markdown here")
     a = ap.parse_args(argv)
     os.makedirs(a.out, exist_ok=True)
+    work = os.path.join(a.out, "work")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    os.environ["ECMO_MUTATE_WORK"] = work
+    if not _private_tmp():
+        print("note: no private /tmp per test run (unshare -m not allowed): run one worker and "
+              "no other firmware tests meanwhile", flush=True)
     t0 = time.time()
     tests = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, "host_tests", "fw"))
                    if f.startswith("test_") and f.endswith(".py"))
-    cmap, speed = coverage_map(tests, a.out)
+    cmap, speed = coverage_map(tests, a.out, a.jobs)
     map_cpu = _child_cpu()
     eq = load_equivalent()
     used_eq = set()
@@ -418,6 +454,7 @@ def main(argv=None):
             results[r["id"]] = r
             if (i + 1) % 25 == 0:
                 print("  %d/%d done (%.0f s)" % (i + 1, len(jobs), time.time() - t0), flush=True)
+    shutil.rmtree(work, ignore_errors=True)
     for j in jobs:
         r = results[j["id"]]
         st = per[j["rel"]]
