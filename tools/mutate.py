@@ -191,13 +191,28 @@ def coverage_map(test_modules, out_dir, jobs=1):
     fw = os.path.join("host_tests", "fw")
     helpers = [os.path.join(fw, f) for f in sorted(os.listdir(os.path.join(ROOT, fw)))
                if f.endswith(".py") and not f.startswith("test_")]
-    base = _tree_hash(["firmware", "boards", os.path.join("tools", "sim")] + helpers)
-    keys = {m: base + _tree_hash([os.path.join(fw, m + ".py")]) for m in test_modules}
+    # A test's run depends on its own file, the helpers, the simulator and boards, and only on
+    # the firmware files it executed: a firmware file it never ran cannot change what it runs.
+    base = _tree_hash(["boards", os.path.join("tools", "sim")] + helpers)
+    fw_hash = {}
+
+    def fw_of(rel):
+        if rel not in fw_hash:
+            fw_hash[rel] = _tree_hash([rel]) if os.path.exists(os.path.join(ROOT, rel)) else "gone"
+        return fw_hash[rel]
+
     stale = []
     for m in test_modules:
         kf = os.path.join(cdir, m + ".key")
-        if not (os.path.exists(kf) and open(kf).read() == keys[m]
-                and os.path.exists(os.path.join(cdir, m + ".jsonl"))):
+        ok = os.path.exists(kf) and os.path.exists(os.path.join(cdir, m + ".jsonl"))
+        if ok:
+            try:
+                k = json.load(open(kf))
+                ok = (k["base"] == base and k["test"] == _tree_hash([os.path.join(fw, m + ".py")])
+                      and all(fw_of(r) == h for r, h in k["fw"].items()))
+            except (ValueError, KeyError):
+                ok = False
+        if not ok:
             stale.append(m)
     if stale:
         print("mapping coverage of %d test files (%d cached) ..." % (
@@ -224,8 +239,12 @@ def coverage_map(test_modules, out_dir, jobs=1):
         for m, rows in by.items():
             with open(os.path.join(cdir, m + ".jsonl"), "w") as f:
                 f.writelines(rows)
+            ran = set()
+            for line in rows:
+                ran.update(json.loads(line)["lines"])
             with open(os.path.join(cdir, m + ".key"), "w") as f:
-                f.write(keys[m])
+                json.dump({"base": base, "test": _tree_hash([os.path.join(fw, m + ".py")]),
+                           "fw": {r: fw_of(r) for r in sorted(ran)}}, f)
     cmap, speed = {}, {}
     for m in test_modules:
         for line in open(os.path.join(cdir, m + ".jsonl")):
@@ -447,41 +466,58 @@ def main(argv=None):
                 jobs.append({"id": mid, "rel": rel, "src": m["src"], "tests": cover,
                              "cost_s": sum(speed[t] for t in cover)})
     print("%d mutants to run on %d workers" % (len(jobs), a.jobs), flush=True)
+    stale = [k for k in eq if any(k.startswith(r.replace("firmware/ecmo/", "") + " | ") for r in per)
+             and k not in used_eq]
+    for k in stale:
+        print("equivalent entry matches no mutant (line changed?): %s" % k, flush=True)
+    # each module's last result is kept, so module-by-module runs add up to the whole table;
+    # a module is stored as soon as its last mutant is done (a long run can be stopped)
+    store = os.path.join(a.out, "modules")
+    os.makedirs(store, exist_ok=True)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--"] + list(FOLDERS) + ["host_tests"],
+                           cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    left = {rel: 0 for rel in per}
+    for j in jobs:
+        left[j["rel"]] += 1
+
+    def finish(rel):
+        st = per[rel]
+        st["survived"].sort(key=lambda m: int(m.split(":")[1]))
+        st["when"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        st["commit"] = commit + ("+" if dirty else "")
+        st["map_cpu"] = round(map_cpu, 1)
+        with open(os.path.join(store, rel.replace("/", "__") + ".json"), "w") as f:
+            json.dump(st, f, indent=1)
+        if a.doc:
+            with open(a.doc, "w") as f:
+                f.write(render(load_store(store), a))
+        print("  %s: %.0f %% (%d CPU s)" % (rel, score(st), st["cpu"]), flush=True)
+
+    for rel in per:
+        if not left[rel]:
+            finish(rel)
+    by_id = {j["id"]: j for j in jobs}
     with ProcessPoolExecutor(a.jobs, initializer=_worker_init) as pool:
         futs = [pool.submit(run_mutant, j) for j in jobs]
         for i, f in enumerate(as_completed(futs)):
             r = f.result()
             results[r["id"]] = r
+            rel = by_id[r["id"]]["rel"]
+            st = per[rel]
+            st["cpu"] += r.get("cpu", 0.0)
+            if r["verdict"] == "killed":
+                st["killed"] += 1
+            else:
+                st["survived"].append(r["id"])
+            left[rel] -= 1
+            if not left[rel]:
+                finish(rel)
             if (i + 1) % 25 == 0:
                 print("  %d/%d done (%.0f s)" % (i + 1, len(jobs), time.time() - t0), flush=True)
     shutil.rmtree(work, ignore_errors=True)
-    for j in jobs:
-        r = results[j["id"]]
-        st = per[j["rel"]]
-        st["cpu"] += r.get("cpu", 0.0)
-        if r["verdict"] == "killed":
-            st["killed"] += 1
-        else:
-            st["survived"].append(j["id"])
     cpu = _child_cpu()
-    stale = [k for k in eq if any(k.startswith(r.replace("firmware/ecmo/", "") + " | ") for r in per)
-             and k not in used_eq]
-    for k in stale:
-        print("equivalent entry matches no mutant (line changed?): %s" % k, flush=True)
-    # each module's last result is kept, so module-by-module runs add up to the whole table
-    store = os.path.join(a.out, "modules")
-    os.makedirs(store, exist_ok=True)
-    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--"] + list(FOLDERS) + ["host_tests"],
-                           cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    for rel, st in per.items():
-        st["when"] = stamp
-        st["commit"] = commit + ("+" if dirty else "")
-        st["map_cpu"] = round(map_cpu, 1)
-        with open(os.path.join(store, rel.replace("/", "__") + ".json"), "w") as f:
-            json.dump(st, f, indent=1)
     print("this run: %.0f s wall on %d workers, %.0f CPU s (coverage map %.0f CPU s)" % (
         time.time() - t0, a.jobs, cpu, map_cpu))
     report = render(load_store(store), a)
