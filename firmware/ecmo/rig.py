@@ -179,28 +179,9 @@ class Rig:
 
     # ---- operator commands ----
     def help(self):
-        print("""ecmo-rig %s -- commands (rig.<name>):
-  status()                 one line: state, profile, mode, setpoint, flow, RPM, P1/P2/P3, dP, alarms
-  run() / standby()        start the pump / operator stop (VA closes the return line)
-  mode('flow'|'rpm')       control mode; switching is bumpless
-  set_flow(lpm)            flow setpoint in L/min (flow mode)
-  set_rpm(rpm)             speed setpoint (rpm mode)
-  gains(kp, ki, kd)        flow PID gains: RPM/(L/min), RPM/(L/min*s), RPM/(L/min/s)
-  limit(name, value, confirm=False)  set a safety limit (rig.limits() lists them)
-  profile('VA'|'VV')       switch profile: limits go to that profile's defaults
-  clamp(closed)            operator clamp of the return line
-  ack()                    acknowledge alarms: audio paused, alarms stay visible
-  restart()                release a latched air / e-stop stop once clear and acknowledged
-  reboot()                 planned reset: standby, no alarm and no resume after it
-  alarms() / log(n)        alarms shown now / last n alarm events
-  blind()                  interlocks that cannot see, or see through a substitute
-  lift_clot_ceiling()      let the speed rise above where it was when CLOT came (until it clears)
-  pump_map(a, b, c, err_pct)   the pump's H-Q-RPM map in use (no arguments: show it)
-  identify() / identify_status() / identify_fit()   identify the map on the rig (docs/sensor-trust.md)
-  telemetry(hz)            CSV rows on this link ('TLM ...', header '#TLM ...'), 0 = off, max %d
-  telemetry_header() / telemetry_row()   the header and one row as strings
-  save() / load()          settings to / from flash (load: a bad file changes nothing)""" % (
-            VERSION, S.TELEMETRY_MAX_HZ))
+        # the text lives in ecmo/help.py, imported only when asked for (a board's heap is small)
+        from ecmo.help import commands
+        print(commands(VERSION, S.TELEMETRY_MAX_HZ))
 
     def status(self):
         # printed, not returned: the REPL would echo a returned line a second time
