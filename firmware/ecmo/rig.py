@@ -11,6 +11,7 @@ from ecmo.wiring import Wiring, pump_map
 from ecmo.pumpmap import PumpMap
 from ecmo.drivers import retain as R
 from ecmo.drivers.status import name as status_name
+from ecmo.drivers.analog import AnalogSensor
 from ecmo.control.pump_control import RPM, FLOW, MODE_NAMES
 from ecmo.safety import alarms as A
 from ecmo.safety import resume
@@ -589,7 +590,7 @@ class Rig:
             raise ValueError("zero takes 'p1', 'p2', 'p3', 'all' or 'flow', got %r" % (name,))
         self._pump_still("zero(%r)" % name)
         if name == "flow":
-            if not hasattr(self.flow, "gain_e4"):
+            if not isinstance(self.flow, AnalogSensor):
                 raise ValueError("this flow meter (turbine) reads no flow at rest: nothing to zero")
             if not self.clamp_out.closed:
                 raise ValueError("zero('flow') needs the line clamped: rig.clamp(True) first "
@@ -623,7 +624,7 @@ class Rig:
         if point_a is None and point_b is None:
             return {"gain": (fc[0] if fc else 10000) / 10000, "offset_mlpm": self.flow.offset,
                     "at": fc[1] if fc else None}
-        if not hasattr(self.flow, "gain_e4"):
+        if not isinstance(self.flow, AnalogSensor):
             raise ValueError("this flow meter (turbine) is calibrated by pulses_per_l in its board file")
         self._pump_still("calibrate_flow()")
         pts = []
@@ -681,14 +682,14 @@ class Rig:
             s = self._zero_sensor(k)
             s.offset = 0
             if k in z:
-                if k == "flow" and not hasattr(s, "gain_e4"):
+                if k == "flow" and not isinstance(s, AnalogSensor):
                     continue
                 lim = self.zero_limit(k)
                 if -lim <= z[k][0] <= lim:
                     s.offset = z[k][0]
                 else:
                     self.al.set(A.SETTINGS, True, self.loop.now_ms)
-        if hasattr(self.flow, "gain_e4"):
+        if isinstance(self.flow, AnalogSensor):
             fc = d.get("flow_cal") or []
             self.flow.gain_e4 = fc[0] if fc else 10000
 

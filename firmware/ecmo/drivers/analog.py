@@ -26,7 +26,6 @@ class AnalogSensor(Reading):
         self.raw = -1
         Reading.__init__(self)
         # calibration on the rig (rig.calibrate_flow): value = (conv - offset) * gain_e4 / 10000
-        self.gain_e4 = 10000
 
     def set_cal(self, cal):
         if cal[2] == cal[0]:

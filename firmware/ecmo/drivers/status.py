@@ -37,6 +37,7 @@ class Reading:
         # drivers that can be zeroed (analog, ABP); `conv` is the value before it
         self.offset = 0
         self.conv = 0
+        self.gain_e4 = 10000     # the flow probe's gain from a bucket test (analog only)
 
     def _fail(self, code):
         self.status = code
