@@ -138,3 +138,20 @@ def test_jitter_zero_is_off_and_a_jitter_finds_noise():
         seen_q.add(quiet.read())
         seen_n.add(noisy.read())
     assert seen_q == {S.OK} and S.NOISY in seen_n
+
+
+def test_zero_offset_and_gain_apply_to_the_value_not_the_conversion():
+    adc = _Adc(6005)
+    a = chan(adc)
+    a.offset = 100
+    assert a.read() == S.OK and a.conv == 500 and a.value == 400
+    a.gain_e4 = 15000
+    a.read()
+    assert a.conv == 500 and a.value == 600      # (500 - 100) * 1.5
+    a.gain_e4 = 9999
+    a.read()
+    assert a.value == 399                          # floor of 399.96
+    a.offset = 0
+    a.gain_e4 = 10000
+    a.read()
+    assert a.value == 500

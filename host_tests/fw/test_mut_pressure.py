@@ -116,3 +116,12 @@ def test_abp_default_jitter_and_frozen_limits():
         counts(bus3, 8192 + (300 if k % 2 else -300) + k % 3)
         seen.add(s3.read())
     assert S.NOISY in seen
+
+
+def test_abp_zero_offset_applies_to_the_value_not_the_conversion():
+    bus, s = part()
+    counts(bus, 8192)
+    s.offset = 30
+    assert s.read() == S.OK
+    v = -5171 + (8192 - 1638) * 10342 // 13108
+    assert s.conv == v and s.value == v - 30
