@@ -404,6 +404,8 @@ def modules(selected):
                 rel = folder + "/" + name
                 if not selected or any(s in rel for s in selected):
                     out.append(rel)
+    if selected:    # in the order asked for (a long run stopped early has the first ones)
+        out.sort(key=lambda rel: min(i for i, s in enumerate(selected) if s in rel))
     return out
 
 
