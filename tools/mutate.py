@@ -417,6 +417,12 @@ def main(argv=None):
     ap.add_argument("--limit", type=int, default=0, help="at most this many mutants per module")
     ap.add_argument("--out", default=os.path.join(ROOT, "out", "mutate"))
     ap.add_argument("--doc", default="", help="also write the report as markdown here")
+    ap.add_argument("--only", default="",
+                    help="a check, not a score: only the mutants whose key (module | line | change) "
+                         "contains this; prints each verdict and stores nothing")
+    ap.add_argument("--tests", default="",
+                    help="with --only: run these test functions (test_x:test_a,test_b) instead "
+                         "of the ones that cover the line")
     a = ap.parse_args(argv)
     os.makedirs(a.out, exist_ok=True)
     work = os.path.join(a.out, "work")
@@ -448,8 +454,10 @@ def main(argv=None):
                 if not _compiles(m["src"], tmp):
                     st["invalid"] += 1
                     continue
-                st["total"] += 1
                 key = equivalent_key(rel, m, src_lines)
+                if a.only and a.only not in key:
+                    continue
+                st["total"] += 1
                 if key in eq:
                     st["equivalent"] += 1
                     used_eq.add(key)
@@ -460,6 +468,10 @@ def main(argv=None):
                                key=lambda t: (t.split(":")[0] not in pref, speed[t]))
                 keep = [t for t in cover if t.split(":")[0] in pref]
                 cover = keep + [t for t in cover if t not in keep][:MAX_TESTS]
+                if a.tests:
+                    cover = ["%s:%s" % (a.tests.split(":")[0], fn)
+                             for fn in a.tests.split(":")[1].split(",")]
+                    speed.update((t, speed.get(t, 1.0)) for t in cover)
                 if not cover:
                     st["uncovered"].append(mid)
                     st["text"][mid] = key
@@ -497,6 +509,16 @@ def main(argv=None):
                 f.write(render(load_store(store), a))
         print("  %s: %.0f %% (%d CPU s)" % (rel, score(st), st["cpu"]), flush=True)
 
+    if a.only:
+        if not jobs:
+            print("no mutant matches %r" % a.only)
+            return 2
+        with ProcessPoolExecutor(a.jobs, initializer=_worker_init) as pool:
+            for j, r in zip(jobs, pool.map(run_mutant, jobs)):
+                print("%s  %s %s  (tests: %s)" % (r["verdict"].upper(), per[j["rel"]]["text"][j["id"]],
+                                                  r["how"], " ".join(_specs(j["tests"]))))
+        shutil.rmtree(work, ignore_errors=True)
+        return 0
     for rel in per:
         if not left[rel]:
             finish(rel)
