@@ -52,3 +52,10 @@ def test_estop_active_low_latches_on_the_falling_edge():
     assert e.latched and hits == [1] and e.present()
     e.read()
     assert e.active
+
+
+def test_estop_reads_not_pressed_before_its_first_read():
+    # mutants: `self.active = False` removed / True in the constructor (status shown before
+    # the first tick said "pressed", or raised)
+    e = W.estop({"pin": 17, "active_level": 1}, None)
+    assert e.active is False and not e.latched and e.events == 0
