@@ -371,7 +371,7 @@ def run_mutant(job):
     d = _W["dir"]
     rel, src = job["rel"], job["src"]
     target = os.path.join(d, rel)
-    with open(os.path.join(ROOT, rel)) as f:
+    with open(target) as f:       # the scratch tree's own copy: the checkout may move meanwhile
         orig = f.read()
     with open(target, "w") as f:
         f.write(src)
