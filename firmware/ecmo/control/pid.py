@@ -20,8 +20,7 @@ class PID:
         self.d_tau_ms = d_tau_ms
         # i_mrpm: integrator in milli-RPM; _i_rem: the remainder below one milli-RPM, so slow
         # errors still integrate; d_rpm, p_rpm: the last D and P terms; _pv_last: for D
-        self.out = 0
-        self.reset(0, 0)
+        self.reset(0, 0)         # sets every state variable, and out to 0 clamped to the limits
         self._primed = False     # the first update starts from its own measurement
 
     def set_gains(self, kp, ki, kd):
