@@ -28,12 +28,14 @@ FOLDERS = ("firmware/ecmo/safety", "firmware/ecmo/control", "firmware/ecmo/drive
 EQUIVALENT = os.path.join(ROOT, "docs", "mutation-equivalent.txt")
 COPY = ("firmware", "boards", "tools", "host_tests", "pytest.ini")
 # Tests written for a module run first (and test_mut_<module>): they kill most mutants at once.
-PREFERRED = {"pid": ("test_pid",), "pump_control": ("test_pid", "test_mutants_gaps"),
-             "sweep": ("test_gas",), "gas": ("test_gas",), "alarms": ("test_alarms",),
+PREFERRED = {"pid": ("test_pid", "test_pid_exact"), "pump_control": ("test_pid", "test_mutants_gaps"),
+             "sweep": ("test_gas", "test_sweep_exact"), "gas": ("test_gas",), "alarms": ("test_alarms",),
              "supervisor": ("test_safety", "test_mutants_gaps"), "profiles": ("test_safety",),
              "annunciator": ("test_alarms",)}
 MAX_TESTS = 60     # beyond the preferred ones, the fastest covering tests (a survivor is then a
-                   # survivor of these: the score can only be understated, never inflated)
+                   # survivor of these: the score can only be understated, never inflated),
+MAX_COST_S = 20.0  # and no more of them than their mapped run times add up to (the scenario and
+                   # campaign tests take seconds each; a survivor would run them all, twice)
 
 _CMP_SWAP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
              ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Is: ast.IsNot, ast.IsNot: ast.Is,
@@ -484,7 +486,15 @@ def main(argv=None):
                 cover = sorted(covering(cmap, rel, m, src_lines),
                                key=lambda t: (t.split(":")[0] not in pref, speed[t]))
                 keep = [t for t in cover if t.split(":")[0] in pref]
-                cover = keep + [t for t in cover if t not in keep][:MAX_TESTS]
+                others, cost = [], 0.0
+                for t in cover:
+                    if t in keep:
+                        continue
+                    cost += speed[t]
+                    if len(others) >= MAX_TESTS or (others and cost > MAX_COST_S):
+                        break
+                    others.append(t)
+                cover = keep + others
                 if a.tests:
                     cover = ["%s:%s" % (a.tests.split(":")[0], fn)
                              for fn in a.tests.split(":")[1].split(",")]
