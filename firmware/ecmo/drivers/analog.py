@@ -6,7 +6,7 @@ from ecmo.drivers.status import Reading, OK, OPEN, SHORT, STUCK, NAN, BUS, NOISY
 from ecmo.drivers.plausible import Plausible
 
 _WILD_UP = const(256)     # floating input: +256 a wild step, -1/16 of the score a read
-_WILD_ON = const(700)     # ~3 wild steps in a row (a floating pin: 2 in 3 reads are wild)
+_WILD_ON = const(1000)    # ~5 wild steps in a row (a floating pin: 2 in 3 reads are wild)
 _WILD_OFF = const(128)    # ~25 calm reads before it clears
 
 
