@@ -53,6 +53,7 @@ class AnalogSensor(Reading):
         self.floating = False
         self.raw = -1
         Reading.__init__(self)
+        # calibration on the rig (rig.calibrate_flow): value = (conv - offset) * gain_e4 / 10000
 
     def use_u16(self, u16cal):
         # from now on mV from read_u16() through this two-point line (see __init__)
@@ -116,7 +117,10 @@ class AnalogSensor(Reading):
         st = self._pl.check(raw, v)
         if st:
             return self._fail(st)
-        self.value = v
+        self.conv = v
+        # the zero (rig.zero) and the rig's calibration (rig.calibrate_flow), in integers
+        g = self.gain_e4
+        self.value = v - self.offset if g == 10000 else (v - self.offset) * g // 10000
         self.status = OK
         self.sat = 0
         return OK
