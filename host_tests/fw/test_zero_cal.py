@@ -178,3 +178,37 @@ def test_a_stored_offset_beyond_its_limit_is_not_used():
     machine.sim_reboot(machine.PWRON_RESET)
     b2 = Bench(profile=None, keep_settings=True, settings_path=PATH)
     assert b2.rig.p1.offset == 0 and "SETTINGS" in b2.rig.alarms()
+
+
+def _alloc_of_reads(sensors, n=500):
+    import gc
+    for s in sensors:
+        s.read()
+    gc.collect()
+    gc.disable()
+    a = gc.mem_alloc()
+    for i in range(n):
+        for s in sensors:
+            s.read()
+    used = gc.mem_alloc() - a
+    gc.enable()
+    return used
+
+
+def test_offsets_and_gain_cost_the_reads_no_allocation():
+    import gc
+    if not hasattr(gc, "mem_alloc"):
+        return    # only MicroPython counts heap bytes
+    b = bench(start=False)
+    r = b.rig
+    sens = (r.p1, r.p2, r.flow)
+    for s in sens:
+        s._pl.frozen_ticks = 0            # static test inputs: no frozen-sensor check
+    base = _alloc_of_reads(sens)          # the fake machine's own cost, if any
+    r.p1.offset = 37
+    r.p2.offset = -12
+    r.flow.offset = 41
+    r.flow.gain_e4 = 9524
+    b.set(flow=3.0)
+    assert _alloc_of_reads(sens) == base
+    assert r.p1.status == 0 and r.p2.status == 0 and r.flow.status == 0 and 2800 < r.flow.value < 2900, r.flow.value
