@@ -212,3 +212,31 @@ def test_offsets_and_gain_cost_the_reads_no_allocation():
     b.set(flow=3.0)
     assert _alloc_of_reads(sens) == base
     assert r.p1.status == 0 and r.p2.status == 0 and r.flow.status == 0 and 2800 < r.flow.value < 2900, r.flow.value
+
+
+def test_collect_measures_the_mean_flow_and_the_time_of_a_collection():
+    b = bench()
+    refused(b.rig.collect, ("pump running",))
+    b.running(2500)
+    b.set(flow=2.1)
+    b.ticks(20)
+    assert b.rig.collect().startswith("collecting")
+    b.ticks(3000)                               # 30 s into the jug
+    a = b.rig.collect()
+    assert a[1] is None and 29.9 <= a[2] <= 30.1, a
+    near(a[0] * 1000, 2100, 3)
+    b.set(flow=4.2)
+    b.ticks(20)
+    b.rig.collect()
+    b.ticks(3000)
+    c = b.rig.collect()
+    near(c[0] * 1000, 4200, 3)
+    b.rig.standby()
+    b.ticks(300)
+    g = b.rig.calibrate_flow((a[0], 1000, a[2]), (c[0], 2000, c[2]))   # the meter read 5 % high
+    near(g["gain"] * 10000, 9524, 5)
+    b.running(2500)
+    b.rig.collect()
+    b.raw("flow", 0)                            # the probe drops out mid-collection
+    b.ticks(300)
+    refused(b.rig.collect, ("read invalid", "collect again"))
