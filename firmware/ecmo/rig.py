@@ -52,7 +52,7 @@ class _Collect:
         self.sum = 0
         self.n = 0
         self.bad = 0
-        self.t0 = 0
+        self.t0 = ticks_ms()
 
     def tick(self, now_ms, n):
         if self.on:
