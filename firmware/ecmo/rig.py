@@ -20,6 +20,14 @@ from ecmo.safety import profiles
 from ecmo.telemetry import Telemetry, fixed, rounded
 
 
+def boot_profile(retain, settings):
+    # the profile the outputs are made for: the live one a reset kept, else the saved one
+    kept = retain.get()
+    if kept is not None:
+        return "VA" if kept[0] & R.VA else "VV"
+    return settings["profile"]
+
+
 class _Critical:
     # `with self._crit:` keeps the tick out while the REPL changes a group of fields. The tick is
     # a scheduled callback, which can run between any two bytecodes even with IRQs masked, so a
@@ -88,7 +96,7 @@ class Rig:
         self._ident = None          # pump-map identification sweep (rig.identify)
         self._collect = None        # a timed collection for the flow calibration (rig.collect)
         self.wiring = Wiring(board)
-        p = self.parts = self.wiring.build(self.retain)
+        p = self.parts = self.wiring.build(self.retain, boot_profile(self.retain, self.settings))
         self.pump = p.pump
         self.clamp_out = p.clamp_out
         self.p1 = p.p1
@@ -120,6 +128,7 @@ class Rig:
         boot = resume.after_reset(p, self.retain, self.boot_cause, self.settings, board.RPM_MAX,
                                   now, S.read_latch(self.path))
         self.unexpected_reset = boot.unexpected
+        self.reset_kind = boot.cause     # power-on, soft, planned, watchdog or crash
         self._dirty = boot.dirty
         self._run_intent = boot.run_intent
         self._keep()
@@ -230,9 +239,13 @@ class Rig:
         elif r.suspect & 8:
             flow = "SUSPECT"
         al = ",".join(self.al.codes()) or "-"
-        return ("%s %s %s sp=%s flow=%s rpm=%d P1=%s P2=%s P3=%s dP=%s alarms=%s%s" % (
+        # an ESP32 without ADC calibration reads its analog inputs through read_u16 and our
+        # own two-point line (board ADC_U16_CAL, else a nominal one): said at the end
+        adc = self.wiring.adc_mode
+        adc = " adc=" + adc if adc[:4] == "u16-" else ""
+        return ("%s %s %s sp=%s flow=%s rpm=%d P1=%s P2=%s P3=%s dP=%s alarms=%s%s%s" % (
             STATE_NAMES[STOP if self.sup.stopped() else self.sup.state], self.sup.profile, MODE_NAMES[c.mode], sp, flow,
-            self.pump.rpm, p(self.p1), p(self.p2), p(self.p3), dp, al, self._cal_token()))
+            self.pump.rpm, p(self.p1), p(self.p2), p(self.p3), dp, al, self._cal_token(), adc))
 
     def _not_stopped(self, what):
         if self.sup.stopped():
