@@ -277,3 +277,17 @@ def test_hard_reset_from_machine_reset_is_planned_and_a_crash_is_not():
     b3 = Bench(profile=None, start=False, keep=True)
     assert b3.rig.reset_kind == "crash" and b3.rig.unexpected_reset
     assert "WDT_RESET" in codes(b3)
+
+
+def test_a_counted_air_stop_is_released_by_restart_like_any_other():
+    esp32kit.esp32()
+    b = Bench()
+    b.running(3000)
+    b.blocked(150, _air_pulse_during(b, 150, 100))
+    b.ticks(2)
+    assert b.rig.sup.state == STOP and b.rig.bubble.missed == 1
+    b.rig.ack()
+    b.rig.deaired()
+    b.rig.restart()
+    b.ticks(300)
+    assert b.rig.sup.state == RUN and b.enabled() and not b.rig.bubble.latched

@@ -44,5 +44,8 @@ class Latch:
             self._on_trip()
 
     def clear(self):
-        # only the supervisor calls this, and only when the input reads clear
+        # only the supervisor calls this, and only when the input reads clear; edges counted
+        # up to now belong to the stop being released
+        if self._count is not None:
+            self._counted = self._count.value()
         self.latched = False
