@@ -240,3 +240,29 @@ def test_collect_measures_the_mean_flow_and_the_time_of_a_collection():
     b.raw("flow", 0)                            # the probe drops out mid-collection
     b.ticks(300)
     refused(b.rig.collect, ("read invalid", "collect again"))
+
+
+def test_bad_calibration_input_is_a_clear_error_and_changes_nothing():
+    b = bench()
+    good = (4.0, 4000, 60)
+    bad = (None, 1, "2", (1, 2, 3, 4), [], (float("nan"), 2000, 60), (2.0, float("inf"), 60),
+           (True, 2000, 60), (2.0, 2000, -60), (2.0, -5, 60), (99.0, 2000, 60), ("2", 2000, 60),
+           (2.0, 2000, 0))
+    for p in bad:
+        for args in ((p, good), (good, p)):
+            try:
+                b.rig.calibrate_flow(*args)
+            except ValueError as e:
+                assert str(e)
+            else:
+                raise AssertionError("accepted %r" % (args,))
+    for name in (None, "", "P1", ("p1",), 3.0, "flow ", "al"):
+        try:
+            b.rig.zero(name)
+        except ValueError as e:
+            assert "zero takes" in str(e), str(e)
+        else:
+            raise AssertionError("zero(%r) accepted" % (name,))
+    assert b.rig.flow.gain_e4 == 10000 and b.rig.flow.offset == 0 and b.rig.calibration() == {}
+    b.ticks(5)
+    assert b.rig.loop.errors == 0

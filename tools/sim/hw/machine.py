@@ -158,9 +158,9 @@ class ADC:
     def read_u16(self):
         st = self._st
         if _esp32() and (st.floating or st.uv is not None):
-            # esp32 at 11 dB: the raw conversion, scaled to 16 bits (ports/esp32/adc.c
-            # madcblock_read_helper, machine_adc.c read_u16); raw 0 sits at ~142 mV and full
-            # scale at ~3.1 V, the line read_uv's calibration undoes
+            # esp32 at 11 dB: the raw conversion scaled to 16 bits (ports/esp32/machine_adc.c
+            # mp_machine_adc_read_u16: raw << 4 | raw >> 8 at 12 bits); raw 0 sits at ~142 mV
+            # and full scale at ~3.1 V: the typical line read_uv's calibration undoes
             v = self._pin_uv()
             if not isinstance(v, int):
                 return v
@@ -684,7 +684,8 @@ def _only(cls, pairs, present):
 
 
 def sim_quirk(name, on=True):
-    # esp32 behaviours that still expose open firmware bugs (issue #20), off by default:
+    # esp32 behaviours, off by default so the older tests keep their ideal inputs; the issue #20
+    # tests (host_tests/fw/test_esp32.py) and the conformance suite turn them on:
     #   "adc_cal" read_uv offset and saturation, "no_adc_cal" uncalibrated chip (OSError),
     #   "float" unpulled inputs read noise
     if name not in ("adc_cal", "no_adc_cal", "float"):

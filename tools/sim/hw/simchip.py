@@ -176,6 +176,8 @@ def soft_reset():
         st.irq_handler = None
         st.irq_pin = None
         st.counters = []          # esp32_pcnt_deinit_all (ports/esp32/main.c)
+    for u in w.counters:
+        w.counters[u]._src = None
     w.counters = {}
     for pid in w.pwms:
         w.pwms[pid].active = False
