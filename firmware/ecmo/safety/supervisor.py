@@ -246,9 +246,11 @@ class Supervisor:
         one("suction", self.p1.status == 0 and not r.suspect & 1, r.p1_g_ok,
             "P1 saturated" if self.p1.sat else "the pump-map estimate of P1")
         one("over-pressure", self.p3.status == 0 and not r.suspect & 4, r.p3_g_ok,
-            "P2, its upper bound" if self.p2.status == 0 else "P3 saturated")
+            "P2, its upper bound" if self.p2.status == 0 else
+            "P3 saturated" if self.p3.sat > 0 else "the pump-map estimate of P2")
         one("pre-oxygenator pressure", self.p2.status == 0 and not r.suspect & 2, r.p2_g_ok,
-            "P3, its lower bound" if self.p3.status == 0 else "P2 saturated")
+            "P2 saturated" if self.p2.sat > 0 else
+            "the pump-map estimate of P2" if r.p2_est_ok else "P3, its lower bound")
         if self.p2.status or self.p3.status or r.suspect & 6:
             out.append("clot")
         one("low/retrograde flow", self.flow.status == 0 and not r.suspect & 8, r.q_g_ok,
