@@ -316,3 +316,60 @@ def test_worst_case_blocking_call_still_stops_within_one_tick_after_it():
         b.ticks(300)
         assert b.rig.sup.state == RUN, (block_ms, codes(b))
         assert machine.sim_now_us() > t0
+
+
+# ---- disable_irq() does not keep out a queued handler (ports/esp32, py/scheduler.c) ----
+
+def _stopped_once(b):
+    b.running(3000)
+    b.air(True)
+    b.ticks(2)
+    b.air(False)
+    b.ticks(2)
+    b.rig.ack()
+    b.rig.deaired()
+
+
+def test_air_handler_running_inside_restarts_section_keeps_the_stop():
+    # the port may run a queued air handler at any branch inside restart()'s disable_irq
+    # section, after its last look: here it runs as the latches are cleared
+    esp32kit.esp32()
+    b = Bench()
+    _stopped_once(b)
+    bub = b.rig.bubble
+    clear = bub.clear
+
+    def clear_with_handler_inside():
+        bub._irq(None)              # the queued handler runs at the branch before the store
+        clear()
+    bub.clear = clear_with_handler_inside
+    try:
+        b.rig.restart()
+        raise AssertionError("restart() went through")
+    except ValueError as e:
+        assert "seen just now" in str(e)
+    finally:
+        bub.clear = clear
+    b.ticks(2)
+    assert b.rig.sup.state == STOP and bub.latched and not b.enabled()
+
+
+def test_air_handler_running_inside_keep_is_still_retained():
+    # keep() reads the latches, then writes the retained word: a handler that runs between
+    # them (inside the section, on the ESP32) must not be overwritten by the older word
+    esp32kit.esp32()
+    b = Bench()
+    b.running(3000)
+    r = b.rig.retain
+    put = r.put
+
+    def put_with_handler_before(*a):
+        b.rig.bubble._irq(None)     # air: the handler records STOP_AIR in the word ...
+        put(*a)                     # ... and the word read before it is written over it
+    r.put = put_with_handler_before
+    try:
+        b.rig._keep()
+    finally:
+        r.put = put
+    from ecmo.drivers.retain import STOP_AIR
+    assert r.get()[0] & STOP_AIR

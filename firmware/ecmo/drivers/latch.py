@@ -44,8 +44,7 @@ class Latch:
             self._on_trip()
 
     def clear(self):
-        # only the supervisor calls this, and only when the input reads clear; edges counted
-        # up to now belong to the stop being released
-        if self._count is not None:
-            self._counted = self._count.value()
+        # only the supervisor calls this, and only when the input reads clear. Edges counted and
+        # not yet seen by a tick stay counted: one whose IRQ was dropped latches again at the
+        # next tick (the ticks before the operator's restart have taken the older ones)
         self.latched = False
