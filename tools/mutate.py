@@ -404,8 +404,8 @@ def run_mutant(job):
 def equivalent_key(rel, m, src_lines):
     """What docs/mutation-equivalent.txt names a mutant by: the module, the text of its line and
     the change, so an entry survives edits elsewhere in the file (a line number would not)."""
-    return "%s | %s | %d %s %s" % (rel.replace("firmware/ecmo/", ""), src_lines[m["line"] - 1].strip(),
-                                  m["col"], m["kind"], m["rep"])
+    return ("%s | %s | %d %s %s" % (rel.replace("firmware/ecmo/", ""), src_lines[m["line"] - 1].strip(),
+                                   m["col"], m["kind"], m["rep"])).strip()
 
 
 def load_equivalent():
