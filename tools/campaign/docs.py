@@ -22,7 +22,7 @@ tests use. A failing case's scenario file reproduces it: `make sim SCENARIO=<fil
 def _tolerances():
     c = criteria
     return ("Tolerances: suction %.1f s below the profile's critical P1; P2/P3 %.1f s above "
-            "their critical limits (P2: P3's plus the delta-P limit); retrograde %.1f s below "
+            "their critical limits (P2: the firmware's p2_crit, H28); retrograde %.1f s below "
             "%.1f L/min (VA); flow lost %.1f s below the low-flow limit with no MEDIUM/HIGH "
             "alarm; a sensor alarm within %.0f s of a fault (a tach fault counts only while "
             "the pump turns); the pump below %d RPM for %.1f s with no air or e-stop; a HIGH "
