@@ -169,8 +169,8 @@ def matrix(boards=BOARDS, profiles=PROFILES, timings=TIMINGS, dists=None, seed=1
 
 
 # ---- the declared campaign (the "full" tier): what a 2-core machine completes in about an hour
-# The whole cross product above (matrix(): about 9700 runs, some 2 s of CPU each) is six hours
-# of one core. The declared campaign keeps every disturbance and every fault kind and cuts the
+# The whole cross product above (matrix(): 9536 runs, some 2 s of CPU each, 6-10 s wall on a
+# loaded machine) is five hours of one core. The declared campaign keeps every disturbance and every fault kind and cuts the
 # axes where runs are equivalent or a rotation covers them (docs/campaign.md says the same):
 #  A. no fault: every disturbance x both profiles (the board alternates);
 #  B. every (sensor, fault kind) of the world once without a disturbance (does each one raise
@@ -181,18 +181,21 @@ def matrix(boards=BOARDS, profiles=PROFILES, timings=TIMINGS, dists=None, seed=1
 #     same way as their representative: open / short / nan (an analog input out of range: the
 #     sensor is marked invalid) as "open"; i2c / nack / timeout / stale / diag (an I2C part
 #     that does not answer or flags its status) as "i2c"; saturated_low as "saturated" (the
-#     other rail, the same "reading pinned at a rail" check); analog noise kept on flow, ABP
-#     noise on p2 only; bubble short as open (both a faulted detector, restart refused).
+#     other rail, the same "reading pinned at a rail" check); bubble short as open (both a
+#     faulted detector, restart refused).
+#     P2 and P3 are the same part on the same kind of bus: "slow" is run on P2 only, "offset"
+#     and "saturated" on P3 only (the part's reaction is the same; what a wrong P3 hides, the
+#     over-pressure interlock, is the more dangerous); noise is run on flow only (P2 noise: B).
 REPRESENTATIVES = (
     ("p1", "open"), ("p1", "stuck"), ("p1", "saturated"), ("p1", "offset"),
-    ("p2", "i2c"), ("p2", "stuck"), ("p2", "noise"), ("p2", "slow"), ("p2", "offset"),
-    ("p3", "i2c"), ("p3", "stuck"), ("p3", "slow"), ("p3", "saturated"), ("p3", "offset"),
+    ("p2", "i2c"), ("p2", "stuck"), ("p2", "slow"),
+    ("p3", "i2c"), ("p3", "stuck"), ("p3", "saturated"), ("p3", "offset"),
     ("flow", "open"), ("flow", "stuck"), ("flow", "noise"), ("flow", "saturated"),
     ("flow", "offset"),
     ("bubble", "open"), ("bubble", "stuck"),
     ("tach", "open"), ("tach", "stuck"),
 )
-DECLARED_SAMPLE = 20     # plus this many random larger combinations (sample())
+DECLARED_SAMPLE = 10     # plus this many random larger combinations (sample())
 
 
 def _combos(timings, profiles, boards):
