@@ -9,7 +9,10 @@ RULES = (
     ("air_to_patient", None, None, "repl_restart_in_air",
      "#12: restart after air without a de-air confirmation"),
     ("air_to_patient", None, None, "air_then_power_cycle",
-     "#12: a power cycle erases the air stop"),
+     "accepted (hardware, VV): the supply lost within the pump's coast-down after an air stop; "
+     "while the chip boots the return clamp sits at its reset state, open for VV by design "
+     "(docs/hazards.md, the clamp's pull), and the air between the detector and the clamp "
+     "moves on with the coasting pump; only a clamp that closes without power holds it"),
     ("retrograde", None, None, "profile_switch_low_speed",
      "#12: a profile switch while running drops the VA speed floor without confirm"),
     ("pump_stopped", None, None, "profile_switch_low_speed",
@@ -20,9 +23,12 @@ RULES = (
      "#11: with P3 invalid or frozen the over-pressure interlock is blind (P2 as its bound)"),
     ("sensor_silent", "tach", "stuck", None,
      "#11: a stuck tach is flagged late or not at all (speed vs. the pump map)"),
+    ("sensor_silent", None, "offset", None,
+     "#11: an offset reading (the part answers ok) is named only by the H27 cross-checks; "
+     "after this disturbance they name it late or not at all (anchors learned with it)"),
     ("pump_stopped", None, None, None,
-     "open (supervisor, core): the H08 hold keeps the last applied speed, 0 after a stop, "
-     "so a (re)start with an invalid sensor never turns the pump"),
+     "open: the pump stood still with no air or e-stop (the H08 blind-start case is fixed: "
+     "examples/campaign/regress/)"),
     ("sensor_silent", None, "stuck", None,
      "#11: a frozen reading passes every range check (plausibility)"),
     ("sensor_silent", None, "noise", None,
