@@ -13,6 +13,19 @@ RULES = (
      "while the chip boots the return clamp sits at its reset state, open for VV by design "
      "(docs/hazards.md, the clamp's pull), and the air between the detector and the clamp "
      "moves on with the coasting pump; only a clamp that closes without power holds it"),
+    ("retrograde", None, None, "air_then_power_cycle",
+     "accepted (simulated boards): VA, the pump stopped by the air, then the supply lost: for "
+     "the boot (about 0.75 s) the clamp pin sits at its reset level, which the simulated "
+     "boards leave open (no pull modelled); docs/hazards.md asks for a pull that closes it in "
+     "VA, with which the line stays shut"),
+    ("pump_stopped", "flow", None, None,
+     "open (H08, proc/trust): after a boot nothing trusted is known; with the flow reading "
+     "blind at run() the flow loop cannot start (no map estimate at standstill: 0 RPM in state "
+     "run, SENSOR_FLOW shown), or it went blind during the start ramp and the hold took the "
+     "trusted speed of a second before (about 200 RPM)"),
+    ("pump_stopped", "p1", None, None,
+     "open (#11 fallback_rpm): a fault during the start ramp after a boot holds the trusted "
+     "speed of a second before (about 200 RPM: the pump nearly still, LOW_FLOW shown)"),
     ("retrograde", None, None, "profile_switch_low_speed",
      "#12: a profile switch while running drops the VA speed floor without confirm"),
     ("pump_stopped", None, None, "profile_switch_low_speed",
