@@ -223,12 +223,19 @@ def _collect(gen, f, fw, commit, done, n, t0):
 
 def _meta_of_run(out, results, meta):
     # --report-only: the firmware, commit, date and timing of the run that made the results
+    # results of one firmware tree made from several commits (only the campaign's own files
+    # differ, which the tree hash leaves out) are one campaign: the commits are named
     fws = {}
+    commits = {}
     for r in results:
-        k = (r.get("fw"), r.get("commit"))
-        fws[k] = fws.get(k, 0) + 1
+        fws[r.get("fw")] = fws.get(r.get("fw"), 0) + 1
     if fws:
-        (meta["fw"], meta["commit"]), _ = max(fws.items(), key=lambda kv: kv[1])
+        meta["fw"] = max(fws.items(), key=lambda kv: kv[1])[0]
+        for r in results:
+            if r.get("fw") == meta["fw"]:
+                c = r.get("commit") or "?"
+                commits[c] = commits.get(c, 0) + 1
+        meta["commit"] = "/".join(sorted(commits, key=lambda c: -commits[c]))
         if len(fws) > 1:
             meta["mixed"] = len(fws)
     try:
