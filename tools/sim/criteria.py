@@ -366,7 +366,9 @@ class Judge:
         for s, fl in faults:
             kind, t0, seen, det = fl[0], fl[1], fl[2], fl[3]
             if det is not None:
-                d = det - t0
+                # the time the fault could be seen until its alarm: for a tach, only while the
+                # pump turned (a dead tach on a stopped pump is no fault anyone can see)
+                d = seen
                 judged = True
                 detail.append("%s %s: alarm after %.2f s" % (s, kind, d))
                 if d > DETECT_S:
