@@ -24,7 +24,10 @@ const BOOTROM = args.bootrom;
 const FLASH_FILE = args.flash || null;          // keeps the whole flash between runs when given
 const WATCH = (args.watch || '').split(',').filter((s) => s).map(Number);     // output pins
 const PWM_PINS = (args.pwm || '').split(',').filter((s) => s).map(Number);
-const WIRE = args.wire !== '0';                 // I2C wire time on (default)
+const WIRE = args.wire !== '0';
+// wires between pins, 'out:in,...': the first pin's output level drives the second's input at
+// the cycle it changes (the conformance suite drives its own edges: host_tests/fw/conform.py)
+const LOOPS = (args.loop || '').split(',').filter((s) => s).map((p) => p.split(':').map(Number));                 // I2C wire time on (default)
 let PROFILE = args.profile ? Number(args.profile) : 0;     // sample the PC every N cycles
 
 // ---------------------------------------------------------------- host link (synchronous)
@@ -168,6 +171,11 @@ function boot(scratch, reason) {
         last = v;
         edges.push([n, v, nowNs() / 1000, cycles]);
       }
+    });
+  }
+  for (const [o, i] of LOOPS) {
+    mcu.gpio[o].addListener((state) => {
+      if (state === 0 || state === 1) mcu.gpio[i].setInputValue(state === 1);
     });
   }
   for (let ch = 0; ch < 5; ch++) mcu.adc.channelValues[ch] = adcValues[ch];
