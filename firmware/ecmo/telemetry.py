@@ -9,7 +9,7 @@ import sys
 import micropython
 from micropython import const
 from machine import Timer   # for its constants; wiring makes the object
-from time import ticks_ms, ticks_diff
+from time import ticks_ms, ticks_us, ticks_diff
 from ecmo.safety.supervisor import STATE_NAMES, STOP
 from ecmo.control.pump_control import MODE_NAMES
 from ecmo.safety import alarms as A
@@ -48,6 +48,8 @@ def reading(sensor, decimals, div=1):
 
 _ROW_MAX = const(400)         # bytes: every column at its widest (27 alarm names: it truncates)
 _LIM = const(398)             # _ROW_MAX - 2: room for the newline
+_BLOCKED_US = const(3000)     # a row write longer than this blocked: the link is full
+_BACKOFF_MAX_S = const(64)
 _SLACK = const(48)            # past _LIM only separators, signs and points are stored (unchecked)
 _SHOWN = const(2)             # ecmo/safety/alarms.py _F_SHOWN (a private const: not importable)
 _POW = (1, 10, 100, 1000, 10000)
@@ -130,6 +132,9 @@ class Telemetry:
         self._emit_cb = self._emit     # bound once: the timer callback only schedules it
         self._tick_cb = self._tick
         self.dropped = 0               # rows not sent because the link had no room
+        self.blocked = 0               # rows whose write blocked (the link was full after all)
+        self._hold = 0                 # rows to skip before trying the link again
+        self._backoff = 1              # seconds of the next hold
         self._row = _Row()
         # names as bytes, made once: the row copies them without making strings
         self._states = tuple(n.encode() for n in STATE_NAMES)
@@ -315,8 +320,26 @@ class Telemetry:
     def _room(self):
         # The row is written from a scheduled callback, and while it blocks the tick (also a
         # scheduled callback) cannot run: on rp2 a USB port that is open but not read blocks
-        # each write up to 500 ms. So a row goes out only when the link can take it now.
+        # each write up to 500 ms. So a row goes out only when the link can take it now. poll()
+        # alone is not enough there: rp2's USB serial reports writable while any byte of its
+        # buffer is free, and a row longer than the free space still blocks. So a write that
+        # took longer than _BLOCKED_US also marks the link full: rows are skipped for a hold
+        # that doubles while writes keep blocking (1 s .. 64 s) and resets on a quick one.
+        if self._hold:
+            self._hold -= 1
+            return False
         return self._poll is None or bool(self._poll.poll(0))
+
+    def _timed_send(self, w):
+        t = ticks_us()
+        self._send(w)
+        if ticks_diff(ticks_us(), t) > _BLOCKED_US:
+            self.blocked += 1
+            self._hold = self._backoff * (self.hz if self.hz else 1)
+            if self._backoff < _BACKOFF_MAX_S:
+                self._backoff *= 2
+        else:
+            self._backoff = 1
 
     def _emit(self, _arg):
         self._pending = False
@@ -328,6 +351,6 @@ class Telemetry:
                 sys.stdout.write(HEADER_PREFIX + self.header() + "\n")   # 1 row in 100
             self.rows += 1
             self._fill()
-            self._send(self._row)
+            self._timed_send(self._row)
         except Exception as e:        # telemetry must never take the rig down
             self.loop.last_error = e
