@@ -64,7 +64,7 @@ FAST := host_tests/fw/test_pid.py host_tests/fw/test_alarms.py host_tests/fw/tes
 test-fast: venv ## a subset for day-to-day work (under a minute)
 	$(VPY) -m pytest -q -rfE $(foreach t,$(FAST),$(wildcard $(t)))
 
-test-clone: venv        ## a fresh clone: make sim, the ecmo commands, make test (about 4 min)
+test-clone: venv        ## the full fresh clone: a new .venv, make sim, ecmo commands, make test (~4 min; make test runs a quick one)
 	ECMO_FRESH_CLONE=1 $(VPY) -m pytest -q -rfE host_tests/test_fresh_clone.py
 
 # `make console ARGS=--sim` or `make console ARGS="--port /dev/ttyACM0"`: the bench console
