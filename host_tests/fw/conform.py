@@ -152,9 +152,9 @@ def check_pwm_slice(io):
 
 
 def check_wdt(io):
-    out = [("wdt.timeout_9000", _exc(lambda: machine.WDT(timeout=9000)))]
-    # the rp2 port can reconfigure its one watchdog; 8000 ms is in range (max 8388)
-    out.append(("wdt.timeout_8000", _exc(lambda: machine.WDT(timeout=8000).feed())))
+    # the rp2 port can reconfigure its one watchdog; 8000 ms is in range (RP2040: max 8388).
+    # (Out of range is not tried here: a watchdog set wrong resets the chip under the suite.)
+    out = [("wdt.timeout_8000", _exc(lambda: machine.WDT(timeout=8000).feed()))]
     io.feed()
     return out
 

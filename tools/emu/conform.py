@@ -7,6 +7,7 @@
 #   3. after that reset, mpremote again, and in that fresh VM the rest of the suite, with GP2's
 #      output wired to GP3's input for the edges and the spare ADC input set to 0xABCD >> 4.
 # Prints one line `CONF {json}` with every fact.
+#   4. a 10 ms timer with a 7 ms callback with the REPL at its prompt and inside sleep_ms.
 #   python -m tools.emu.conform
 import json
 import os
@@ -87,6 +88,8 @@ def main(argv=None):
     facts = {}
     b = rig.board
     en, pwm = b.PUMP["enable"], b.PUMP["pwm"]
+    def say(m):
+        print("[conform] %.1f s emulated: %s" % (rig.now_us() / 1e6, m), file=sys.stderr, flush=True)
     try:
         rig.run_for(1500)
         rig.send(b"\r")
@@ -96,6 +99,7 @@ def main(argv=None):
         facts["mpremote.before.enable"] = rig.chip.out.get(en)
         facts["mpremote.before.pwm_running"] = bool(rig.chip.pwm.get(pwm))
         raw = Raw(rig)
+        say("rig running; mpremote without resume")
         t0 = rig.now_us()
         n_resets = len(rig.chip.resets)
         raw.enter(soft_reset=True)
@@ -113,10 +117,14 @@ def main(argv=None):
         facts["mpremote.after_wdt_reset.enable"] = rig.chip.out.get(en)
         # 3: the suite in a fresh VM (mpremote's soft reset again: main.py does not run)
         rig.chip.adc(2, 0xABCD >> 4)
+        say("after the watchdog reset; the suite")
         raw.enter(soft_reset=True)
+        n_resets = len(rig.chip.resets)
         with open(os.path.join(ROOT, "host_tests", "fw", "conform.py")) as f:
             src = f.read()
-        out, err = raw.exec(_IO + src + _RUN, 120000)
+        out, err = raw.exec(_IO + src + _RUN, 30000)
+        if len(rig.chip.resets) > n_resets:
+            facts["suite.resets"] = rig.chip.resets[n_resets:]
         if err.strip():
             facts["suite.error"] = err.decode("utf-8", "replace")
         import ast
@@ -124,6 +132,23 @@ def main(argv=None):
             if ln.startswith("CONF "):
                 k, v = ln[5:].split(" ", 1)
                 facts[ast.literal_eval(k)] = ast.literal_eval(v)
+        say("suite done; the prompt")
+        # 4: a periodic timer whose callback takes 7 ms (about the tick's time), counted over
+        # 1 s with the friendly REPL waiting at its prompt, and over a time.sleep_ms(1000)
+        rig.send(b"\x02")
+        rig.wait_for(b">>> ", 5000)
+        rig.exec("exec(%r)" % (
+            "import machine, time\n_n = [0]\ndef _cb(t):\n _n[0] += 1\n s = time.ticks_us()\n"
+            " while time.ticks_diff(time.ticks_us(), s) < 7000:\n  pass\n"
+            "_t = machine.Timer(-1, period=10, callback=_cb)\n_io.feed()"), 20000)
+        rig.run_for(1000)
+        n = int(rig.exec("print(_n[0]); _n[0] = 0; _io.feed()", 20000).split()[0])
+        facts["prompt.timer7ms.calls_in_1s_at_prompt"] = n
+        n = int(rig.exec("_n[0] = 0; time.sleep_ms(1000); print(_n[0]); _t.deinit(); _io.feed()",
+                         20000).split()[0])
+        facts["prompt.timer7ms.calls_in_1s_in_sleep_ms"] = n
+    except Exception as e:         # what was found so far still counts
+        facts["runner.error"] = "%s: %s" % (type(e).__name__, str(e)[:300])
     finally:
         rig.close()
         shutil.rmtree(d, ignore_errors=True)

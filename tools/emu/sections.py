@@ -52,7 +52,7 @@ def _wrap(o, m, k, n):
 
 # (object expression on the chip, method, arity)
 _SECTIONS = [
-    ("rig.loop", "tick", 1),
+    ("rig.loop", "tick", 0),      # loop._timed calls self.tick()
     ("rig.loop.pump", "read", 0),
     ("rig.loop.red", "update", 2),
     ("rig.loop.red", "guards", 0),
@@ -85,6 +85,7 @@ def main(argv=None):
         rig.wait_for(b">>> ", 8000)
         rig.exec(a.setup, 20000)
         rig.run_for(3000)
+        print("[sections] rig running; wrapping", file=sys.stderr, flush=True)
         for ln in a.line:
             print(rig.exec(ln, 20000))
         rig.exec("exec(%r)" % _INSTALL, 20000)
@@ -105,7 +106,7 @@ def main(argv=None):
                 print(r.strip())
         # loop.cb (the timer's) calls self.tick(): the instance attribute, so the wrapper runs
         rig.run_for(a.ticks * 10)
-        out = rig.exec("for k in sorted(_P): v = _P[k]; print('SEC', k, v[0], v[1], v[2])", 60000)
+        out = rig.exec("exec(%r)" % "for k in sorted(_P):\n v = _P[k]\n print('SEC', k, v[0], v[1], v[2])", 60000)
     finally:
         rig.close()
         shutil.rmtree(d, ignore_errors=True)
