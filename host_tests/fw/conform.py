@@ -102,7 +102,10 @@ def check_pin_irq(io):
     out.append(("pin.hard_irq.arg_is_pin", got[2]))
     out.append(("pin.hard_irq.alloc", got[3]))
     soft = [0]
-    p.irq(lambda pin: soft.__setitem__(0, soft[0] + 1), Pin.IRQ_FALLING)
+
+    def sh(pin):
+        soft[0] += 1
+    p.irq(sh, Pin.IRQ_FALLING)
     io.drive(1)
     io.drive(0)
     time.sleep_ms(1)
@@ -216,8 +219,63 @@ def run(io, emit=None):
     return facts
 
 
-# What the real rp2 port gave in the emulator (tools/emu/conform.py), the reference. A fact the
-# fake gives differently is listed in EXPLAINED with the reason; anything else is a bug in one
-# of them. Filled in from the emulator run, see the module's test.
-EXPECTED = {}
-EXPLAINED = {}
+# What the real rp2 port gave in the emulator (python -m tools.emu.conform, MicroPython v1.28.0
+# RPI_PICO in rp2040js 1.4.1): the reference. A fact the fake gives differently is in EXPLAINED
+# as (what the fake gives, why); anything else is a bug in one of them.
+EXPECTED = {
+    "timer.id_-1": "ok", "timer.id_0": "ValueError", "timer.id_1": "ValueError",
+    "timer.id_3": "ValueError", "timer.id_4": "ValueError", "timer.no_id": "ok",
+    # a 35 ms callback: the 3 missed periods run late (the next at 65 ms), 2 of them back to
+    # back, and none is lost: 20 calls in 200 ms. The schedule never slips.
+    "timer.overrun35.calls_in_200ms": 20, "timer.overrun35.back_to_back": 2,
+    "timer.overrun35.after_spin_at_ms": 65,
+    # held off 120 ms: the 8-deep scheduler queue overflows, periods are lost (27 of 30)
+    "timer.holdoff120.calls_in_300ms": 27, "timer.holdoff120.back_to_back": 8,
+    "pin.hard_irq.calls_on_2_rising": 2, "pin.hard_irq.ran_before_next_line": True,
+    "pin.hard_irq.arg_is_pin": True, "pin.hard_irq.alloc": "MemoryError",
+    "pin.soft_irq.calls_on_1_falling": 1,
+    "pin.irq_none": "ok", "pin.has_high_low": True,
+    "i2c.nodev.readfrom_into": "OSError 5", "i2c.nodev.writeto": "OSError 110",
+    "adc.read_u16_of_0xABCD": "0xABCA", "adc.has_read_uv": False, "adc.CORE_TEMP": 4,
+    "pwm.slice_partner_freq_after_other_set": 1000, "pwm.other_freq": 1000,
+    "pwm.duty_u16_after_freq_change": 10000,
+    "wdt.timeout_8000": "ok",
+    "reset.constants": "PWRON_RESET,WDT_RESET", "reset.PWRON_RESET": 1, "reset.WDT_RESET": 3,
+    "reset.cause_is_int": True,
+    "mem32.read_of_0x80000001": -2147483647, "mem32.signed": True,
+    "irq.disabled.ran_inside": 0, "irq.disabled.ran_after_enable": 1, "irq.state_type": "int",
+    # emulator only (tools/emu/conform.py): a 10 ms timer with a 7 ms callback keeps 100 Hz
+    # with the REPL at its prompt as in sleep_ms
+    "prompt.timer7ms.calls_in_1s_at_prompt": 100, "prompt.timer7ms.calls_in_1s_in_sleep_ms": 101,
+    # emulator only: mpremote without `resume` on a running rig (Ctrl-C, raw REPL, Ctrl-D):
+    # 200 ms after the Ctrl-D the pump's enable is still high and its PWM still runs: the
+    # firmware's tick is gone but the pump is not stopped (the watchdog the rig started is the
+    # only thing left to stop it). In the emulator the soft reset does not finish (core 1 is not
+    # emulated), so the watchdog figure after it is not settled here.
+    "mpremote.no_resume.enable": 1, "mpremote.no_resume.pwm_running": True,
+}
+
+# Facts whose check changed after the last emulator run: reported by the emulator's test but not
+# held against EXPECTED until the next run confirms them.
+UNVERIFIED = ("pin.soft_irq.calls_on_1_falling",)   # the old handler used list.__setitem__,
+                                                    # which neither MicroPython port has
+
+EXPLAINED = {
+    # the fake's clock stands still in a callback except for what sim_spend_us spends; on the
+    # port the spin ends up to 1 ms late (ticks_ms) and each queued call takes time, so one
+    # more period comes due after the queue drained. Both lose the calls past the queue.
+    "timer.holdoff120.calls_in_300ms": (26, "clock granularity; both drop past the 8-deep queue"),
+    "timer.holdoff120.back_to_back": (7, "as above"),
+    # CPython cannot lock its heap in a hard handler; the unix port can (MemoryError, as rp2)
+    "pin.hard_irq.alloc@cpython": ("ok", "CPython has no heap lock"),
+    # rp2040js: a write to an address that does not ACK ends in the pico-sdk's timeout, not its
+    # abort path; on silicon the abort gives EIO as the read does. The firmware treats every
+    # OSError from the bus alike, so the fake gives EIO for both.
+    "i2c.nodev.writeto": ("OSError 5", "the emulator's I2C write NACK path times out"),
+    # the port converts 12 bits and scales them v << 4 | v >> 8; the fake returns the u16 the
+    # World set. Not changed in the fake: with a quantising fake a still input that the World
+    # gives sub-LSB noise reads constant and the stuck-sensor check (stuck_ticks 50) fires,
+    # which a real converter's own few-LSB noise prevents (host_tests/fw/test_checklist.py
+    # fails that way). The World should add converter noise first: left to its owner.
+    "adc.read_u16_of_0xABCD": ("0xABCD", "the fake does not quantise to 12 bits"),
+}

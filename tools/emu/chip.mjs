@@ -138,6 +138,12 @@ function boot(scratch, reason) {
   mcu = new RP2040();
   mcu.logger = quietLogger;   // stdout is the host link: the emulator's notes go to stderr
   core = mcu.core;
+  // Core 1 is not emulated. A soft reset (Ctrl-D, mpremote without `resume`) resets core 1 and
+  // waits for its boot ROM to push a 0 into the inter-core FIFO (pico-sdk multicore_reset_core1):
+  // answer that (FIFO_ST: valid and ready; FIFO_RD: 0) so the soft reset completes as on silicon
+  // instead of hanging until the watchdog. Launching core 1 (_thread) still does not work.
+  const sioRead = mcu.sio.readUint32.bind(mcu.sio);
+  mcu.sio.readUint32 = (offset) => (offset === 0x50 ? 3 : offset === 0x58 ? 0 : sioRead(offset));
   mcu.loadBootrom(romWords);
   if (flash === null) {
     flash = new Uint8Array(mcu.flash.length).fill(0xff);
