@@ -11,7 +11,7 @@ from micropython import const
 from machine import Timer   # for its constants; wiring makes the object
 from time import ticks_ms, ticks_diff
 from ecmo.safety.supervisor import STATE_NAMES, STOP
-from ecmo.control.pump_control import MODE_NAMES
+from ecmo.control.pump_control import MODE_NAMES, PRESSURE, ZERO, ZERO_TARGET_MLPM
 from ecmo.safety import alarms as A
 from ecmo.redundancy import SUSPECT_NAMES
 
@@ -20,7 +20,7 @@ HEADER_PREFIX = "#TLM "
 HEADER_EVERY = 100
 COLUMNS = ("t_s", "state", "profile", "control", "flow_setpoint_lpm", "flow_lpm", "rpm", "duty",
            "p1_mmhg", "p2_mmhg", "p3_mmhg", "dp_mmhg", "bubble", "clamp_closed", "alarms",
-           "flow_est_lpm", "suspect")
+           "flow_est_lpm", "suspect", "p1_setpoint_mmhg", "level_ml", "level_low")
 
 
 def fixed(v, decimals):
@@ -189,6 +189,8 @@ class Telemetry:
         w.ch(44)
         if c.mode == self._flow_mode:
             w.fixed(c.flow_target_mlpm, 3)
+        elif c.mode == ZERO:
+            w.fixed(ZERO_TARGET_MLPM, 3)
         w.ch(44)
         w.reading(sup.flow, 3)
         w.ch(44)
@@ -233,6 +235,21 @@ class Telemetry:
                         w.ch(43)
                     first = False
                     w.text(name)
+        # issue 17: the P1 servo's ramped target (pressure mode), the reservoir level (an
+        # analog sensor, mL; empty when invalid or on a switch) and the low-level state
+        w.ch(44)
+        if c.mode == PRESSURE:
+            w.fixed(c.p1_sp_dmmhg, 1)
+        w.ch(44)
+        lv = sup.level
+        if lv is not None and not sup.level_switch:
+            w.reading(lv, 0)
+        w.ch(44)
+        if lv is not None:
+            if sup.level_switch:
+                w.ch(49 if lv.low else 48)
+            elif not lv.status:
+                w.ch(49 if lv.value < sup.level_low_ml else 48)
         g = self.gas
         if g is not None:
             # the oxygenator's columns (gas.values()) written as integers
