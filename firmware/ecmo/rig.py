@@ -43,6 +43,7 @@ class _Critical:
 
 
 _number = S.number
+_ASK = object()         # mode() without an argument: which mode (mode(None) is an error)
 # The lowest integral gain that brings the flow to its setpoint in reasonable time. On the
 # simulated rig (kp 300, a 2 -> 4 L/min step): ki 100 settles within 5 % in 2 s; ki 30 is still
 # 3.6 % off after 30 s, ki 0 stays 11 % off (the pump-map feed-forward alone).
@@ -266,10 +267,10 @@ class Rig:
         self.expect_reset()
         machine.reset()
 
-    def mode(self, name=None):
+    def mode(self, name=_ASK):
         # rpm, flow, pressure (the P1 servo, set_p1) or zero (VA weaning: the speed of zero net
         # flow); every switch is bumpless. mode() alone names the mode in use.
-        if name is None:
+        if name is _ASK:
             return MODE_NAMES[self.control.mode]
         S.choice("mode", name, S.CONTROL_MODES)
         if name == "flow":

@@ -175,7 +175,7 @@ def test_h32_zero_flow_alarm_at_the_floor_and_on_a_flow_fault_retrograde_stays_o
     b.set(flow=1.0)
     b.running(2000)
     b.rig.mode("zero")
-    b.ticks(600)                 # the flow does not fall: the speed sits at the VA floor
+    b.ticks(900)                 # the flow does not fall: the speed sits at the VA floor
     assert b.rig.sup.rpm_applied == b.rig.sup.rpm_min
     assert shown(b, A.ZERO_FLOW) and b.enabled()
     b.set(flow=0.05)

@@ -36,8 +36,8 @@ _P1_RAMP_DMMHG_S = const(200)  # the servo's target moves at 20 mmHg/s: no sucti
 # integrator rests (no hunting around zero where the pump curve is flat).
 ZERO_TARGET_MLPM = const(50)
 _ZERO_BAND_MLPM = const(30)
-_ZERO_KP = const(200)          # RPM/(L/min)
-_ZERO_KI = const(400)          # RPM/(L/min*s): ~0.1 L/min of error moves the speed 40 RPM/s
+_ZERO_KP = const(300)          # RPM/(L/min)
+_ZERO_KI = const(800)          # RPM/(L/min*s): ~0.1 L/min of error moves the speed 80 RPM/s
 _ZERO_RAMP_MLPM_S = const(500) # the target comes from the flow at entry down to zero at 0.5
                                # L/min/s: a search, not a step (no proportional kick either)
 
