@@ -5,12 +5,13 @@
 # held off, so it never sees half an update. What happens after a reset: safety/resume.py.
 import machine
 import micropython
-from time import ticks_ms
+from time import ticks_ms, ticks_diff, sleep_ms, localtime
 from ecmo import VERSION, settings as S, table as T
 from ecmo.wiring import Wiring, pump_map
 from ecmo.pumpmap import PumpMap
 from ecmo.drivers import retain as R
 from ecmo.drivers.status import name as status_name
+from ecmo.drivers.analog import AnalogSensor
 from ecmo.control.pump_control import RPM, FLOW, PRESSURE, ZERO, MODE_NAMES
 from ecmo.safety import alarms as A
 from ecmo.safety import resume
@@ -48,6 +49,12 @@ _ASK = object()         # mode() without an argument: which mode (mode(None) is 
 # simulated rig (kp 300, a 2 -> 4 L/min step): ki 100 settles within 5 % in 2 s; ki 30 is still
 # 3.6 % off after 30 s, ki 0 stays 11 % off (the pump-map feed-forward alone).
 _KI_USEFUL = 100
+# Zero limits (docs/facts.md §1, §2, docs/checklist.md): the largest offset each part shows
+# open to air / at no flow. P1, a disposable bridge transducer (+-25 mmHg zero offset class)
+# behind its amplifier: 30 mmHg. The ABP's limit is its 1.5 % FSS total error band
+# (Rig.zero_limit). The clamp-on flow probe: 250 mL/min (2 % of the -2..10 L/min span).
+_ZERO_P_ANALOG_DMMHG = 300
+_ZERO_FLOW_MLPM = 250
 
 
 class Rig:
@@ -118,6 +125,7 @@ class Rig:
                 self.gas.control.target_mlpm = T.to_units("sweep_lpm", d["sweep_lpm"])
                 self.gas.set_fio2_dpct(T.to_units("fio2", d["fio2"]))
             self._apply_map(d.get("pump_map"))
+            self._apply_cal(d)
 
     def _apply_map(self, pm):
         # the identified map from the settings, else the board's datasheet fit; a stored map
@@ -178,30 +186,9 @@ class Rig:
 
     # ---- operator commands ----
     def help(self):
-        print("""ecmo-rig %s -- commands (rig.<name>):
-  status()                 one line: state, profile, mode, setpoint, flow, RPM, P1/P2/P3, dP, alarms
-  run() / standby()        start the pump / operator stop (VA closes the return line)
-  mode('rpm'|'flow'|'pressure'|'zero')  control mode, bumpless; 'zero': VA weaning, zero net flow
-  set_flow(lpm)            flow setpoint in L/min (flow mode)
-  set_rpm(rpm)             speed setpoint (rpm mode)
-  set_p1(mmhg)             drainage pressure target (pressure mode: the P1 servo)
-  gains(kp, ki, kd)        flow PID gains: RPM/(L/min), RPM/(L/min*s), RPM/(L/min/s)
-  servo_gains(kp, ki, kd)  P1 servo gains: RPM/mmHg, RPM/(mmHg*s), RPM/(mmHg/s)
-  limit(name, value, confirm=False)  set a safety limit (rig.limits() lists them)
-  profile('VA'|'VV')       switch profile: limits go to that profile's defaults
-  clamp(closed)            operator clamp of the return line
-  ack()                    acknowledge alarms: audio paused, alarms stay visible
-  restart()                release a latched air / e-stop stop once clear and acknowledged
-  reboot()                 planned reset: standby, no alarm and no resume after it
-  alarms() / log(n)        alarms shown now / last n alarm events
-  blind()                  interlocks that cannot see, or see through a substitute
-  lift_clot_ceiling()      let the speed rise above where it was when CLOT came (until it clears)
-  pump_map(a, b, c, err_pct)   the pump's H-Q-RPM map in use (no arguments: show it)
-  identify() / identify_status() / identify_fit()   identify the map on the rig (docs/sensor-trust.md)
-  telemetry(hz)            CSV rows on this link ('TLM ...', header '#TLM ...'), 0 = off, max %d
-  telemetry_header() / telemetry_row()   the header and one row as strings
-  save() / load()          settings to / from flash (load: a bad file changes nothing)""" % (
-            VERSION, S.TELEMETRY_MAX_HZ))
+        # the text lives in ecmo/help.py, imported only when asked for (a board's heap is small)
+        from ecmo.help import commands
+        print(commands(VERSION, S.TELEMETRY_MAX_HZ))
 
     def status(self):
         # printed, not returned: the REPL would echo a returned line a second time
@@ -231,9 +218,9 @@ class Rig:
         elif r.suspect & 8:
             flow = "SUSPECT"
         al = ",".join(self.al.codes()) or "-"
-        return ("%s %s %s sp=%s flow=%s rpm=%d P1=%s P2=%s P3=%s dP=%s alarms=%s" % (
+        return ("%s %s %s sp=%s flow=%s rpm=%d P1=%s P2=%s P3=%s dP=%s alarms=%s%s" % (
             STATE_NAMES[STOP if self.sup.stopped() else self.sup.state], self.sup.profile, MODE_NAMES[c.mode], sp, flow,
-            self.pump.rpm, p(self.p1), p(self.p2), p(self.p3), dp, al))
+            self.pump.rpm, p(self.p1), p(self.p2), p(self.p3), dp, al, self._cal_token()))
 
     def _not_stopped(self, what):
         if self.sup.stopped():
@@ -594,3 +581,189 @@ class Rig:
 
     def gas_status(self):
         print(self._gas_side().status_line())
+
+    # ---- transducer zeros and the flow probe's calibration (issue #12, docs/checklist.md) ----
+    # An offset is subtracted where the driver converts its raw counts (drivers/analog.py,
+    # drivers/pressure.py: `value = conv - offset`, the flow probe's gain after it), in
+    # integers in the tick. Each is kept on flash at once with its time (settings "zero",
+    # "flow_cal"); rig.save() is not needed for them.
+    def _zero_sensor(self, name):
+        return {"p1": self.p1, "p2": self.p2, "p3": self.p3, "flow": self.flow}[name]
+
+    def zero_limit(self, name):
+        # the largest offset that is still an offset of this part (docs/facts.md §1, §2); more
+        # is a wiring fault, a port not open to air or a line under flow
+        s = self._zero_sensor(name)
+        if name == "flow":
+            return _ZERO_FLOW_MLPM
+        span = getattr(s, "_span", None)
+        if span is not None:                  # Honeywell ABP: its total error band, 1.5 % FSS
+            return span * 15 // 1000
+        return _ZERO_P_ANALOG_DMMHG           # disposable bridge transducer and its amplifier
+
+    def _stamp(self):
+        t = localtime()
+        return "%04d-%02d-%02d %02d:%02d:%02d" % (t[0], t[1], t[2], t[3], t[4], t[5])
+
+    def _pump_still(self, what):
+        if self.sup.state == RUN or self.pump.enabled or self.pump.rpm > 0:
+            raise ValueError("%s refused: the pump runs; rig.standby() and wait for it to stop"
+                             % what)
+
+    def _sample(self, names, n=16):
+        # the mean of n ticks' converted values (before any offset) of each sensor; raises if
+        # one reads invalid. The tick keeps running: this waits for it.
+        sens = [self._zero_sensor(k) for k in names]
+        acc = [0] * len(sens)
+        k = 0
+        last = self.loop.n
+        t0 = ticks_ms()
+        while k < n:
+            if self.timer is not None:
+                sleep_ms(self.loop.period_ms)
+                if self.loop.n == last:
+                    if ticks_diff(ticks_ms(), t0) > 40 * n * self.loop.period_ms:
+                        raise ValueError("the loop is not running: no readings to zero on")
+                    continue
+                last = self.loop.n
+            else:
+                for s in sens:                # no timer (a bench test): read here
+                    s.read()
+            for i, s in enumerate(sens):
+                if s.status:
+                    raise ValueError("%s reads %s: fix the sensor first, nothing changed"
+                                     % (names[i].upper(), status_name(s.status).upper()))
+                acc[i] += s.conv
+            k += 1
+        return [(a + n // 2) // n for a in acc]
+
+    def zero(self, name="all"):
+        # zero a transducer open to atmosphere ('p1', 'p2', 'p3', 'all' = the three), or the
+        # flow probe with the line clamped and the pump stopped ('flow'). The pump must be
+        # stopped; an offset beyond the part's limit (rig.zero_limit) is refused. Returns the
+        # offsets taken, in 0.1 mmHg / mL/min.
+        if name == "all":
+            names = ["p1", "p2", "p3"]
+        elif name in S.ZEROABLE:
+            names = [name]
+        else:
+            raise ValueError("zero takes 'p1', 'p2', 'p3', 'all' or 'flow', got %r" % (name,))
+        self._pump_still("zero(%r)" % name)
+        if name == "flow":
+            if not isinstance(self.flow, AnalogSensor):
+                raise ValueError("this flow meter (turbine) reads no flow at rest: nothing to zero")
+            if not self.clamp_out.closed:
+                raise ValueError("zero('flow') needs the line clamped: rig.clamp(True) first "
+                                 "(no flow may pass the probe)")
+        got = self._sample(names)
+        for i, k in enumerate(names):
+            lim = self.zero_limit(k)
+            if got[i] > lim or got[i] < -lim:
+                unit = "mL/min" if k == "flow" else "0.1 mmHg"
+                raise ValueError("%s reads %d %s at zero, beyond the %d a healthy part shows: "
+                                 "a wiring fault or %s, not an offset; nothing changed"
+                                 % (k.upper(), got[i], unit, lim,
+                                    "flow through the probe" if k == "flow" else
+                                    "a port not open to air"))
+        when = self._stamp()
+        z = dict(self.settings.get("zero") or {})
+        with self._crit:
+            for i, k in enumerate(names):
+                self._zero_sensor(k).offset = got[i]
+                z[k] = [got[i], when]
+        self.settings["zero"] = z
+        self._keep_cal()
+        return dict((k, got[i]) for i, k in enumerate(names))
+
+    def calibrate_flow(self, point_a=None, point_b=None):
+        # two-point calibration of the flow probe against timed collections (a bucket test):
+        # each point (reading_lpm, collected_ml, seconds) = what rig.status() showed while the
+        # pump ran steadily, and what the jug caught in that time. With the pump stopped.
+        # No arguments: the calibration in use. Returns the new gain and offset.
+        fc = self.settings.get("flow_cal") or []
+        if point_a is None and point_b is None:
+            return {"gain": (fc[0] if fc else 10000) / 10000, "offset_mlpm": self.flow.offset,
+                    "at": fc[1] if fc else None}
+        if not isinstance(self.flow, AnalogSensor):
+            raise ValueError("this flow meter (turbine) is calibrated by pulses_per_l in its board file")
+        self._pump_still("calibrate_flow()")
+        pts = []
+        for p in (point_a, point_b):
+            if not isinstance(p, (list, tuple)) or len(p) != 3:
+                raise ValueError("a point is (reading_lpm, collected_ml, seconds), got %r" % (p,))
+            r = _number("reading_lpm", p[0], 0.5, S.FLOW_MAX_LPM)
+            ml = _number("collected_ml", p[1], 50, 20000)
+            sec = _number("seconds", p[2], 10, 600)
+            pts.append((int(r * 1000), int(ml * 60 / sec)))    # shown, true; mL/min
+        (ra, ta), (rb, tb) = pts
+        if abs(rb - ra) < 1000:
+            raise ValueError("the two readings must be at least 1 L/min apart, got %d mL/min"
+                             % abs(rb - ra))
+        a_e4 = (tb - ta) * 10000 // (rb - ra)        # true per shown
+        b = ta - a_e4 * ra // 10000                  # mL/min at a shown 0
+        g_old = self.flow.gain_e4
+        g_new = g_old * a_e4 // 10000
+        if g_new < S.FLOW_GAIN_MIN_E4 or g_new > S.FLOW_GAIN_MAX_E4:
+            raise ValueError("gain %d.%04d is outside %d.%04d..%d.%04d: the wrong tubing set on the "
+                             "meter, or a bad collection; nothing changed" % (
+                                 g_new // 10000, g_new % 10000, S.FLOW_GAIN_MIN_E4 // 10000,
+                                 S.FLOW_GAIN_MIN_E4 % 10000, S.FLOW_GAIN_MAX_E4 // 10000,
+                                 S.FLOW_GAIN_MAX_E4 % 10000))
+        # shown' = (conv - off') * g_new: off' = off - b / g_new (b in shown units after a)
+        off = self.flow.offset - b * 10000 // g_new
+        if off > _ZERO_FLOW_MLPM or off < -_ZERO_FLOW_MLPM:
+            raise ValueError("the two points put the probe's zero at %d mL/min, beyond %d: check "
+                             "the collections (or rig.zero('flow') first); nothing changed"
+                             % (off, _ZERO_FLOW_MLPM))
+        when = self._stamp()
+        with self._crit:
+            self.flow.gain_e4 = g_new
+            self.flow.offset = off
+        z = dict(self.settings.get("zero") or {})
+        z["flow"] = [off, when]
+        self.settings["zero"] = z
+        self.settings["flow_cal"] = [g_new, when]
+        self._keep_cal()
+        return self.calibrate_flow()
+
+    def calibration(self):
+        # zeros and the flow calibration in use, with their times
+        z = self.settings.get("zero") or {}
+        out = dict((k, {"offset": z[k][0], "at": z[k][1]}) for k in z)
+        fc = self.settings.get("flow_cal") or []
+        if fc:
+            out["flow_gain"] = {"gain_e4": fc[0], "at": fc[1]}
+        return out
+
+    def _apply_cal(self, d):
+        # from the settings (boot, load): an offset beyond its sensor's limit is not used
+        z = d.get("zero") or {}
+        for k in S.ZEROABLE:
+            s = self._zero_sensor(k)
+            s.offset = 0
+            if k in z:
+                if k == "flow" and not isinstance(s, AnalogSensor):
+                    continue
+                lim = self.zero_limit(k)
+                if -lim <= z[k][0] <= lim:
+                    s.offset = z[k][0]
+                else:
+                    self.al.set(A.SETTINGS, True, self.loop.now_ms)
+        if isinstance(self.flow, AnalogSensor):
+            fc = d.get("flow_cal") or []
+            self.flow.gain_e4 = fc[0] if fc else 10000
+
+    def _keep_cal(self):
+        try:
+            S.save_fields(self.path, self.settings, ("zero", "flow_cal"), self.board.RPM_MAX)
+        except OSError as e:
+            raise ValueError("taken and in use, but not kept on flash (%s): rig.save() to retry" % (e,))
+
+    def _cal_token(self):
+        # on the status line: which sensors are zeroed, and the flow probe's gain if calibrated
+        z = self.settings.get("zero") or {}
+        t = " zero=" + (",".join(k for k in S.ZEROABLE if k in z) or "-")
+        fc = self.settings.get("flow_cal") or []
+        if fc:
+            t += " fgain=%d.%03d" % (fc[0] // 10000, (fc[0] % 10000) // 10)
+        return t

@@ -45,7 +45,48 @@ def defaults(profile="VA"):
         "telemetry_hz": T.default("telemetry_hz", profile),
         "sweep_lpm": T.default("sweep_lpm", profile),
         "fio2": T.default("fio2", profile),
+        # transducer zeros and the flow probe's calibration on the rig (rig.zero,
+        # rig.calibrate_flow): {"p1": [offset, "when"], ...} and [gain_e4, "when"] or []
+        "zero": {},
+        "flow_cal": [],
     }
+
+
+# ---- zeros and flow calibration (issue #12) ----
+ZEROABLE = ("p1", "p2", "p3", "flow")
+ZERO_STORE_MAX = 1000        # hard bound on a stored offset (0.1 mmHg, mL/min); the rig checks
+                             # each against its sensor's own, tighter limit (rig.ZERO_LIMITS)
+FLOW_GAIN_MIN_E4 = 8000      # a flow probe's gain from a bucket test: 0.80 .. 1.25
+FLOW_GAIN_MAX_E4 = 12500
+
+
+def _when(v):
+    if not isinstance(v, str) or len(v) > 32:
+        raise ValueError("a calibration time must be a short string, got %r" % (v,))
+    return v
+
+
+def check_zero(v):
+    if not isinstance(v, dict):
+        raise ValueError("zero must be a dict, got %r" % (v,))
+    out = {}
+    for k in v:
+        if k not in ZEROABLE:
+            raise ValueError("zero: unknown sensor %r" % (k,))
+        e = v[k]
+        if not isinstance(e, (list, tuple)) or len(e) != 2:
+            raise ValueError("zero %s must be [offset, when], got %r" % (k, e))
+        out[k] = [int(number("zero " + k, e[0], -ZERO_STORE_MAX, ZERO_STORE_MAX, True)), _when(e[1])]
+    return out
+
+
+def check_flow_cal(v):
+    if not isinstance(v, (list, tuple)) or len(v) not in (0, 2):
+        raise ValueError("flow_cal must be [] or [gain_e4, when], got %r" % (v,))
+    if not v:
+        return []
+    return [int(number("flow_cal gain_e4", v[0], FLOW_GAIN_MIN_E4, FLOW_GAIN_MAX_E4, True)),
+            _when(v[1])]
 
 
 # ---- bounds: the table's, the REPL setters call these too ----
@@ -76,6 +117,10 @@ def check_field(name, v, rpm_max):
         return [check_gain(SERVO_GAINS[i], v[i]) for i in range(3)]
     if name == "limits":
         return check_limits(v, None)
+    if name == "zero":
+        return check_zero(v)
+    if name == "flow_cal":
+        return check_flow_cal(v)
     r = T.ROWS.get(name)
     if r is None or r[T.GROUP] not in ("pump", "gas", "link"):
         raise ValueError("unknown setting %r" % (name,))
@@ -280,6 +325,18 @@ def _decode(raw, path, rpm_max):
     if bad:
         return d, "settings out of bounds, defaults used for: " + ", ".join(bad)
     return d, None
+
+
+def save_fields(path, cur, names, rpm_max=5000):
+    # write these fields of `cur` to flash and leave the file's others as they were saved (a
+    # zero is kept at once; live changes not saved yet stay unsaved). No good file: all of cur.
+    d, problem = load(path, rpm_max)
+    if problem:
+        d = cur
+    else:
+        for k in names:
+            d[k] = cur[k]
+    save(path, d)
 
 
 def save(path, d):

@@ -25,6 +25,7 @@ class AnalogSensor(Reading):
         self._pl = Plausible(jitter if jitter else 0x3FFFFFFF, stuck_ticks)
         self.raw = -1
         Reading.__init__(self)
+        # calibration on the rig (rig.calibrate_flow): value = (conv - offset) * gain_e4 / 10000
 
     def set_cal(self, cal):
         if cal[2] == cal[0]:
@@ -65,7 +66,10 @@ class AnalogSensor(Reading):
         st = self._pl.check(raw, v)
         if st:
             return self._fail(st)
-        self.value = v
+        self.conv = v
+        # the zero (rig.zero) and the rig's calibration (rig.calibrate_flow), in integers
+        g = self.gain_e4
+        self.value = v - self.offset if g == 10000 else (v - self.offset) * g // 10000
         self.status = OK
         self.sat = 0
         return OK

@@ -70,7 +70,8 @@ class HoneywellABP(Reading):
         st = self._pl.check(counts, v)
         if st:
             return self._fail(st)
-        self.value = v
+        self.conv = v
+        self.value = v - self.offset      # the zero taken open to air (rig.zero)
         self.status = OK
         self.sat = 0
         return OK

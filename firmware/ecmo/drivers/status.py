@@ -33,6 +33,11 @@ class Reading:
         # saturation: +1 at or above the part's full scale, -1 at or below its bottom, 0 inside;
         # with status RANGE, `value` is then that end of the range: the true value is beyond it
         self.sat = 0
+        # zero offset (issue #12, rig.zero): subtracted from the converted value by the
+        # drivers that can be zeroed (analog, ABP); `conv` is the value before it
+        self.offset = 0
+        self.conv = 0
+        self.gain_e4 = 10000     # the flow probe's gain from a bucket test (analog only)
 
     def _fail(self, code):
         self.status = code
