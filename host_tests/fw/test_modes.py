@@ -99,7 +99,7 @@ def test_h33_p1_target_and_servo_gains_are_validated():
     assert b.rig.control.p1_target_dmmhg == -800 and b.rig.settings["p1_target_mmhg"] == -80
     assert refused(b.rig.servo_gains, 60) is not None
     assert refused(b.rig.servo_gains, 1.5) is not None
-    assert b.rig.servo_gains(ki=0) == (10, 0, 0)
+    assert b.rig.servo_gains(ki=0) == (20, 0, 0)
     assert "integral" in refused(b.rig.mode, "pressure")
     b.rig.servo_gains(ki=20)
     b.rig.mode("pressure")
