@@ -145,3 +145,15 @@ def test_scenario_validates_the_new_fields_and_verbs():
                       "events": [{"t": 0, "do": "sensor_fault", "sensor": "level", "kind": "open"},
                                  {"t": 0, "do": "set_heart", "lpm": 4, "over_s": 10}]}, gas=False)
     assert ok["reservoir"] == {"ml": 800, "sensor": "switch", "switch_ml": 500}
+
+
+# ---- the servo is autotunable: ecmo autotune --loop p1 ----
+def test_autotune_p1_loop_proposes_checked_servo_gains_in_bounds():
+    p = subprocess.run([sys.executable, "-m", "tools.cli", "autotune", "--sim", "--loop", "p1",
+                        "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    assert "RPM per mmHg" in p.stdout and "rig.servo_gains(" in p.stdout
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    kp, ki, kd = r["gains"]
+    assert 0 < kp <= 50 and 0 < ki <= 50 and 0 <= kd <= 5
+    assert r["settling_s"] is not None and r["settling_s"] <= 5.0 and r["overshoot_pct"] <= 10.0
