@@ -47,25 +47,25 @@ def _alarms(rs):
 
 def test_h33_example_servo_holds_p1_within_10_mmhg_through_a_volume_loss(rows):
     rs = rows["h33_pressure_servo_volume_loss.json"]
-    p1 = [float(r["true_p1_mmhg"]) for r in rs if float(r["t_s"]) >= 15.0]
+    p1 = [float(r["true_p1_mmhg"]) for r in rs if float(r["t_s"]) >= 10.0]
     assert max(abs(p + 50.0) for p in p1) <= 10.0, (min(p1), max(p1))
     assert min(float(r["true_p1_mmhg"]) for r in rs) > -150.0 + 50.0
     assert not [a for a in _alarms(rs) if a.startswith("SUCTION")]
     # the servo gave up flow to hold P1: the flow at the end is well below the start
     q = [float(r["true_flow_lpm"]) for r in rs]
-    assert q[-1] < q[2500] - 1.0
-    assert all(r["control"] == "pressure" for r in rs if float(r["t_s"]) > 5.1)
+    assert q[-1] < q[1100] - 1.0
+    assert all(r["control"] == "pressure" for r in rs if float(r["t_s"]) > 3.1)
 
 
 def test_h32_example_zero_flow_mode_holds_net_flow_within_0_2_while_the_heart_changes(rows):
     rs = rows["h32_zero_flow_weaning.json"]
-    q = [float(r["true_flow_lpm"]) for r in rs if float(r["t_s"]) >= 25.0]
+    q = [float(r["true_flow_lpm"]) for r in rs if float(r["t_s"]) >= 14.0]
     assert max(abs(x) for x in q) <= 0.2, (min(q), max(q))
     al = _alarms(rs)
     assert "RETROGRADE" not in al and "ZERO_FLOW" not in al, al
     # the heart did change, and the speed followed it
     rpm = dict((round(float(r["t_s"])), int(r["rpm"])) for r in rs)
-    assert rpm[65] > rpm[38] + 100 and rpm[95] < rpm[65] - 50, (rpm[38], rpm[65], rpm[95])
+    assert rpm[30] > rpm[17] + 100 and rpm[44] < rpm[30] - 50, (rpm[17], rpm[30], rpm[44])
 
 
 def test_h31_example_reservoir_slows_the_pump_before_it_runs_dry(rows):

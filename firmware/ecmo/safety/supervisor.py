@@ -511,7 +511,8 @@ class Supervisor:
         c = self.control
         # judged once the search's target ramp has come down to zero (a search from 4 L/min
         # takes ~8 s of ramp), then for _ZERO_FAIL_MS
-        if self._running and self._zero_mode() and c.zero_sp_mlpm == ZERO_TARGET_MLPM:
+        if self._running and c is not None and c.mode == ZERO and \
+                c.zero_sp_mlpm == ZERO_TARGET_MLPM:
             f = self.flow
             d = f.value - ZERO_TARGET_MLPM
             bad = f.status != 0 or self.red.suspect & 8 != 0 or d > _ZERO_BAND_MLPM or \
