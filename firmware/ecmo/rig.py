@@ -20,6 +20,14 @@ from ecmo.safety import profiles
 from ecmo.telemetry import Telemetry, fixed, rounded
 
 
+def boot_profile(retain, settings):
+    # the profile the outputs are made for: the live one a reset kept, else the saved one
+    kept = retain.get()
+    if kept is not None:
+        return "VA" if kept[0] & R.VA else "VV"
+    return settings["profile"]
+
+
 class _Critical:
     # `with self._crit:` keeps the tick out while the REPL changes a group of fields. The tick is
     # a scheduled callback, which can run between any two bytecodes even with IRQs masked, so a
@@ -41,6 +49,27 @@ class _Critical:
                 self._depth = 0
                 self._loop.busy = False
         return False
+
+
+class _Collect:
+    # the mean measured flow over a timed collection (a bucket test, rig.collect): summed in
+    # the tick in integers (60 000 ticks of 10 L/min stay below 2**30), no allocation
+    def __init__(self, flow):
+        self.flow = flow
+        self.on = False
+        self.sum = 0
+        self.n = 0
+        self.bad = 0
+        self.t0 = ticks_ms()
+
+    def tick(self, now_ms, n):
+        if self.on:
+            f = self.flow
+            if f.status:
+                self.bad += 1
+            elif self.n < 60000:
+                self.sum += f.value
+                self.n += 1
 
 
 _number = S.number
@@ -66,8 +95,9 @@ class Rig:
         self.retain = R.Retained(getattr(board, "RETAIN", None))
         self._run_intent = False
         self._ident = None          # pump-map identification sweep (rig.identify)
+        self._collect = None        # a timed collection for the flow calibration (rig.collect)
         self.wiring = Wiring(board)
-        p = self.parts = self.wiring.build(self.retain)
+        p = self.parts = self.wiring.build(self.retain, boot_profile(self.retain, self.settings))
         self.pump = p.pump
         self.clamp_out = p.clamp_out
         self.p1 = p.p1
@@ -99,6 +129,7 @@ class Rig:
         boot = resume.after_reset(p, self.retain, self.boot_cause, self.settings, board.RPM_MAX,
                                   now, S.read_latch(self.path))
         self.unexpected_reset = boot.unexpected
+        self.reset_kind = boot.cause     # power-on, soft, planned, watchdog or crash
         self._dirty = boot.dirty
         self._run_intent = boot.run_intent
         self._keep()
@@ -218,9 +249,13 @@ class Rig:
         elif r.suspect & 8:
             flow = "SUSPECT"
         al = ",".join(self.al.codes()) or "-"
-        return ("%s %s %s sp=%s flow=%s rpm=%d P1=%s P2=%s P3=%s dP=%s alarms=%s%s" % (
+        # an ESP32 without ADC calibration reads its analog inputs through read_u16 and our
+        # own two-point line (board ADC_U16_CAL, else a nominal one): said at the end
+        adc = self.wiring.adc_mode
+        adc = " adc=" + adc if adc[:4] == "u16-" else ""
+        return ("%s %s %s sp=%s flow=%s rpm=%d P1=%s P2=%s P3=%s dP=%s alarms=%s%s%s" % (
             STATE_NAMES[STOP if self.sup.stopped() else self.sup.state], self.sup.profile, MODE_NAMES[c.mode], sp, flow,
-            self.pump.rpm, p(self.p1), p(self.p2), p(self.p3), dp, al, self._cal_token()))
+            self.pump.rpm, p(self.p1), p(self.p2), p(self.p3), dp, al, self._cal_token(), adc))
 
     def _not_stopped(self, what):
         if self.sup.stopped():
@@ -725,6 +760,33 @@ class Rig:
         self.settings["flow_cal"] = [g_new, when]
         self._keep_cal()
         return self.calibrate_flow()
+
+    def collect(self):
+        # a timed collection for calibrate_flow, in two calls: the first as the outflow goes
+        # into the jug (the pump running steadily), the second as it comes out. Returns the
+        # point (mean shown L/min, None, seconds): put the jug's mL in place of None.
+        c = self._collect
+        if c is None:
+            c = self._collect = _Collect(self.flow)
+            self.loop.aux = self.loop.aux + (c,)
+        if not c.on:
+            if self.sup.state != RUN:
+                raise ValueError("collect() needs the pump running steadily: rig.run() first")
+            with self._crit:
+                c.sum = 0
+                c.n = 0
+                c.bad = 0
+                c.t0 = ticks_ms()
+                c.on = True
+            return "collecting: call rig.collect() again as the outflow leaves the jug"
+        with self._crit:
+            c.on = False
+        sec = ticks_diff(ticks_ms(), c.t0) / 1000
+        if c.bad > c.n // 20 or c.n == 0:
+            raise ValueError("the flow read invalid for %d of %d ticks: collect again" % (c.bad, c.n + c.bad))
+        if self.sup.state != RUN:
+            raise ValueError("the pump stopped during the collection: collect again")
+        return (round(c.sum / c.n / 1000, 3), None, round(sec, 1))
 
     def calibration(self):
         # zeros and the flow calibration in use, with their times

@@ -176,6 +176,16 @@ def quality(F, quick):
                 F.add("quality.%s.%s.vs_%s" % (sc, m, base.replace("-", "_")), round(ours[m], 3),
                       unit, "cpython",
                       round(b[m], 3), "%s; baseline %s; window %g s" % (kind, base, ours["window_s"]))
+        if kind == "disturbance":
+            # issue 11's target: ours / simple-pid behind the same supervisor; and the best any
+            # controller can do inside the critical limits (quality.bound), on the same scale
+            sp = d["simple-pid"]["iae"]
+            F.add("quality.%s.iae_ratio" % sc, round(ours["iae"] / sp, 3), "x", "cpython",
+                  note="IAE ours / simple-pid, same supervisor")
+            if "bound" in d:
+                F.add("quality.%s.iae_bound_ratio" % sc, round(d["bound"]["iae"] / sp, 3), "x",
+                      "cpython", note="IAE of the oracle inside the critical limits / simple-pid"
+                      " (no controller behind this supervisor does better)")
 
 
 def servo(F, quick):

@@ -253,14 +253,90 @@ def run_scenario(sc, controller, quick=False):
 
 
 def run_all(quick=False):
-    # {scenario: {controller: metrics}}
+    # {scenario: {controller: metrics}}; "bound" for the disturbances the limits shape
     out = {}
     scs = SCENARIOS[:1] if quick else SCENARIOS
     for sc in scs:
         out[sc[0]] = {"kind": sc[1]}
         for c in ("ours", "simple-pid", "bare"):
             out[sc[0]][c] = run_scenario(sc, c, quick)
+        if sc[1] == "disturbance" and sc[5] == 0:
+            out[sc[0]]["bound"] = bound(sc, quick)
     return out
+
+
+# ---- the best any controller can do behind the supervisor's critical limits ----
+# An oracle that knows the plant and sets its speed at once (no motor lag, no sensor): every
+# 10 ms, the highest speed that neither passes the target flow nor takes the static P1 below
+# p1_crit, P3 above p3_crit or P2 above p2_crit (the profile's defaults; past them the supervisor
+# backs the speed off). Its IAE is a lower bound for every controller that stays inside the
+# critical limits; one that goes past them is backed off below this. Uses the plant's internals.
+def _statics(pl, rpm):
+    pl._rpm = rpm
+    pl._fresh = False
+    return pl.p1_mmhg, pl.p2_mmhg, pl.p3_mmhg, pl._qstar
+
+
+def _oracle_rpm(pl, target_lpm, lim):
+    save = pl._rpm
+    lo, hi = 0.0, float(board.RPM_MAX)
+    for _ in range(24):
+        mid = (lo + hi) / 2
+        p1, p2, p3, q = _statics(pl, mid)
+        if q <= target_lpm and p1 >= lim[0] and p2 <= lim[1] and p3 <= lim[2]:
+            lo = mid
+        else:
+            hi = mid
+    pl._rpm = save
+    pl._fresh = False
+    return lo
+
+
+class _OracleRig:
+    def __init__(self, target_mlpm):
+        from ecmo.safety.profiles import defaults
+        d = defaults("VA")
+        self.lim = (d["p1_crit_dmmhg"] / 10.0, d["p2_crit_dmmhg"] / 10.0, d["p3_crit_dmmhg"] / 10.0)
+        self.plant = Plant("VA")
+        self.plant.params["tau_s"] = 1e-4       # the motor follows at once
+        self.target = target_mlpm / 1000.0
+
+    def set_target(self, mlpm):
+        self.target = mlpm / 1000.0
+
+    def run(self, seconds, record=None):
+        pl = self.plant
+        for _ in range(int(round(seconds / DT_TICK_S))):
+            r = _oracle_rpm(pl, self.target, self.lim)
+            pl._rpm = r
+            pl.step(DT_TICK_S, pl.rpm_to_duty(r), True, False)
+            if record is not None:
+                record.append((pl.time_s, pl.flow_lpm, pl.p1_mmhg, pl.p3_mmhg))
+
+
+def bound(sc, quick=False):
+    name, kind, start, event, seconds, noise = sc
+    if quick:
+        seconds = 1.0
+    pr = _OracleRig(start)
+    pr.run(2.0 if quick else SETTLE_S)
+    rec = []
+    t0 = pr.plant.time_s
+    if isinstance(event, tuple):
+        done = 0.0
+        for at, fn in event:
+            if at > done:
+                pr.run(at - done, rec)
+                done = at
+            fn(pr)
+        pr.run(seconds - done, rec)
+    else:
+        if event is not None:
+            event(pr)
+        pr.run(seconds, rec)
+    m = metrics(rec, t0, start / 1000.0, pr.target, kind)
+    m["window_s"] = seconds
+    return m
 
 
 # ---- flow estimate from the pump map (ecmo/redundancy.py) on this rig ----

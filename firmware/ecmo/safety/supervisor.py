@@ -257,6 +257,17 @@ class Supervisor:
             self.cap_rpm = self.rpm_max
         finally:
             enable_irq(st)
+        # ESP32: disable_irq() does not hold back a handler already queued; it runs at the next
+        # branch, maybe inside the section above, and its latch was then wiped. Its count shows.
+        if self.bubble.events != self._air_events_acked or \
+                self.estop.events != self._stop_events_acked:
+            self.bubble.latched = self.bubble.latched or \
+                self.bubble.events != self._air_events_acked
+            self.estop.latched = self.estop.latched or \
+                self.estop.events != self._stop_events_acked
+            self.trip_.fire()
+            self.state = STOP
+            raise ValueError("cannot restart: air or e-stop seen just now")
 
     def blind(self):
         # which interlocks cannot see right now, and which see through a substitute (REPL side)
@@ -268,9 +279,11 @@ class Supervisor:
         one("suction", self.p1.status == 0 and not r.suspect & 1, r.p1_g_ok,
             "P1 saturated" if self.p1.sat else "the pump-map estimate of P1")
         one("over-pressure", self.p3.status == 0 and not r.suspect & 4, r.p3_g_ok,
-            "P2, its upper bound" if self.p2.status == 0 else "P3 saturated")
+            "P2, its upper bound" if self.p2.status == 0 else
+            "P3 saturated" if self.p3.sat > 0 else "the pump-map estimate of P2")
         one("pre-oxygenator pressure", self.p2.status == 0 and not r.suspect & 2, r.p2_g_ok,
-            "P3, its lower bound" if self.p3.status == 0 else "P2 saturated")
+            "P2 saturated" if self.p2.sat > 0 else
+            "the pump-map estimate of P2" if r.p2_est_ok else "P3, its lower bound")
         if self.p2.status or self.p3.status or r.suspect & 6:
             out.append("clot")
         one("low/retrograde flow", self.flow.status == 0 and not r.suspect & 8, r.q_g_ok,
