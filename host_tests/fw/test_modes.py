@@ -294,3 +294,26 @@ def test_new_modes_tick_allocates_nothing():
         gc.enable()
         assert b.rig.loop.errors == 0, b.rig.loop.last_error
         assert used == 0, "%s: tick allocated %d bytes over 1000 ticks" % (mode, used)
+
+
+def test_h31_low_level_keeps_the_speed_once_the_level_rises_again():
+    b = with_level(LEVEL_ANALOG)
+    level_ml(b, 1500)
+    b.running(3000)
+    level_ml(b, 420)
+    b.ticks(150)                  # falling/not rising: the speed comes down
+    r = b.rig.sup.rpm_applied
+    assert r < 2800 and shown(b, A.LEVEL_LOW)
+    ml = 420
+    for _ in range(15):            # rising 20 mL/s: seen on the next trend sample (1 s)
+        ml += 2
+        level_ml(b, ml)
+        b.ticks(10)
+    r2 = b.rig.sup.rpm_applied
+    assert r - 420 <= r2 <= r      # at most two trend samples more of easing
+    for _ in range(20):            # still rising, still below the low limit
+        ml += 2
+        level_ml(b, ml)
+        b.ticks(10)
+    assert ml < 500 and shown(b, A.LEVEL_LOW)
+    assert abs(b.rig.sup.rpm_applied - r2) <= 3       # kept, not brought further down

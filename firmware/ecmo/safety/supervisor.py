@@ -70,6 +70,9 @@ _CLOT_MS = const(1000)                 # a clot builds over minutes: a second fi
 _LEVEL_EASE_RPM_S = const(200)         # low level: the speed comes down 200 RPM/s (a reservoir
                                        # drains over tens of seconds; suction's 4000 is for ms)
 _LEVEL_HYST_ML = const(50)             # 50 mL above the low level before speed is given back
+_LEVEL_TREND_MS = const(1000)          # the level's trend, from one sample a second:
+_LEVEL_RISE_ML = const(10)             # rising by more than 10 mL/s (the noise of a level is
+                                       # a few mL): the speed that stops the fall is kept
 _ZERO_BAND_MLPM = const(200)           # zero-flow mode cannot hold: flow off zero by 0.2 L/min
 _ZERO_FAIL_MS = const(5000)            # ... for 5 s (a search takes a few seconds), or the flow
                                        # sensor not trusted for as long as a sensor alarm takes
@@ -130,6 +133,9 @@ class Supervisor:
         # pump control, for the mode it runs in (zero-flow mode, H32)
         self.level = level
         self.level_switch = level_switch
+        self._lvl_t = 0
+        self._lvl_prev = 0
+        self._lvl_rising = False
         self.control = control
         self._zero_n = ms_to_ticks(_ZERO_FAIL_MS, period_ms)
         # bound once: the tick calls them without allocating
@@ -473,8 +479,9 @@ class Supervisor:
 
     def _h31_reservoir_level(self, now_ms):
         # a venous reservoir must never run dry (air into the pump, H01). Low: the speed comes
-        # down slowly until the level is back above the low limit + 50 mL (then kept, then
-        # given back at release_rpm_s); critical: HIGH alarm, the speed backs off at
+        # down slowly while the level still falls (an analog level rising by > 10 mL/s keeps
+        # the speed), until it is back above the low limit + 50 mL (then kept, then given
+        # back at release_rpm_s); critical: HIGH alarm, the speed backs off at
         # backoff_rpm_s. A failed analog sensor: SENSOR_LEVEL and the speed may not rise (the
         # pump is not slowed on a reading it cannot trust: in VA a stopped pump is a hazard of
         # its own). A switch pulled toward "low" shows a cut wire as a low level.
@@ -496,6 +503,10 @@ class Supervisor:
             low = not bad and v < self.level_low_ml
             crit = not bad and v < self.level_crit_ml
             near = not bad and v < self.level_low_ml + _LEVEL_HYST_ML
+            if ticks_diff(now_ms, self._lvl_t) >= _LEVEL_TREND_MS:
+                self._lvl_t = now_ms
+                self._lvl_rising = not bad and v > self._lvl_prev + _LEVEL_RISE_ML
+                self._lvl_prev = v
         al = self.alarms
         al.set(A.SENSOR_LEVEL, held(c, _D_LEVEL_SENSOR, bad, n), now_ms)
         low = held(c, _D_LEVEL_LOW, low, n)
@@ -505,7 +516,9 @@ class Supervisor:
         if crit:
             self._limit_speed(SPEED_BACK_OFF)
         elif low:
-            self._limit_speed(SPEED_EASE)
+            # coming down until the level stops falling; rising again: that speed is kept
+            self._limit_speed(SPEED_KEEP if self._lvl_rising and not self.level_switch
+                              else SPEED_EASE)
         elif bad:
             self._limit_speed(SPEED_FREEZE)
         elif near:
