@@ -11,7 +11,7 @@ from micropython import const
 from machine import Timer   # for its constants; wiring makes the object
 from time import ticks_ms, ticks_us, ticks_diff
 from ecmo.safety.supervisor import STATE_NAMES, STOP
-from ecmo.control.pump_control import MODE_NAMES
+from ecmo.control.pump_control import MODE_NAMES, PRESSURE, ZERO, ZERO_TARGET_MLPM
 from ecmo.safety import alarms as A
 from ecmo.redundancy import SUSPECT_NAMES
 
@@ -20,7 +20,7 @@ HEADER_PREFIX = "#TLM "
 HEADER_EVERY = 100
 COLUMNS = ("t_s", "state", "profile", "control", "flow_setpoint_lpm", "flow_lpm", "rpm", "duty",
            "p1_mmhg", "p2_mmhg", "p3_mmhg", "dp_mmhg", "bubble", "clamp_closed", "alarms",
-           "flow_est_lpm", "suspect")
+           "flow_est_lpm", "suspect", "p1_setpoint_mmhg", "level_ml", "level_low")
 
 
 def fixed(v, decimals):
@@ -194,6 +194,8 @@ class Telemetry:
         n += 1
         if mode == self._flow_mode:
             n = fx(buf, n, c.flow_target_mlpm, 3)
+        elif mode == ZERO:
+            n = fx(buf, n, ZERO_TARGET_MLPM, 3)
         buf[n] = 44
         n += 1
         s = sup.flow
@@ -257,6 +259,26 @@ class Telemetry:
                         n += 1
                     first = False
                     n = tx(buf, n, name)
+        # issue 17: the P1 servo's ramped target (pressure mode), the reservoir level (an
+        # analog sensor, mL; empty when invalid or on a switch) and the low-level state
+        buf[n] = 44
+        n += 1
+        if mode == PRESSURE:
+            n = fx(buf, n, c.p1_sp_dmmhg, 1)
+        buf[n] = 44
+        n += 1
+        lv = sup.level
+        if lv is not None and not sup.level_switch and not lv.status:
+            n = fx(buf, n, lv.value, 0)
+        buf[n] = 44
+        n += 1
+        if lv is not None:
+            if sup.level_switch:
+                buf[n] = 49 if lv.low else 48
+                n += 1
+            elif not lv.status:
+                buf[n] = 49 if lv.value < sup.level_low_ml else 48
+                n += 1
         g = self.gas
         if g is not None:
             # the oxygenator's columns (gas.values()) written as integers
