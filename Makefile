@@ -57,14 +57,16 @@ test: venv node ## the whole suite (CI); TESTS=path narrows it
 	$(VPY) -m pytest -q -rfE $(TESTS)
 
 # The day-to-day subset: firmware tests (both runtimes) and host-tool tests that need no pty
-# rig, no browser and no fresh clone.
+# rig, no browser and no fresh clone; the two host tests that compile every module or run a
+# whole scenario (half of its time) are left to `make test`.
 FAST := host_tests/fw/test_pid.py host_tests/fw/test_alarms.py host_tests/fw/test_settings.py \
-        host_tests/fw/test_drivers.py host_tests/test_cli.py host_tests/test_package.py \
-        host_tests/test_hazards.py host_tests/test_docs.py
+        host_tests/fw/test_drivers.py host_tests/fw/test_help.py host_tests/test_cli.py \
+        host_tests/test_package.py host_tests/test_hazards.py host_tests/test_docs.py
+FAST_SKIP := not test_deploy_reuses_a_folder_it_marked and not test_make_sim_with_scenario_and_out
 test-fast: venv ## a subset for day-to-day work (under a minute)
-	$(VPY) -m pytest -q -rfE $(foreach t,$(FAST),$(wildcard $(t)))
+	$(VPY) -m pytest -q -rfE -k "$(FAST_SKIP)" $(foreach t,$(FAST),$(wildcard $(t)))
 
-test-clone: venv        ## a fresh clone: make sim, the ecmo commands, make test (about 4 min)
+test-clone: venv        ## the full fresh clone: a new .venv, make sim, ecmo commands, make test (~4 min; make test runs a quick one)
 	ECMO_FRESH_CLONE=1 $(VPY) -m pytest -q -rfE host_tests/test_fresh_clone.py
 
 # `make console ARGS=--sim` or `make console ARGS="--port /dev/ttyACM0"`: the bench console

@@ -1,8 +1,12 @@
 # Boot: board file, saved settings, the rig; start the tick on its timer and leave the REPL free.
+# First of all the outputs at their safe levels (ecmo/early.py), before the rig's code loads.
+import board
+from ecmo import early
+early.safe_pins(board)
+
 import micropython
 micropython.alloc_emergency_exception_buf(100)   # so an error inside an IRQ can still be reported
 
-import board
 from ecmo.rig import Rig
 
 rig = Rig(board)

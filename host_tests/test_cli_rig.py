@@ -197,3 +197,27 @@ def test_repl_tracebacks_look_like_a_boards_and_status_prints_once(rig):
     text = repl.line("rig.status()")
     repl.s.close()
     assert text.count("standby VA") == 1, text
+
+
+def test_zero_on_the_simulated_rig_lands_on_its_flash_and_survives_a_reboot(rig):
+    # #12 on the pty rig: the REPL's zero waits on the running tick (sleep at the REPL), the
+    # offsets are written to the board's flash at once and come back after a reset
+    port, tmp = rig
+    out = _mp(port, "print(rig.zero('all')); print(rig.zero('flow')); rig.status()")
+    assert "'p1':" in out and "'flow':" in out and "zero=p1,p2,p3,flow" in out, out
+    saved = json.loads((tmp / "flash" / "settings.json").read_text())["payload"]
+    assert sorted(saved["zero"]) == ["flow", "p1", "p2", "p3"], saved["zero"]
+    r = subprocess.run([os.path.join(BIN, "mpremote"), "connect", port, "resume", "exec",
+                        "rig.reboot()"], capture_output=True, text=True, timeout=20)
+    t_end = time.monotonic() + 20
+    out = ""
+    while time.monotonic() < t_end:
+        time.sleep(1)
+        try:
+            out = _mp(port, "rig.status(); print(rig.calibration()['p1']['offset'])")
+            break
+        except AssertionError:
+            continue
+    assert "zero=p1,p2,p3,flow" in out and str(saved["zero"]["p1"][0]) in out, out
+    with pytest.raises(AssertionError, match="pump runs"):
+        _mp(port, "rig.set_rpm(2500); rig.run(); import time; time.sleep(1); rig.zero('p1')")

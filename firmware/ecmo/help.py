@@ -57,6 +57,7 @@ settings
 calibration (pump stopped; docs/checklist.md)
   zero('p1'|'p2'|'p3'|'all')   zero the transducers open to air (zero_limit(name): the largest offset)
   zero('flow')             zero the flow probe, line clamped (rig.clamp(True))
+  collect()                twice, pump running: a timed collection's mean flow and seconds
   calibrate_flow((reading_lpm, ml, s), (reading_lpm, ml, s))   two timed collections (bucket test)
   calibration()            zeros and flow calibration in use, with their times
   calibrate_air() / calibrate_o2()   the O2 cell in room air / in 100 %% O2

@@ -50,6 +50,8 @@ class Redundancy:
         self.q_mem = 0           # flow from the membrane drop and the learned resistance
         self.p1_est = 0          # P1 from P2, flow and speed (anchored), 0.1 mmHg
         self.p1_est_ok = False
+        self.p2_est = 0          # P2 from P1, flow and speed (the same anchor), 0.1 mmHg
+        self.p2_est_ok = False
         self.rm = 0              # membrane resistance, 0.01 mmHg per L/min (learned)
         self.r1_res = 0          # last residuals (mL/min), for telemetry and tests
         self.r2_res = 0
@@ -134,6 +136,14 @@ class Redundancy:
         else:
             pe_raw = 0
             self.p1_est_ok = False
+        # P2 the other way round, P1 + H(rpm, Q), for the pre-oxygenator limits behind a clot
+        # when P2 is not trusted (P3, the other bound, falls behind a clot). Its anchor is P1's
+        # with the sign turned: P2 - (P1 + H) = -(P1 - (P2 - H))
+        if p1ok and qok and not self.suspect & FLOW:
+            self.p2_est = p1.value + m.head_dmmhg(rpm, q) - (self._pb >> 4)
+            self.p2_est_ok = tach and running and self.anchored and not self.suspect & P1
+        else:
+            self.p2_est_ok = False
         # R2 estimate
         rm = self._rm16 >> 4
         self.rm = rm
@@ -251,7 +261,7 @@ class Redundancy:
     # ---- substitutes for the interlocks (value, ok) as attributes: no tuples per tick ----
     def guards(self):
         # P3 for over-pressure: P3; else P2, an upper bound of P3 at forward flow; else a P3
-        # saturated high (the true value is at least full scale)
+        # saturated high (the true value is at least full scale); else the estimate of P2
         p2 = self.p2
         p3 = self.p3
         if p3.status == 0 and not self.suspect & P3:
@@ -263,16 +273,24 @@ class Redundancy:
         elif p3.sat > 0:
             self.p3_g = p3.value
             self.p3_g_ok = True
+        elif self.p2_est_ok:
+            self.p3_g = self.p2_est      # the estimate of P2 bounds P3 as P2 would
+            self.p3_g_ok = True
         else:
             self.p3_g_ok = False
-        # P2 for the pre-oxygenator limits: P2; else a P2 saturated high; else P3 (a lower bound)
+        # P2 for the pre-oxygenator limits: P2; else a P2 saturated high; else the pump-map
+        # estimate from P1, flow and speed, or P3 (a lower bound) where that is higher
+        p3t = p3.status == 0 and not self.suspect & P3
         if p2.status == 0 and not self.suspect & P2:
             self.p2_g = p2.value
             self.p2_g_ok = True
         elif p2.sat > 0:
             self.p2_g = p2.value
             self.p2_g_ok = True
-        elif p3.status == 0 and not self.suspect & P3:
+        elif self.p2_est_ok:
+            self.p2_g = p3.value if p3t and p3.value > self.p2_est else self.p2_est
+            self.p2_g_ok = True
+        elif p3t:
             self.p2_g = p3.value
             self.p2_g_ok = True
         else:

@@ -12,12 +12,20 @@ from ecmo.pumpmap import PumpMap
 from ecmo.drivers import retain as R
 from ecmo.drivers.status import name as status_name
 from ecmo.drivers.analog import AnalogSensor
-from ecmo.control.pump_control import RPM, FLOW, MODE_NAMES
+from ecmo.control.pump_control import RPM, FLOW, PRESSURE, ZERO, MODE_NAMES
 from ecmo.safety import alarms as A
 from ecmo.safety import resume
 from ecmo.safety.supervisor import STATE_NAMES, RUN, STOP
 from ecmo.safety import profiles
 from ecmo.telemetry import Telemetry, fixed, rounded
+
+
+def boot_profile(retain, settings):
+    # the profile the outputs are made for: the live one a reset kept, else the saved one
+    kept = retain.get()
+    if kept is not None:
+        return "VA" if kept[0] & R.VA else "VV"
+    return settings["profile"]
 
 
 class _Critical:
@@ -43,7 +51,29 @@ class _Critical:
         return False
 
 
+class _Collect:
+    # the mean measured flow over a timed collection (a bucket test, rig.collect): summed in
+    # the tick in integers (60 000 ticks of 10 L/min stay below 2**30), no allocation
+    def __init__(self, flow):
+        self.flow = flow
+        self.on = False
+        self.sum = 0
+        self.n = 0
+        self.bad = 0
+        self.t0 = ticks_ms()
+
+    def tick(self, now_ms, n):
+        if self.on:
+            f = self.flow
+            if f.status:
+                self.bad += 1
+            elif self.n < 60000:
+                self.sum += f.value
+                self.n += 1
+
+
 _number = S.number
+_ASK = object()         # mode() without an argument: which mode (mode(None) is an error)
 # The lowest integral gain that brings the flow to its setpoint in reasonable time. On the
 # simulated rig (kp 300, a 2 -> 4 L/min step): ki 100 settles within 5 % in 2 s; ki 30 is still
 # 3.6 % off after 30 s, ki 0 stays 11 % off (the pump-map feed-forward alone).
@@ -65,8 +95,9 @@ class Rig:
         self.retain = R.Retained(getattr(board, "RETAIN", None))
         self._run_intent = False
         self._ident = None          # pump-map identification sweep (rig.identify)
+        self._collect = None        # a timed collection for the flow calibration (rig.collect)
         self.wiring = Wiring(board)
-        p = self.parts = self.wiring.build(self.retain)
+        p = self.parts = self.wiring.build(self.retain, boot_profile(self.retain, self.settings))
         self.pump = p.pump
         self.clamp_out = p.clamp_out
         self.p1 = p.p1
@@ -98,6 +129,7 @@ class Rig:
         boot = resume.after_reset(p, self.retain, self.boot_cause, self.settings, board.RPM_MAX,
                                   now, S.read_latch(self.path))
         self.unexpected_reset = boot.unexpected
+        self.reset_kind = boot.cause     # power-on, soft, planned, watchdog or crash
         self._dirty = boot.dirty
         self._run_intent = boot.run_intent
         self._keep()
@@ -112,8 +144,13 @@ class Rig:
             self.control.pid.set_gains(g[0], g[1], g[2])
             self.control.flow_target_mlpm = T.to_units("flow_lpm", d["flow_lpm"])
             self.control.rpm_target = int(d["rpm"])
-            m = FLOW if d["control"] == "flow" else RPM
-            self.control.set_mode(m, self.flow.value, self.sup.rpm_applied)
+            sg = d["servo_gains"]
+            self.control.set_servo_gains(sg[0], sg[1], sg[2])
+            self.control.p1_target_dmmhg = T.to_units("p1_target_mmhg", d["p1_target_mmhg"])
+            m = MODE_NAMES.index(d["control"])
+            if m == ZERO and d["profile"] != "VA":
+                m = RPM          # zero-flow mode is VA only (a file edited by hand)
+            self.control.set_mode(m, self.flow.value, self.sup.rpm_applied, self.p1.value)
             if self.gas is not None:
                 # the saved sweep setpoint comes back; the cut holds it while blood is still
                 self.gas.control.target_mlpm = T.to_units("sweep_lpm", d["sweep_lpm"])
@@ -193,6 +230,10 @@ class Rig:
         c = self.control
         if c.mode == FLOW:
             sp = fixed(rounded(c.flow_target_mlpm, 10), 2) + " L/min"
+        elif c.mode == PRESSURE:
+            sp = "P1 %s mmHg" % rounded(c.p1_target_dmmhg, 10)
+        elif c.mode == ZERO:
+            sp = "zero flow"
         else:
             sp = "%d rpm" % c.rpm_target
 
@@ -208,9 +249,13 @@ class Rig:
         elif r.suspect & 8:
             flow = "SUSPECT"
         al = ",".join(self.al.codes()) or "-"
-        return ("%s %s %s sp=%s flow=%s rpm=%d P1=%s P2=%s P3=%s dP=%s alarms=%s%s" % (
+        # an ESP32 without ADC calibration reads its analog inputs through read_u16 and our
+        # own two-point line (board ADC_U16_CAL, else a nominal one): said at the end
+        adc = self.wiring.adc_mode
+        adc = " adc=" + adc if adc[:4] == "u16-" else ""
+        return ("%s %s %s sp=%s flow=%s rpm=%d P1=%s P2=%s P3=%s dP=%s alarms=%s%s%s" % (
             STATE_NAMES[STOP if self.sup.stopped() else self.sup.state], self.sup.profile, MODE_NAMES[c.mode], sp, flow,
-            self.pump.rpm, p(self.p1), p(self.p2), p(self.p3), dp, al, self._cal_token()))
+            self.pump.rpm, p(self.p1), p(self.p2), p(self.p3), dp, al, self._cal_token(), adc))
 
     def _not_stopped(self, what):
         if self.sup.stopped():
@@ -244,14 +289,61 @@ class Rig:
         self.expect_reset()
         machine.reset()
 
-    def mode(self, name):
+    def mode(self, name=_ASK):
+        # rpm, flow, pressure (the P1 servo, set_p1) or zero (VA weaning: the speed of zero net
+        # flow); every switch is bumpless. mode() alone names the mode in use.
+        if name is _ASK:
+            return MODE_NAMES[self.control.mode]
         S.choice("mode", name, S.CONTROL_MODES)
         if name == "flow":
             self._gains_can_control(self.settings["gains"], True)
+        if name == "pressure":
+            g = self.settings["servo_gains"]
+            if g[1] == 0:
+                raise ValueError("pressure mode needs integral action: servo_gains ki=0 would "
+                                 "never bring P1 to its target; rig.servo_gains(ki=...) first")
+            self._p1_target_ok(self.settings["p1_target_mmhg"])
+        if name == "zero" and self.sup.profile != "VA":
+            raise ValueError("zero-flow mode is for VA weaning only (profile is %s)"
+                             % self.sup.profile)
         with self._crit:
-            self.control.set_mode(FLOW if name == "flow" else RPM, self.flow.value, self.sup.rpm_applied)
+            self.control.set_mode(MODE_NAMES.index(name), self.flow.value, self.sup.rpm_applied,
+                                  self.p1.value)
         self.settings["control"] = name
         self._touch()
+
+    def _p1_target_ok(self, mmhg):
+        # the servo's target must sit above the suction warning limit (+10 mmHg, the
+        # interlock's own release band): a target the interlock fights is no target
+        lo = (self.sup.p1_warn_dmmhg + 100) / 10
+        if mmhg < lo:
+            raise ValueError("P1 target %s mmHg is too close to the suction warning limit "
+                             "(%s mmHg): at least %s mmHg" % (mmhg, self.sup.p1_warn_dmmhg / 10, lo))
+
+    def set_p1(self, mmhg):
+        # the pressure servo's target for P1 in mmHg (pressure mode; kept for it otherwise)
+        mmhg = T.check("p1_target_mmhg", mmhg)
+        self._p1_target_ok(mmhg)
+        self.control.p1_target_dmmhg = T.to_units("p1_target_mmhg", mmhg)   # one store: atomic
+        self.settings["p1_target_mmhg"] = mmhg
+        self._touch()
+
+    def servo_gains(self, kp=None, ki=None, kd=None):
+        # the pressure servo's gains: RPM/mmHg, RPM/(mmHg*s), RPM/(mmHg/s); no arguments: show
+        g = list(self.settings["servo_gains"])
+        if kp is None and ki is None and kd is None:
+            return tuple(g)
+        for i, v in enumerate((kp, ki, kd)):
+            if v is not None:
+                g[i] = T.check(S.SERVO_GAINS[i], v, whole=True)
+        if self.control.mode == PRESSURE and g[1] == 0:
+            raise ValueError("pressure mode needs integral action: ki=0 would never bring P1 "
+                             "to its target (or switch to mode('rpm') first)")
+        with self._crit:
+            self.control.set_servo_gains(g[0], g[1], g[2])
+        self.settings["servo_gains"] = g
+        self._touch()
+        return tuple(g)
 
     def set_flow(self, lpm):
         lpm = T.check("flow_lpm", lpm)
@@ -329,6 +421,9 @@ class Rig:
         name = T.check("profile", name)
         if not isinstance(confirm, bool):
             raise ValueError("confirm must be True or False, got %r" % (confirm,))
+        if name != "VA" and self.control.mode == ZERO:
+            raise ValueError("zero-flow mode is VA only: leave it first (rig.mode('%s'))"
+                             % MODE_NAMES[self.control.prev_mode])
         lim = profiles.defaults(name)
         self._loosening(lim, confirm, "profile %s" % name)
         with self._crit:
@@ -665,6 +760,33 @@ class Rig:
         self.settings["flow_cal"] = [g_new, when]
         self._keep_cal()
         return self.calibrate_flow()
+
+    def collect(self):
+        # a timed collection for calibrate_flow, in two calls: the first as the outflow goes
+        # into the jug (the pump running steadily), the second as it comes out. Returns the
+        # point (mean shown L/min, None, seconds): put the jug's mL in place of None.
+        c = self._collect
+        if c is None:
+            c = self._collect = _Collect(self.flow)
+            self.loop.aux = self.loop.aux + (c,)
+        if not c.on:
+            if self.sup.state != RUN:
+                raise ValueError("collect() needs the pump running steadily: rig.run() first")
+            with self._crit:
+                c.sum = 0
+                c.n = 0
+                c.bad = 0
+                c.t0 = ticks_ms()
+                c.on = True
+            return "collecting: call rig.collect() again as the outflow leaves the jug"
+        with self._crit:
+            c.on = False
+        sec = ticks_diff(ticks_ms(), c.t0) / 1000
+        if c.bad > c.n // 20 or c.n == 0:
+            raise ValueError("the flow read invalid for %d of %d ticks: collect again" % (c.bad, c.n + c.bad))
+        if self.sup.state != RUN:
+            raise ValueError("the pump stopped during the collection: collect again")
+        return (round(c.sum / c.n / 1000, 3), None, round(sec, 1))
 
     def calibration(self):
         # zeros and the flow calibration in use, with their times

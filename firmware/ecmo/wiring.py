@@ -2,12 +2,13 @@
 # machine objects (Pin, PWM, ADC, I2C, Timer, WDT). Every driver gets the objects it needs,
 # every loop the parts it needs; the rig (ecmo/rig.py) gets them all as one Parts.
 # Order matters where noted: outputs are made at their safe level before anything else.
+import machine
 from machine import Pin, PWM, ADC, I2C, Timer, WDT
 # the largest modules first: compiled from source, each needs room while the rest is small
 from ecmo.safety.supervisor import Supervisor
 from ecmo.loop import Loop
 from ecmo import table as T
-from ecmo.drivers.analog import AnalogSensor
+from ecmo.drivers.analog import AnalogSensor, calibrated
 from ecmo.drivers.pressure import HoneywellABP
 from ecmo.drivers.flow import PulseFlow
 from ecmo.drivers.bubble import DigitalBubble, AnalogBubble
@@ -25,24 +26,48 @@ from ecmo.redundancy import Redundancy
 # a datasheet-like fit for a board file without PUMP_MAP (docs/pumpmap.md)
 _PUMP_MAP_DEFAULT = {"a": 28.0, "b": 2.6, "c": 0.6, "err_pct": 10}
 
+# an uncalibrated ESP32 at ATTN_11DB with no ADC_U16_CAL in the board file: a straight line
+# over the range the calibrated reading spans (0 counts ~142 mV .. full scale ~3.1 V); its error
+# is the chip's reference error (+-6 %): the status line says "adc=u16-nominal"
+_U16_NOMINAL = (0, 142, 65535, 3100)
+
 _I2C_TIMEOUT_US = 2000   # a dead bus must cost the tick a couple of ms, not the port's 50 ms
 
 
 # ---- one driver from its board entry (tests build single drivers with these too) ----
-def pump(spec, rpm_max):
+def counter(unit, pin, active_level):
+    # a hardware counter of the input's edges toward its active level (ESP32: machine.Counter
+    # on a PCNT unit, MicroPython 1.26+); None where the board names no unit or the port has
+    # no Counter (the soft IRQ and the tick's level read are then all there is)
+    C = getattr(machine, "Counter", None)
+    if unit is None or C is None:
+        return None
+    return C(unit, pin, edge=C.RISING if active_level else C.FALLING)
+
+
+def _unit(board, name):
+    u = getattr(board, "EDGE_COUNTERS", None)
+    return u.get(name) if u else None
+
+
+def pump(spec, rpm_max, unit=None):
     # enable off and duty 0 before anything else: a reset must never start the pump by itself
     level = spec.get("enable_level", 1)
     en = Pin(spec["enable"], Pin.OUT, value=1 - level)
     pwm = PWM(Pin(spec["pwm"]), freq=spec["freq_hz"], duty_u16=0)
     tach = Pin(spec["tach"], Pin.IN, Pin.PULL_UP)
-    return Pump(pwm, en, tach, rpm_max, spec["pulses_per_rev"], level)
+    return Pump(pwm, en, tach, rpm_max, spec["pulses_per_rev"], level,
+                counter(unit, tach, 0))
 
 
-def clamp(spec):
-    # boot with the clamp open: closing a line at power-up is itself a hazard (VA: the rig
-    # closes it as soon as it knows the pump is not running)
+def clamp(spec, closed=False):
+    # the profile's safe state from the first write: VA closed (the pump is not running yet,
+    # an open return line flows backwards), VV open (closing a line at power-up is itself a
+    # hazard). boot.py made the pin so already; this keeps it there.
     level = spec.get("closed_level", 1)
-    return Clamp(Pin(spec["pin"], Pin.OUT, value=1 - level), level)
+    c = Clamp(Pin(spec["pin"], Pin.OUT, value=level if closed else 1 - level), level)
+    c.closed = closed
+    return c
 
 
 def _pulled_in(pin_id, active_level):
@@ -50,14 +75,16 @@ def _pulled_in(pin_id, active_level):
     return Pin(pin_id, Pin.IN, Pin.PULL_UP if active_level else Pin.PULL_DOWN)
 
 
-def estop(spec, on_stop):
+def estop(spec, on_stop, cut=None, unit=None):
     level = spec.get("active_level", 1)
-    return EStop(_pulled_in(spec["pin"], level), level, on_stop)
+    pin = _pulled_in(spec["pin"], level)
+    return EStop(pin, level, on_stop, cut, counter(unit, pin, level))
 
 
-def digital_bubble(spec, on_air):
+def digital_bubble(spec, on_air, cut=None, unit=None):
     level = spec.get("active_level", 1)
-    return DigitalBubble(_pulled_in(spec["pin"], level), level, on_air)
+    pin = _pulled_in(spec["pin"], level)
+    return DigitalBubble(pin, level, on_air, cut, counter(unit, pin, level))
 
 
 def pulse_flow(spec, tick_ms):
@@ -84,7 +111,7 @@ def pump_map(d):
 class Parts:
     # what the rig is made of (Wiring.build makes them, in a safe order)
     def __init__(self, pump, clamp_out, p1, p2, p3, flow, control, trip, bubble, estop, al,
-                 sup, ann, gas, red, pump_map_board, loop):
+                 sup, ann, gas, red, pump_map_board, loop, level=None):
         self.pump = pump
         self.clamp_out = clamp_out
         self.p1 = p1
@@ -102,6 +129,7 @@ class Parts:
         self.red = red        # analytical redundancy on the pump map (ecmo/redundancy.py)
         self.pump_map_board = pump_map_board
         self.loop = loop
+        self.level = level    # the reservoir level sensor, or None (board without LEVEL)
 
 
 class Wiring:
@@ -109,6 +137,8 @@ class Wiring:
         self.board = board
         self.period_ms = 1000 // board.TICK_HZ
         self._i2c = {}
+        self.adc_mode = "mv" if getattr(board, "ADC_MV", False) else "u16"
+        self._u16cal = None
 
     # ---- buses and inputs ----
     def bus(self, n):
@@ -123,14 +153,24 @@ class Wiring:
         att = getattr(self.board, "ADC_ATTEN", None)
         if att is not None:
             adc.atten(att)
+        if self.adc_mode == "mv" and not calibrated(adc):
+            # an ESP32 without ADC calibration: the whole chip, decided at the first input
+            cal = getattr(self.board, "ADC_U16_CAL", None)
+            self.adc_mode = "u16-cal" if cal else "u16-nominal"
+            self._u16cal = cal or _U16_NOMINAL
         return adc
+
+    def u16cal(self):
+        # the two-point calibration a read_u16 fallback uses, or None (read_uv / plain u16)
+        return self._u16cal
 
     def sensor(self, spec):
         k = spec["kind"]
         if k == "analog":
-            return AnalogSensor(self.adc(spec["adc"]), spec["cal"], spec["rails"], spec["limits"],
+            adc = self.adc(spec["adc"])
+            return AnalogSensor(adc, spec["cal"], spec["rails"], spec["limits"],
                                 spec.get("stuck_ticks", 0), getattr(self.board, "ADC_MV", False),
-                                spec.get("jitter", 0))
+                                spec.get("jitter", 0), self._u16cal)
         if k == "abp":
             return HoneywellABP(self.bus(spec["bus"]), spec["addr"], spec["pmin_dmmhg"],
                                 spec["pmax_dmmhg"], spec.get("frozen_ticks", 50),
@@ -138,6 +178,19 @@ class Wiring:
         if k == "pulse":
             return pulse_flow(spec, self.period_ms)
         raise ValueError("unknown sensor kind %r" % k)
+
+    def level(self, spec):
+        # the reservoir level (ecmo/drivers/level.py): (driver, is_switch)
+        k = spec["kind"]
+        if k == "switch":
+            from ecmo.drivers.level import LevelSwitch
+            a = spec.get("active_level", 1)
+            return LevelSwitch(_pulled_in(spec["pin"], a), a), True
+        if k == "analog":
+            # no stuck check: a reservoir level may stand still for minutes
+            return AnalogSensor(self.adc(spec["adc"]), spec["cal"], spec["rails"],
+                                spec["limits"], 0, getattr(self.board, "ADC_MV", False), 0), False
+        raise ValueError("LEVEL kind must be 'switch' or 'analog', got %r" % (k,))
 
     # ---- timers ----
     def tick_timer(self):
@@ -153,23 +206,26 @@ class Wiring:
     # ---- the whole rig ----
     def build(self, retain, profile="VA"):
         b = self.board
-        pmp = pump(b.PUMP, b.RPM_MAX)
-        clp = clamp(b.CLAMP)
+        pmp = pump(b.PUMP, b.RPM_MAX, _unit(b, "tach"))
+        clp = clamp(b.CLAMP, profile == "VA")
         s = b.SENSORS
         p1 = self.sensor(s["p1"])
         p2 = self.sensor(s["p2"])
         p3 = self.sensor(s["p3"])
         flow = self.sensor(s["flow"])
         control = PumpControl(T.default("kp"), T.default("ki"), T.default("kd"), b.RPM_MAX)
+        control.set_servo_gains(T.default("servo_kp"), T.default("servo_ki"),
+                                T.default("servo_kd"))
+        lvl, lvl_switch = self.level(b.LEVEL) if hasattr(b, "LEVEL") else (None, False)
         # the trip exists before the IRQ inputs so their handlers stop the pump at once
         trip = Trip(pmp, clp, retain)
         bc = b.BUBBLE
         if bc["kind"] == "digital":
-            bub = digital_bubble(bc, trip.air_cb)
+            bub = digital_bubble(bc, trip.air_cb, pmp.cut, _unit(b, "bubble"))
         else:
             bub = AnalogBubble(self.sensor(bc["sensor"]), bc["threshold"],
                                bc.get("air_above", True), trip.air_cb)
-        est = estop(b.ESTOP, trip.estop_cb)
+        est = estop(b.ESTOP, trip.estop_cb, pmp.cut, _unit(b, "estop"))
         al = Alarms()
         # the pump map (board file: a datasheet fit; settings: identified on the rig) and the
         # cross-checks built on it; the flow loop's feed-forward uses the same estimate
@@ -177,15 +233,17 @@ class Wiring:
         red = Redundancy(p1, p2, p3, flow, pmp, pump_map(pm))
         # its substitutes and names feed the interlocks (issue 11)
         sup = Supervisor(trip, bub, est, p1, p2, p3, flow, al, profile, b.RPM_MAX,
-                         self.period_ms, red)
+                         self.period_ms, red, lvl, lvl_switch, control)
         ann = annunciator(b.BUZZER, b.LED)
         # the oxygenator side is optional per board: its own loop runs from the pump tick
         gas = self.oxygenator(b.GAS, sup, flow, al) if hasattr(b, "GAS") else None
         control.feed_forward(red)
-        loop = Loop((p1, p2, p3, flow, bub, est), pmp, control, sup, al, ann, self.period_ms,
+        control.sources(red)
+        sensors = (p1, p2, p3, flow, bub, est) + ((lvl,) if lvl is not None else ())
+        loop = Loop(sensors, pmp, control, sup, al, ann, self.period_ms,
                     aux=(gas,) if gas is not None else (), red=red)
         return Parts(pmp, clp, p1, p2, p3, flow, control, trip, bub, est, al, sup, ann, gas,
-                     red, pm, loop)
+                     red, pm, loop, lvl)
 
     def oxygenator(self, spec, sup, blood_flow, alarms):
         # imported here: a board without GAS never loads the oxygenator's code
@@ -228,6 +286,12 @@ class Wiring:
         s = spec["sat_post"]
         adc, amv = source(s)
         sat = AnalogSensor(adc, s["cal"], s["rails"], s.get("limits", (-20, 1020)), 0, amv)
+        if self._u16cal is not None:
+            # an ESP32 without ADC calibration: the gas side's board inputs read through it too
+            # (an ADS1115 channel has its own reference and is left alone)
+            for sensor, src in ((o2, o), (temp._ch, t), (sat, s)):
+                if "ads" not in src:
+                    sensor.use_u16(self._u16cal)
         v = spec["valve"]
         sweep_valve = valve(v)
         g = spec.get("sweep_pid", (100, 400, 0))

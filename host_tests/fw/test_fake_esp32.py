@@ -133,3 +133,89 @@ def test_machine_reset_is_a_hard_reset_and_soft_reset_stops_timers_not_the_watch
         raise AssertionError("the watchdog did not fire")
     except machine.SimWatchdogReset:
         pass
+
+
+def test_counter_counts_edges_in_hardware_whatever_the_scheduler_does():
+    # ports/esp32/modules/machine.py Counter(_CounterBase) on esp32.PCNT (esp32_pcnt.c):
+    # a singleton per unit id, RISING = 1 / FALLING = 2, value(v) returns the count and sets
+    # it; "invalid id" beyond PCNT_UNIT_MAX (8 on the ESP32); rp2 has no machine.Counter
+    _esp32()
+    C = machine.Counter
+    assert (C.RISING, C.FALLING) == (1, 2)
+    _raises(ValueError, C, 8)
+    pin = machine.Pin(4, machine.Pin.IN, machine.Pin.PULL_DOWN)
+    c = C(0, pin, edge=C.RISING)
+    assert C(0) is c
+    st = machine.sim_pin(4)
+
+    def pulses():
+        for _ in range(20):
+            st.drive(1)
+            st.drive(0)
+    machine.sim_c_call(pulses)               # a blocking C call: soft IRQs would only queue
+    assert c.value(0) == 20 and c.value() == 0
+    f = C(1, pin, edge=C.FALLING | C.RISING)
+    st.drive(1)
+    st.drive(0)
+    assert f.value() == 2 and c.value() == 1
+    machine.sim_soft_reset()                 # ports/esp32/main.c: esp32_pcnt_deinit_all
+    _raises(RuntimeError, c.value)
+    machine.sim_port("rp2")
+    assert not hasattr(machine, "Counter")
+
+
+def test_read_u16_is_the_raw_conversion_scaled():
+    # ports/esp32/machine_adc.c mp_machine_adc_read_u16: raw << (16 - bits) | raw >> (2 bits - 16),
+    # uncalibrated; the raw line at 11 dB starts at ~142 mV (the offset read_uv removes)
+    _esp32()
+    a = machine.ADC(36, atten=3)
+    machine.sim_adc(36).uv = 0
+    assert a.read_u16() == 0
+    machine.sim_adc(36).uv = 3300000
+    assert a.read_u16() == 65535
+    machine.sim_adc(36).uv = 1621000                       # mid-way along 142..3100 mV
+    assert abs(a.read_u16() - 32767) < 40
+
+
+def test_board_pulls_hold_a_floating_pin_through_a_reset():
+    # the chip's GPIOs float out of reset (issue #20 item 4); a resistor on the board is not
+    # the chip's and stays: it sets the level until the firmware drives the pin
+    _esp32()
+    machine.sim_quirk("float")
+    machine.sim_pin(23).ext_pull = 1
+    machine.Pin(23, machine.Pin.OUT, value=0)
+    machine.sim_reboot(machine.WDT_RESET)
+    st = machine.sim_pin(23)
+    assert st.mode == -1 and set(st.level for _ in range(64)) == {1}
+    machine.Pin(23, machine.Pin.OUT, value=0)
+    assert st.level == 0                                   # a driven output beats the pull
+
+
+def test_reset_causes_are_the_ports():
+    # ports/esp32/modmachine.c mp_machine_reset_cause: ESP_RST_POWERON and ESP_RST_BROWNOUT ->
+    # PWRON_RESET (1); the watchdogs -> WDT_RESET (3); ESP_RST_SW (machine.reset()) and
+    # ESP_RST_PANIC (a crash) -> HARD_RESET (2); is_soft_reset -> SOFT_RESET (5)
+    _esp32()
+    assert (machine.PWRON_RESET, machine.HARD_RESET, machine.WDT_RESET, machine.SOFT_RESET) == \
+        (1, 2, 3, 5)
+    _raises(machine.SimHardReset, machine.reset)
+    machine.sim_reboot(machine.HARD_RESET)
+    assert machine.reset_cause() == machine.HARD_RESET
+
+
+def test_scheduler_queue_is_8_deep():
+    # ports/esp32/mpconfigport.h MICROPY_SCHEDULER_DEPTH (8); py/scheduler.c mp_sched_schedule
+    # returns false (the call is lost) once it is full
+    _esp32()
+    ran = []
+
+    import simchip
+
+    def fill():
+        for i in range(12):
+            simchip.schedule(ran.append, i)
+    machine.sim_c_call(fill)
+    q = machine.sim_sched()
+    assert q[0] == 8 and q[2] == 4
+    machine.sim_advance_us(0)
+    assert ran == list(range(8))

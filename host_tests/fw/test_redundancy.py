@@ -96,3 +96,17 @@ def test_fallback_is_the_speed_of_a_second_before_the_fault():
     assert red.suspect == R.FLOW
     assert red.fallback_rpm >= 0
     assert red.fallback_rpm <= 3100, red.fallback_rpm    # from before the speed change
+
+
+def test_p2_named_wrong_is_stood_in_for_by_the_map_estimate_from_p1_flow_and_speed():
+    # behind a clot P3 falls, so P3 (a lower bound of P2) cannot guard the pre-oxygenator
+    # limits; P1 + H(rpm, Q) can
+    b = warm_bench()
+    m = b.rig.red.map
+    true_p2 = -410 + m.head_dmmhg(b.rig.pump.rpm, 3700)
+    run(b, 70, dp2=40.0)
+    red = b.rig.red
+    assert red.suspects() == ["p2"], red.suspects()
+    assert red.p2_est_ok and abs(red.p2_est - true_p2) < 40, (red.p2_est, true_p2)
+    assert red.p2_g_ok and abs(red.p2_g - true_p2) < 40, red.p2_g
+    assert "pre-oxygenator pressure (on the pump-map estimate of P2)" in b.rig.sup.blind()

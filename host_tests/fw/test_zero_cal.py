@@ -178,3 +178,91 @@ def test_a_stored_offset_beyond_its_limit_is_not_used():
     machine.sim_reboot(machine.PWRON_RESET)
     b2 = Bench(profile=None, keep_settings=True, settings_path=PATH)
     assert b2.rig.p1.offset == 0 and "SETTINGS" in b2.rig.alarms()
+
+
+def _alloc_of_reads(sensors, n=500):
+    import gc
+    for s in sensors:
+        s.read()
+    gc.collect()
+    gc.disable()
+    a = gc.mem_alloc()
+    for i in range(n):
+        for s in sensors:
+            s.read()
+    used = gc.mem_alloc() - a
+    gc.enable()
+    return used
+
+
+def test_offsets_and_gain_cost_the_reads_no_allocation():
+    import gc
+    if not hasattr(gc, "mem_alloc"):
+        return    # only MicroPython counts heap bytes
+    b = bench(start=False)
+    r = b.rig
+    sens = (r.p1, r.p2, r.flow)
+    for s in sens:
+        s._pl.frozen_ticks = 0            # static test inputs: no frozen-sensor check
+    base = _alloc_of_reads(sens)          # the fake machine's own cost, if any
+    r.p1.offset = 37
+    r.p2.offset = -12
+    r.flow.offset = 41
+    r.flow.gain_e4 = 9524
+    b.set(flow=3.0)
+    assert _alloc_of_reads(sens) == base
+    assert r.p1.status == 0 and r.p2.status == 0 and r.flow.status == 0 and 2800 < r.flow.value < 2900, r.flow.value
+
+
+def test_collect_measures_the_mean_flow_and_the_time_of_a_collection():
+    b = bench()
+    refused(b.rig.collect, ("pump running",))
+    b.running(2500)
+    b.set(flow=2.1)
+    b.ticks(20)
+    assert b.rig.collect().startswith("collecting")
+    b.ticks(3000)                               # 30 s into the jug
+    a = b.rig.collect()
+    assert a[1] is None and 29.9 <= a[2] <= 30.1, a
+    near(a[0] * 1000, 2100, 3)
+    b.set(flow=4.2)
+    b.ticks(20)
+    b.rig.collect()
+    b.ticks(3000)
+    c = b.rig.collect()
+    near(c[0] * 1000, 4200, 3)
+    b.rig.standby()
+    b.ticks(300)
+    g = b.rig.calibrate_flow((a[0], 1000, a[2]), (c[0], 2000, c[2]))   # the meter read 5 % high
+    near(g["gain"] * 10000, 9524, 5)
+    b.running(2500)
+    b.rig.collect()
+    b.raw("flow", 0)                            # the probe drops out mid-collection
+    b.ticks(300)
+    refused(b.rig.collect, ("read invalid", "collect again"))
+
+
+def test_bad_calibration_input_is_a_clear_error_and_changes_nothing():
+    b = bench()
+    good = (4.0, 4000, 60)
+    bad = (None, 1, "2", (1, 2, 3, 4), [], (float("nan"), 2000, 60), (2.0, float("inf"), 60),
+           (True, 2000, 60), (2.0, 2000, -60), (2.0, -5, 60), (99.0, 2000, 60), ("2", 2000, 60),
+           (2.0, 2000, 0))
+    for p in bad:
+        for args in ((p, good), (good, p)):
+            try:
+                b.rig.calibrate_flow(*args)
+            except ValueError as e:
+                assert str(e)
+            else:
+                raise AssertionError("accepted %r" % (args,))
+    for name in (None, "", "P1", ("p1",), 3.0, "flow ", "al"):
+        try:
+            b.rig.zero(name)
+        except ValueError as e:
+            assert "zero takes" in str(e), str(e)
+        else:
+            raise AssertionError("zero(%r) accepted" % (name,))
+    assert b.rig.flow.gain_e4 == 10000 and b.rig.flow.offset == 0 and b.rig.calibration() == {}
+    b.ticks(5)
+    assert b.rig.loop.errors == 0

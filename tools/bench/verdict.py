@@ -21,6 +21,8 @@ TARGETS = [
     ("latency.pressure_ticks", None, "<=", 3, "over-pressure: within debounce + 1"),
     ("quality.*.overshoot_pct.vs_simple_pid", "cpython", "<=", 10, "the autotune check's limit"),
     ("quality.*.settle_s.vs_simple_pid", "cpython", "<=", 5, "the autotune check's limit"),
+    ("quality.*.iae_ratio", "cpython", "<=", 0.7, "issue 11: disturbance IAE vs simple-pid "
+     "behind the same supervisor (iae_bound_ratio: the best possible)"),
     ("gc.pause_max_us", "micropython", "<=", PERIOD_US // 10, "a GC pause: under a tenth of "
      "a period"),
     ("heap.after_boot_32bit_estimate", "estimate", "<=", 32768, "RAM after boot; mostly "

@@ -8,9 +8,9 @@ from ecmo.drivers.status import Reading, OK
 
 class _Detector(Reading, Latch):
     # a reading (air 1/0, with its validity) and the stop latch
-    def __init__(self, on_air):
+    def __init__(self, on_air, cut=None, count=None):
         Reading.__init__(self)
-        Latch.__init__(self, on_air)
+        Latch.__init__(self, on_air, cut, count)
         self.air = False
 
 
@@ -19,15 +19,19 @@ class DigitalBubble(_Detector):
     # The input is pulled toward "air": a cut or unplugged detector stops the pump like air
     # would, rather than leaving the air interlock silently blind (a digital output has no
     # other way to say it is gone).
-    # pin: an input pulled toward the "air" level (the wiring makes it so)
-    def __init__(self, pin, active_level=1, on_air=None):
-        _Detector.__init__(self, on_air)
+    # pin: an input pulled toward the "air" level (the wiring makes it so); cut, count: see
+    # drivers/latch.py (the pump enable written first; the ESP32's hardware edge counter)
+    def __init__(self, pin, active_level=1, on_air=None, cut=None, count=None):
+        _Detector.__init__(self, on_air, cut, count)
         self._active = active_level
         self._pin = pin
         trig = Pin.IRQ_RISING if active_level else Pin.IRQ_FALLING
         self.hard_irq = pins.irq(self._pin, self._irq, trig)
 
     def _irq(self, _pin):
+        c = self._cut
+        if c is not None:
+            c(self._cut_off)     # first: the pump enable off, one pin write (issue #14)
         self._latch()
 
     def present(self):
@@ -36,6 +40,12 @@ class DigitalBubble(_Detector):
 
     def read(self):
         self.air = self._pin.value() == self._active
+        if self._counted_edge() and not self.latched:
+            # air came and went since the last tick and its soft IRQ never ran (ESP32: the
+            # scheduler's queue was full): the hardware counter saw it
+            self.missed += 1
+            self._first()
+            self._latch()
         if self.air and not self.latched:
             self._latch()    # an edge the IRQ missed (air present at boot, or a glitch)
         self.value = 1 if self.air else 0

@@ -24,6 +24,20 @@ class Boot:
         self.run_intent = False
         self.dirty = False
         self.unexpected = False
+        self.cause = "power-on"
+
+
+def cause_name(boot_cause, planned):
+    # what the reset was, in words: power-on, planned, soft (planned), watchdog, crash
+    if boot_cause == machine.PWRON_RESET:
+        return "power-on"
+    if boot_cause == getattr(machine, "SOFT_RESET", None):
+        return "soft"
+    if planned:
+        return "planned"
+    if boot_cause == getattr(machine, "HARD_RESET", None):
+        return "crash"      # esp32: a panic; machine.reset() sets ASKED first (rig.reboot)
+    return "watchdog"
 
 
 def after_reset(p, retain, boot_cause, settings, rpm_max, now, on_flash=(False, False)):
@@ -36,7 +50,14 @@ def after_reset(p, retain, boot_cause, settings, rpm_max, now, on_flash=(False, 
         flags |= R.STOP_AIR
     if on_flash[1]:
         flags |= R.STOP_ESTOP
-    out.unexpected = boot_cause != machine.PWRON_RESET and not flags & R.ASKED
+    # ESP32 (ports/esp32/modmachine.c): machine.reset() and a crash (panic) both read
+    # HARD_RESET, told apart by ASKED; a soft reset (Ctrl-D, machine.soft_reset()) is someone
+    # at the REPL restarting the VM: planned, not a watchdog alarm, and no resume after it
+    # (main.py's first lines have put the enable off: the soft reset leaves it as it was)
+    soft = getattr(machine, "SOFT_RESET", None)
+    planned = flags & R.ASKED or (soft is not None and boot_cause == soft)
+    out.unexpected = boot_cause != machine.PWRON_RESET and not planned
+    out.cause = cause_name(boot_cause, planned)
     if boot_cause == machine.PWRON_RESET:
         # Both chips report a brownout as power-on, and retained memory is gone: a supply
         # dip while pumping looks exactly like switching the rig on.
@@ -116,3 +137,9 @@ def keep(p, retain, run_intent, dirty, asked=False):
         retain.put(flags | latches, sp, sweep)
     finally:
         machine.enable_irq(st)
+    # ESP32: a queued air / e-stop handler can run inside the section (disable_irq does not hold
+    # it back) and record its latch just before put() wrote the word without it: record again
+    if p.bubble.latched:
+        retain.add(R.STOP_AIR)
+    if p.estop.latched:
+        retain.add(R.STOP_ESTOP)

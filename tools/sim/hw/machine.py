@@ -11,13 +11,19 @@ WDT_RESET = _c.WDT_RESET
 # back as WDT_RESET); esp32 adds HARD_RESET, DEEPSLEEP_RESET and SOFT_RESET, set by sim_port.
 _ESP32_RESETS = (("HARD_RESET", 2), ("DEEPSLEEP_RESET", 4), ("SOFT_RESET", 5))
 
-_ENODEV = 19    # errno the ports raise when an I2C address does not ACK
+_ENODEV = 19    # errno esp32 raises when an I2C address does not ACK (ESP_ERR_... -> ENODEV)
+_EIO = 5        # rp2's: ports/rp2/machine_i2c.c maps any pico-sdk error but a timeout to EIO
+                # (host_tests/fw/conform.py, checked on the real port in the emulator)
 _ETIMEDOUT = 110
 _EOPNOTSUPP = 95    # esp32 check_esp_err(ESP_ERR_NOT_SUPPORTED), ports/esp32/mphalport.c
 
 
 def _esp32():
     return _c.W.port == "esp32"
+
+
+def _nack():
+    return _ENODEV if _esp32() else _EIO
 
 
 def _pin_id(p):
@@ -157,6 +163,15 @@ class ADC:
 
     def read_u16(self):
         st = self._st
+        if _esp32() and (st.floating or st.uv is not None):
+            # esp32 at 11 dB: the raw conversion scaled to 16 bits (ports/esp32/machine_adc.c
+            # mp_machine_adc_read_u16: raw << 4 | raw >> 8 at 12 bits); raw 0 sits at ~142 mV
+            # and full scale at ~3.1 V: the typical line read_uv's calibration undoes
+            v = self._pin_uv()
+            if not isinstance(v, int):
+                return v
+            u = (v - _ESP32_UV_FLOOR) * 65535 // (_ESP32_UV_CEIL - _ESP32_UV_FLOOR)
+            return 0 if u < 0 else 65535 if u > 65535 else u
         if st.floating:
             return self._pin_uv() * 65535 // 3300000
         return st.u16    # a test may store a non-int: drivers must survive garbage
@@ -218,7 +233,7 @@ class I2C:
         bus = w.buses.get(self._id)
         dev = bus.get(addr) if bus is not None else None
         if dev is None or f == "nack":
-            raise OSError(_ENODEV)
+            raise OSError(_nack())
         return dev
 
     def scan(self):
@@ -231,7 +246,10 @@ class I2C:
         return out
 
     def readfrom_into(self, addr, buf, stop=True):
-        data = self._dev(addr).read(len(buf))
+        try:
+            data = self._dev(addr).read(len(buf))
+        except OSError as e:      # a device model's NACK (devices.py raises ENODEV)
+            raise OSError(_nack()) if e.args and e.args[0] == _ENODEV else e
         n = len(data)
         for i in range(len(buf)):
             buf[i] = data[i] if i < n else 0xFF    # idle bus reads high
@@ -245,7 +263,10 @@ class I2C:
     def writeto(self, addr, buf, stop=True):
         # the buffer itself, as a board's driver sends it (no copy: a copy would allocate);
         # the device models copy what they keep
-        self._dev(addr).write(buf)
+        try:
+            self._dev(addr).write(buf)
+        except OSError as e:
+            raise OSError(_nack()) if e.args and e.args[0] == _ENODEV else e
         return len(buf)
 
     def writevto(self, addr, vector, stop=True):
@@ -468,6 +489,63 @@ class UART:
         return None
 
 
+# ---------------------------------------------------------------- Counter (esp32)
+
+class _Counter:
+    # machine.Counter of ports/esp32/modules/machine.py on esp32.PCNT (ports/esp32/esp32_pcnt.c):
+    # one singleton per unit id 0..7 (PCNT_UNIT_MAX on the ESP32), counting the source pin's
+    # rising and/or falling edges in hardware, so nothing is lost to the scheduler; value(v)
+    # returns the count and sets it. rp2 has no Counter (set by sim_port).
+    RISING = 1
+    FALLING = 2
+    UP = 1          # PCNT_COUNT_INC
+    DOWN = 2        # PCNT_COUNT_DEC
+
+    def __new__(cls, unit_id, *args, **kw):
+        if not isinstance(unit_id, int) or unit_id < 0 or unit_id >= 8:
+            raise ValueError("invalid id")
+        self = _c.W.counters.get(unit_id)
+        if self is None:
+            self = object.__new__(cls)
+            self._src = None
+            _c.W.counters[unit_id] = self
+        return self
+
+    def __init__(self, unit_id, src=None, edge=RISING, direction=UP, filter_ns=0):
+        self._unit = unit_id
+        if src is None:
+            if self._src is None:
+                raise TypeError("Counter needs a source pin")
+            return      # the existing singleton as it is (machine.py: no args, no re-init)
+        if self._src is not None:
+            self._src.counters.remove(self)
+        self._src = _c.pin_state(_pin_id(src))
+        self._src.counters.append(self)
+        self._edges = edge
+        self._step = -1 if direction == _Counter.DOWN else 1
+        self._n = 0
+
+    def _edge(self, level):
+        if self._edges & (_Counter.RISING if level else _Counter.FALLING):
+            self._n += self._step
+
+    def init(self, *args, **kw):
+        self.__init__(self._unit, *args, **kw)
+
+    def deinit(self):
+        if self._src is not None:
+            self._src.counters.remove(self)
+            self._src = None
+
+    def value(self, value=None):
+        if self._src is None:
+            raise RuntimeError("not initialised")
+        n = self._n
+        if value is not None:
+            self._n = value
+        return n
+
+
 # ---------------------------------------------------------------- WDT, memory, misc
 
 class WDT:
@@ -590,6 +668,10 @@ def sim_port(name):
     # which port the fake is: "rp2" (default) or "esp32"; the port-only names follow it
     _c.set_port(name)
     _PORT[0] = name
+    if name == "esp32":
+        # the port as it is: read_uv's offset and saturation, unpulled inputs floating
+        _c.W.quirks["adc_cal"] = True
+        _c.W.quirks["float"] = True
     g = globals()
     for k, v in _ESP32_RESETS:
         if name == "esp32":
@@ -602,6 +684,10 @@ def sim_port(name):
         elif hasattr(ADC, k):
             delattr(ADC, k)
     _only(RTC, _ESP32_RTC_METHODS, name == "esp32")
+    if name == "esp32":
+        g["Counter"] = _Counter
+    elif "Counter" in g:
+        del g["Counter"]
     _only(Pin, _RP2_PIN_METHODS, name == "rp2")
 
 
@@ -614,7 +700,8 @@ def _only(cls, pairs, present):
 
 
 def sim_quirk(name, on=True):
-    # esp32 behaviours that still expose open firmware bugs (issue #20), off by default:
+    # esp32 behaviours: "adc_cal" and "float" are on from sim_port("esp32") (the port as it
+    # is, issue #20); sim_quirk(name, False) turns one off, "no_adc_cal" is opt-in:
     #   "adc_cal" read_uv offset and saturation, "no_adc_cal" uncalibrated chip (OSError),
     #   "float" unpulled inputs read noise
     if name not in ("adc_cal", "no_adc_cal", "float"):

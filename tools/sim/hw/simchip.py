@@ -130,6 +130,7 @@ class World:
         self.quirks = {}     # esp32 behaviours that expose open firmware bugs (issue #20): opt-in
         self.rng = Lcg(12345)
         self.booted_us = 0   # when this chip's boot began
+        self.counters = {}   # esp32 PCNT unit -> machine.Counter (singletons, as the port's)
 
 
 W = World(PWRON_RESET)
@@ -159,6 +160,7 @@ def reboot(reset_cause=WDT_RESET):
         st = PinState(pid)
         st.driven = old.pins[pid].driven
         st.floating = old.pins[pid].floating
+        st.ext_pull = old.pins[pid].ext_pull      # the board's resistors stay
         W.pins[pid] = st
 
 
@@ -173,6 +175,10 @@ def soft_reset():
         st = w.pins[pid]
         st.irq_handler = None
         st.irq_pin = None
+        st.counters = []          # esp32_pcnt_deinit_all (ports/esp32/main.c)
+    for u in w.counters:
+        w.counters[u]._src = None
+    w.counters = {}
     for pid in w.pwms:
         w.pwms[pid].active = False
     w.slices = {}
@@ -369,6 +375,8 @@ class PinState:
         self.latch = 0
         self.driven = None       # external level, None = nobody drives it
         self.floating = None     # esp32 quirk "float": level an undriven, unpulled input reads
+        self.ext_pull = None     # a resistor on the board to 0 or 1 (holds the line through boot)
+        self.counters = []       # esp32 machine.Counter units counting this pin's edges
         self.irq_handler = None
         self.irq_trigger = 0
         self.irq_hard = False
@@ -382,6 +390,8 @@ class PinState:
             return 0
         if self.driven is not None:
             return self.driven
+        if self.ext_pull is not None:
+            return self.ext_pull     # 10 k on the board beats the chip's ~45 k pulls
         if self.pull == PULL_UP:
             return 1
         if self.pull == PULL_DOWN:
@@ -399,7 +409,11 @@ class PinState:
 
     def edge(self, old):
         new = self.level
-        if new == old or self.irq_handler is None:
+        if new == old:
+            return
+        for c in self.counters:       # hardware: counts whatever the scheduler is doing
+            c._edge(new)
+        if self.irq_handler is None:
             return
         want = IRQ_RISING if new else IRQ_FALLING
         if self.irq_trigger & want:

@@ -1,0 +1,42 @@
+# The first firmware code a boot runs (main.py imports it before anything else, before the
+# rig's modules are even loaded): the pump enable at its off level, the speed PWM pin low and the
+# line clamp at the profile's safe state, as plain GPIO writes. Until here the pins are what the
+# board's resistors make them (ESP32: its GPIOs float out of reset; README "ESP32 wiring" lists
+# the pulls that hold them); from here on the firmware holds them. The rig's wiring then makes
+# the same pins at the same levels (ecmo/wiring.py), so no output ever passes through the unsafe
+# level on its way up, after any reset: power-on, watchdog, crash, machine.reset(), Ctrl-D.
+# The profile: the live one a reset kept (retained word), else the saved one; VA when in doubt
+# (a closed return line with the pump stopped is VA's safe state; in VV the first tick opens it).
+from machine import Pin
+
+
+def profile(board):
+    try:
+        from ecmo.drivers.retain import Retained, VA
+        kept = Retained(getattr(board, "RETAIN", None)).get()
+        if kept is not None:
+            return "VA" if kept[0] & VA else "VV"
+    except Exception:
+        pass
+    try:
+        with open(getattr(board, "SETTINGS_PATH", "settings.json"), "rb") as f:
+            t = f.read(4096)
+        if b'"profile": "VV"' in t or b'"profile":"VV"' in t:
+            return "VV"
+    except Exception:
+        pass
+    return "VA"
+
+
+def safe_pins(board):
+    # returns the profile the clamp was set for
+    p = board.PUMP
+    on = p.get("enable_level", 1)
+    Pin(p["enable"], Pin.OUT, value=1 - on)        # first: the pump cannot run
+    Pin(p["pwm"], Pin.OUT, value=0)                # no speed command (a soft reset stops the
+    #                                                PWM but leaves the enable as it was)
+    prof = profile(board)
+    c = board.CLAMP
+    closed = c.get("closed_level", 1)
+    Pin(c["pin"], Pin.OUT, value=closed if prof == "VA" else 1 - closed)
+    return prof
