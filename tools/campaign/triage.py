@@ -6,6 +6,10 @@ RULES = (
     (None, "bubble", "stuck", None,
      "accepted: a detector that reads clear whatever passes cannot be told from a clear line "
      "by firmware; it needs a detector self-test (hardware), docs/hazards.md H01"),
+    ("air_to_patient", None, "slow", None,
+     "esp32 (drivers/bubble.py ESP32 path, #20/#14): with the I2C bus stretched by a slow part "
+     "(tick overruns) the ESP32 never raised AIR and the air passed; the Pico stops the pump "
+     "in the same case (pico-VA-p2.slow-air-during passes)"),
     ("air_to_patient", None, None, "repl_restart_in_air",
      "#12: restart after air without a de-air confirmation"),
     ("air_to_patient", None, None, "air_then_power_cycle",
