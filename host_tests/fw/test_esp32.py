@@ -277,3 +277,99 @@ def test_hard_reset_from_machine_reset_is_planned_and_a_crash_is_not():
     b3 = Bench(profile=None, start=False, keep=True)
     assert b3.rig.reset_kind == "crash" and b3.rig.unexpected_reset
     assert "WDT_RESET" in codes(b3)
+
+
+def test_a_counted_air_stop_is_released_by_restart_like_any_other():
+    esp32kit.esp32()
+    b = Bench()
+    b.running(3000)
+    b.blocked(150, _air_pulse_during(b, 150, 100))
+    b.ticks(2)
+    assert b.rig.sup.state == STOP and b.rig.bubble.missed == 1
+    b.rig.ack()
+    b.rig.deaired()
+    b.rig.restart()
+    b.ticks(300)
+    assert b.rig.sup.state == RUN and b.enabled() and not b.rig.bubble.latched
+
+
+def test_worst_case_blocking_call_still_stops_within_one_tick_after_it():
+    # a flash erase can hold the scheduler for hundreds of ms (a 4 KB sector); the queue drops
+    # ticks and the air IRQ, the counter keeps the edge: the stop comes one tick after the call
+    esp32kit.esp32()
+    b = Bench()
+    b.running(5000)
+    for block_ms in (50, 150, 500):
+        t0 = machine.sim_now_us()
+        b.blocked(block_ms, _air_pulse_during(b, block_ms, 10))
+        # the tick that was queued first runs as the call returns: the stop is there at once
+        machine.sim_advance_us(0)
+        late_ms = 0
+        while b.enabled() and late_ms < 50:
+            b.ms(1)
+            late_ms += 1
+        assert not b.enabled() and late_ms <= 10, (block_ms, late_ms)
+        assert b.rig.loop.errors == 0
+        b.rig.ack()
+        b.rig.deaired()
+        b.rig.restart()
+        b.ticks(300)
+        assert b.rig.sup.state == RUN, (block_ms, codes(b))
+        assert machine.sim_now_us() > t0
+
+
+# ---- disable_irq() does not keep out a queued handler (ports/esp32, py/scheduler.c) ----
+
+def _stopped_once(b):
+    b.running(3000)
+    b.air(True)
+    b.ticks(2)
+    b.air(False)
+    b.ticks(2)
+    b.rig.ack()
+    b.rig.deaired()
+
+
+def test_air_handler_running_inside_restarts_section_keeps_the_stop():
+    # the port may run a queued air handler at any branch inside restart()'s disable_irq
+    # section, after its last look: here it runs as the latches are cleared
+    esp32kit.esp32()
+    b = Bench()
+    _stopped_once(b)
+    bub = b.rig.bubble
+    clear = bub.clear
+
+    def clear_with_handler_inside():
+        bub._irq(None)              # the queued handler runs at the branch before the store
+        clear()
+    bub.clear = clear_with_handler_inside
+    try:
+        b.rig.restart()
+        raise AssertionError("restart() went through")
+    except ValueError as e:
+        assert "seen just now" in str(e)
+    finally:
+        bub.clear = clear
+    b.ticks(2)
+    assert b.rig.sup.state == STOP and bub.latched and not b.enabled()
+
+
+def test_air_handler_running_inside_keep_is_still_retained():
+    # keep() reads the latches, then writes the retained word: a handler that runs between
+    # them (inside the section, on the ESP32) must not be overwritten by the older word
+    esp32kit.esp32()
+    b = Bench()
+    b.running(3000)
+    r = b.rig.retain
+    put = r.put
+
+    def put_with_handler_before(*a):
+        b.rig.bubble._irq(None)     # air: the handler records STOP_AIR in the word ...
+        put(*a)                     # ... and the word read before it is written over it
+    r.put = put_with_handler_before
+    try:
+        b.rig._keep()
+    finally:
+        r.put = put
+    from ecmo.drivers.retain import STOP_AIR
+    assert r.get()[0] & STOP_AIR

@@ -127,10 +127,18 @@ def test_every_row_is_complete_and_its_default_inside_its_bounds():
 
 
 def test_gain_bounds_stay_inside_the_pid_overflow_bounds():
-    from ecmo.control import pid
-    assert T.ROWS["kp"][T.HI] <= pid.KP_MAX
-    assert T.ROWS["ki"][T.HI] <= pid.KI_MAX
-    assert T.ROWS["kd"][T.HI] <= pid.KD_MAX
+    # the PID (control/pid.py) clamps |error| and |d(pv)| to 10 L/min and runs at dt <= 20 ms;
+    # its products must stay small ints (< 2**30) at the table's highest gains
+    from ecmo.control.pid import PID
+    err, dt = 10000, 20
+    assert T.ROWS["kp"][T.HI] * err < 2 ** 30
+    assert T.ROWS["ki"][T.HI] * err * dt + 999 < 2 ** 30
+    assert T.ROWS["kd"][T.HI] * err < 2 ** 30
+    pid = PID(T.ROWS["kp"][T.HI], T.ROWS["ki"][T.HI], T.ROWS["kd"][T.HI], 0, 10000)
+    pid.reset(5000, 0)
+    for pv in (0, 30000, -30000, 0):
+        u = pid.update(30000, pv, dt)
+        assert isinstance(u, int) and 0 <= u <= 10000
 
 
 def test_version_2_tick_limits_become_milliseconds():

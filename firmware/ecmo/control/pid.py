@@ -6,10 +6,8 @@
 from micropython import const
 
 _ERR_MAX = const(10000)   # clamp |error| to 10 L/min (adult range 0..7): keeps products < 2**30
-# Hard gain bounds that keep ki * e * dt < 2**30 at dt <= 20 ms (settings enforce them).
-KP_MAX = const(5000)
-KI_MAX = const(2000)
-KD_MAX = const(500)
+# The gains' hard bounds (kp <= 5000, ki <= 2000, kd <= 500: ki * e * dt < 2**30 at dt <= 20 ms)
+# are the settings table's (ecmo/table.py), which every way of setting a gain goes through.
 
 
 class PID:
@@ -20,13 +18,10 @@ class PID:
         self.out_min = out_min
         self.out_max = out_max
         self.d_tau_ms = d_tau_ms
-        self.i_mrpm = 0      # integrator in milli-RPM
-        self._i_rem = 0      # remainder below one milli-RPM, so slow errors still integrate
-        self.d_rpm = 0
-        self.p_rpm = 0
-        self._pv_last = 0
-        self._primed = False
-        self.out = 0
+        # i_mrpm: integrator in milli-RPM; _i_rem: the remainder below one milli-RPM, so slow
+        # errors still integrate; d_rpm, p_rpm: the last D and P terms; _pv_last: for D
+        self.reset(0, 0)         # sets every state variable, and out to 0 clamped to the limits
+        self._primed = False     # the first update starts from its own measurement
 
     def set_gains(self, kp, ki, kd):
         self.kp = kp
@@ -84,11 +79,8 @@ class PID:
         if i < lo:
             i = lo
         self.i_mrpm = i
+        # inside [out_min, out_max] by the integrator's clamp: lo <= i <= hi, both whole RPM
         u = p + i // 1000 + self.d_rpm
-        if u > self.out_max:
-            u = self.out_max
-        elif u < self.out_min:
-            u = self.out_min
         self.p_rpm = p
         self.out = u
         return u

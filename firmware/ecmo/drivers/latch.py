@@ -44,5 +44,7 @@ class Latch:
             self._on_trip()
 
     def clear(self):
-        # only the supervisor calls this, and only when the input reads clear
+        # only the supervisor calls this, and only when the input reads clear. Edges counted and
+        # not yet seen by a tick stay counted: one whose IRQ was dropped latches again at the
+        # next tick (the ticks before the operator's restart have taken the older ones)
         self.latched = False

@@ -39,7 +39,7 @@ class Pump:
         self._count = count
         if count is not None:
             self._cn = [0] * _WIN        # counter value at each of the last reads
-            self._ct = [0] * _WIN        # ticks_us of each
+            self._ct = [self._t_last] * _WIN   # ticks_us of each
             self._ci = 0                 # next slot
             self._cfill = 0              # valid slots (0 after a stop: a fresh window)
             self._c_last = count.value()
@@ -98,7 +98,10 @@ class Pump:
     def _read_count(self):
         # counts between this read and one up to 0.5 s back, as far back as _WIN_PULSES need:
         # +-1 count in 32 at speed (1.5 %), coarser below ~2000 rpm where 0.5 s holds fewer
-        n = self._count.value()
+        c = self._count
+        if c is None:
+            return 0
+        n = c.value()
         t = ticks_us()
         i = self._ci
         self._cn[i] = n

@@ -137,3 +137,9 @@ def keep(p, retain, run_intent, dirty, asked=False):
         retain.put(flags | latches, sp, sweep)
     finally:
         machine.enable_irq(st)
+    # ESP32: a queued air / e-stop handler can run inside the section (disable_irq does not hold
+    # it back) and record its latch just before put() wrote the word without it: record again
+    if p.bubble.latched:
+        retain.add(R.STOP_AIR)
+    if p.estop.latched:
+        retain.add(R.STOP_ESTOP)

@@ -235,6 +235,17 @@ class Supervisor:
             self.cap_rpm = self.rpm_max
         finally:
             enable_irq(st)
+        # ESP32: disable_irq() does not hold back a handler already queued; it runs at the next
+        # branch, maybe inside the section above, and its latch was then wiped. Its count shows.
+        if self.bubble.events != self._air_events_acked or \
+                self.estop.events != self._stop_events_acked:
+            self.bubble.latched = self.bubble.latched or \
+                self.bubble.events != self._air_events_acked
+            self.estop.latched = self.estop.latched or \
+                self.estop.events != self._stop_events_acked
+            self.trip_.fire()
+            self.state = STOP
+            raise ValueError("cannot restart: air or e-stop seen just now")
 
     def blind(self):
         # which interlocks cannot see right now, and which see through a substitute (REPL side)

@@ -656,6 +656,10 @@ def sim_port(name):
     # which port the fake is: "rp2" (default) or "esp32"; the port-only names follow it
     _c.set_port(name)
     _PORT[0] = name
+    if name == "esp32":
+        # the port as it is: read_uv's offset and saturation, unpulled inputs floating
+        _c.W.quirks["adc_cal"] = True
+        _c.W.quirks["float"] = True
     g = globals()
     for k, v in _ESP32_RESETS:
         if name == "esp32":
@@ -684,8 +688,8 @@ def _only(cls, pairs, present):
 
 
 def sim_quirk(name, on=True):
-    # esp32 behaviours, off by default so the older tests keep their ideal inputs; the issue #20
-    # tests (host_tests/fw/test_esp32.py) and the conformance suite turn them on:
+    # esp32 behaviours: "adc_cal" and "float" are on from sim_port("esp32") (the port as it
+    # is, issue #20); sim_quirk(name, False) turns one off, "no_adc_cal" is opt-in:
     #   "adc_cal" read_uv offset and saturation, "no_adc_cal" uncalibrated chip (OSError),
     #   "float" unpulled inputs read noise
     if name not in ("adc_cal", "no_adc_cal", "float"):
