@@ -52,7 +52,7 @@ def fw(runtime, *args, heap="8M"):
 
 
 def callgrind(kind, n):
-    # instructions of a whole micropython process: start-up, 300-tick warm-up, then n periods
+    # instructions of a whole micropython process: start-up, 1000-tick warm-up (10 s: the cross-checks anchored), then n periods
     out = "/tmp/_ecmo_bench_cg.%s.%d.out" % (kind, os.getpid())
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, MICROPYTHON,
            "-X", "heapsize=8M", FWBENCH, "count", kind, str(n)]
@@ -112,7 +112,7 @@ def cg_counts(F, n, quick):
     if not shutil.which("valgrind"):
         F.add("tick.instructions", None, "insn/tick", "micropython", note="valgrind not found")
         return {}
-    kinds = ["world", "ours", "hw", "naive", "full"]
+    kinds = ["world", "ours", "hw", "naive", "full", "red"]
     if not quick:
         kinds += ["p1_f1", "p3_f1", "p6_f1", "p1_f2", "p3_f2", "p6_f2"]
     with ThreadPoolExecutor(max_workers=2) as ex:
@@ -128,6 +128,8 @@ def cg_counts(F, n, quick):
     F.add("tick.instructions_firmware", round(fw_only), "insn/tick", "micropython",
           round(naive_only), "minus the fake-machine calls one tick makes (%d insn)"
           % round(per["hw"]))
+    F.add("tick.instructions_redundancy", round(per["red"]), "insn/tick", "micropython",
+          round(fw_only), "of it the pump-map cross-checks and substitutes (ecmo/redundancy.py)")
     F.add("tick_with_gas.instructions", round(per["full"]), "insn/tick", "micropython",
           round(per["ours"]), "full tick incl. the oxygenator loop, vs blood side alone")
     return per

@@ -284,6 +284,11 @@ class World:
             self.gas_dev = gas_model.GasDevices(machine, self.board, self._gas_rng, FLOOR_LSB)
             self.gas_dev.follow(self.gas)
         self.rebind()
+        # the board's resistors that hold the outputs while the chip boots (ESP32: its GPIOs
+        # float after a reset; README "ESP32 wiring"): they stay through every reboot
+        pulls = getattr(self.board, "BOOT_PULLS", None) or {}
+        for pid in pulls:
+            machine.sim_pin(pid).ext_pull = pulls[pid]
         self._tach.drive(1)         # open-collector output idles high
         self._drive_air(False)
         self.set_estop(self.estop_pressed)
