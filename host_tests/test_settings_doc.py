@@ -5,7 +5,7 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "settings.md"
-GROUPS = ("pump", "gains", "gas", "link", "limits", "gas limits")
+GROUPS = ("pump", "gains", "servo gains", "gas", "link", "limits", "gas limits")
 HEAD = """# Operator settings
 
 Every setting the operator can change, from the one settings table (`firmware/ecmo/table.py`);

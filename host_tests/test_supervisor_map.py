@@ -23,6 +23,8 @@ ELSEWHERE = {
     "H27": "ecmo/redundancy.py names the suspect; the supervisor reacts via _h08",
     "H29": "ecmo/rig.py: a REPL change is refused before it reaches the supervisor",
     "H30": "ecmo/rig.py: gains are refused at the REPL",
+    "H33": "ecmo/rig.py refuses the target; control/pump_control.py holds the servo on an "
+           "untrusted P1; the interlocks it passes through are _h03/_h08",
 }
 
 

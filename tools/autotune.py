@@ -11,6 +11,9 @@
 # A rule's gains are a starting point, not a guarantee (on a plant with a long lag next to its
 # delay the TL rule's integral is too slow to settle in time): they are checked, and adjusted
 # along a fixed grid (nearest first) when they fail; nothing that fails the check is proposed.
+# --loop p1 tunes the pressure servo instead (issue 17, rig.mode('pressure')): the relay runs on
+# the drainage pressure P1 (negated: more speed, more suction), Ku in RPM per mmHg, the check on
+# a 5 mmHg step with the servo's own PID units (x100 of RPM/mmHg, P1 in 0.1 mmHg) and bounds.
 # --sim and --port run the same relay loop (20 telemetry rows/s in, rig.set_rpm() out) on the
 # same firmware, so they identify the same plant (--sim: the simulated rig in process).
 import json
@@ -32,6 +35,25 @@ BAND = 0.05             # of the step size
 OVERSHOOT_PCT = 10.0    # and peak at most this far past it, in % of the step
 STEP_LPM = 0.5          # the check's setpoint step (the fit is linear around the setpoint)
 ROW_HZ = 20             # telemetry rows/s during the relay, on the rig and in --sim alike
+# the loops it can tune: the column it reads (times sign: the relay wants a positive gain),
+# firmware units per unit (the PID's pv), the PID's gain factor, the gain bounds, the check's
+# step, the relay's hysteresis, the unit and the command the proposal names
+LOOPS = {
+    "flow": {"col": "flow_lpm", "sign": 1.0, "scale": 1000, "gx": 1,
+             "bounds": (KP_MAX, KI_MAX, KD_MAX), "step": STEP_LPM, "eps": 0.05, "unit": "L/min",
+             "cmd": "rig.gains", "profile": "VA"},
+    "p1": {"col": "p1_mmhg", "sign": -1.0, "scale": 10, "gx": 100, "bounds": (50, 50, 5),
+           "step": 5.0, "eps": 1.0, "unit": "mmHg", "cmd": "rig.servo_gains", "profile": "VV"},
+}
+LOOP = LOOPS["flow"]
+
+
+def use_loop(name):
+    global LOOP
+    LOOP = LOOPS[name]
+    return LOOP
+
+
 # when a rule's gains fail the check: kp and ki scaled along this grid, nearest to the rule first
 DETUNE = sorted(((fp, fi) for fp in (1.0, 0.7, 0.5, 0.35, 0.25, 1.4)
                  for fi in (1.0, 0.7, 0.5, 0.35, 0.25, 0.15, 1.5, 2.0, 3.0)),
@@ -89,8 +111,9 @@ def gains(ku, pu, rule="tl-pi"):
 
 
 def _bound(kp, ki, kd):
-    return (max(0, min(KP_MAX, int(round(kp)))), max(0, min(KI_MAX, int(round(ki)))),
-            max(0, min(KD_MAX, int(round(kd)))))
+    bp, bi, bd = LOOP["bounds"]
+    return (max(0, min(bp, int(round(kp)))), max(0, min(bi, int(round(ki)))),
+            max(0, min(bd, int(round(kd)))))
 
 
 # ---------------------------------------------------------------- the fitted plant
@@ -101,7 +124,8 @@ class FOPDT:
         self.k, self.tau, self.theta, self.q0, self.u0 = k, tau_s, theta_s, q0, u0
 
     def describe(self):
-        return "k=%.5f (L/min)/RPM, tau=%.2f s, dead time=%.2f s" % (self.k, self.tau, self.theta)
+        return "k=%.5f (%s)/RPM, tau=%.2f s, dead time=%.2f s" % (self.k, LOOP["unit"], self.tau,
+                                                                 self.theta)
 
     def response(self, u_of_t, dt_s, n, q_start=None):
         # flow over n steps for the input u_of_t(i, q) -> RPM (closed loop when it reads q)
@@ -182,22 +206,25 @@ def _lstsq(xs, ys):
 
 
 # ---------------------------------------------------------------- the check
-def step_on(model, g, sp_lpm, step_lpm=STEP_LPM, seconds=None, dt_ms=10):
+def step_on(model, g, sp_lpm, step_lpm=None, seconds=None, dt_ms=10):
     # the firmware's integer PID (ecmo/control/pid.py) at the tick rate on the fitted plant:
     # steady at sp, then sp + step at t = 0 (no setpoint ramp: stricter than flow mode)
     import hostshim
     hostshim.install()
     from ecmo.control.pid import PID
     seconds = seconds or 3 * SETTLE_S
+    if step_lpm is None:
+        step_lpm = LOOP["step"]
+    sc, gx = LOOP["scale"], LOOP["gx"]
     dt = dt_ms / 1000.0
     u_ss = model.u0 + (sp_lpm - model.q0) / model.k
-    pid = PID(g[0], g[1], g[2], 0, KP_MAX * 2)
-    pid.reset(int(round(u_ss)), int(sp_lpm * 1000))
+    pid = PID(g[0] * gx, g[1] * gx, g[2] * gx, 0, KP_MAX * 2)
+    pid.reset(int(round(u_ss)), int(sp_lpm * sc))
     sp1 = sp_lpm + step_lpm
     us = []
 
     def ctl(i, q):
-        u = pid.update(int(round(sp1 * 1000)), int(round(q * 1000)), dt_ms)
+        u = pid.update(int(round(sp1 * sc)), int(round(q * sc)), dt_ms)
         us.append(u)
         return u
     # the plant starts in steady state at sp (its delay line holds u_ss)
@@ -279,11 +306,12 @@ def relay_loop(link, relay, seconds, cycles=8):
             if state != "run":
                 raise SystemExit("the rig is not running (state %s): rig.set_rpm(BIAS); rig.run() "
                                  "first, then autotune again" % state)
-            if not row.get("flow_lpm"):
-                continue            # an invalid flow reading: no decision on it
+            col = LOOP["col"]
+            if not row.get(col):
+                continue            # an invalid reading: no decision on it
             t = float(row["t_s"])
             t0 = t if t0 is None else t0
-            u = relay.update(t, float(row["flow_lpm"]))
+            u = relay.update(t, LOOP["sign"] * float(row[col]))
             if u != out:
                 out = u
                 link.set_rpm(u)
@@ -372,7 +400,8 @@ class SimLink:
 
 
 def sim_bias(sp_lpm, profile="VA"):
-    # the speed that holds sp in steady state on the simulated plant (bisection on a copy)
+    # the speed that holds sp in steady state on the simulated plant (bisection on a copy); sp
+    # in the loop's signed units (P1 loop: -P1)
     from plant import Plant
     lo, hi = 0.0, Plant(profile).params["rpm_max"]
     for _ in range(14):
@@ -380,7 +409,8 @@ def sim_bias(sp_lpm, profile="VA"):
         p2 = Plant(profile)
         for _ in range(600):
             p2.step(0.01, p2.rpm_to_duty(mid), True, False)
-        if p2.flow_lpm < sp_lpm:
+        y = p2.flow_lpm if LOOP["col"] == "flow_lpm" else -p2.p1_mmhg
+        if y < sp_lpm:
             lo = mid
         else:
             hi = mid
@@ -410,20 +440,27 @@ def plot_step(r, path, title):
 
 
 def cmd_autotune(a):
+    L = use_loop(a.loop)
+    if a.setpoint is None:
+        a.setpoint = 3.5 if a.loop == "flow" else -50.0
+    if a.eps is None:
+        a.eps = L["eps"]
+    sp = L["sign"] * a.setpoint          # the relay's setpoint, in its signed units
+    unit = L["unit"]
     if a.sim:
-        bias = a.bias if a.bias is not None else sim_bias(a.setpoint)
-        print("relay on the simulated rig: sp %.2f L/min, bias %d RPM +-%d, %.0f s"
-              % (a.setpoint, bias, a.d, a.seconds))
-        link = SimLink(bias)
+        bias = a.bias if a.bias is not None else sim_bias(sp, L["profile"])
+        print("relay on the simulated rig (%s): sp %.2f %s, bias %d RPM +-%d, %.0f s"
+              % (L["profile"], a.setpoint, unit, bias, a.d, a.seconds))
+        link = SimLink(bias, L["profile"])
     else:
         if a.bias is None:
             raise SystemExit("--port needs --bias RPM (the speed that gives about the setpoint in "
                              "RPM mode: read it from rig.status())")
         bias = a.bias
-        print("relay on %s: sp %.2f L/min, bias %d RPM +-%d, up to %.0f s"
-              % (a.port, a.setpoint, bias, a.d, a.seconds))
+        print("relay on %s: sp %.2f %s, bias %d RPM +-%d, up to %.0f s"
+              % (a.port, a.setpoint, unit, bias, a.d, a.seconds))
         link = PortLink(a.port, bias)
-    relay = Relay(a.setpoint, bias, a.d, a.eps)
+    relay = Relay(sp, bias, a.d, a.eps)
     try:
         relay_loop(link, relay, a.seconds)
     finally:
@@ -434,19 +471,19 @@ def cmd_autotune(a):
     except RuntimeError as e:
         raise SystemExit("autotune: %s: try a larger -d, a --bias nearer the setpoint, or more "
                          "--seconds" % e)
-    print("oscillation: a = %.3f L/min, Pu = %.2f s over %d cycles, bias %d RPM"
-          % (res["a_lpm"], res["pu_s"], res["cycles"], bias))
-    print("Ku = 4d/(pi a) = %.0f RPM per L/min" % res["ku"])
+    print("oscillation: a = %.3f %s, Pu = %.2f s over %d cycles, bias %d RPM"
+          % (res["a_lpm"], unit, res["pu_s"], res["cycles"], bias))
+    print("Ku = 4d/(pi a) = %.1f RPM per %s" % (res["ku"], unit))
     print("fitted plant: %s" % model.describe())
-    print("check: a %+.1f L/min setpoint step must settle within +-%d %% in %.0f s with at most "
+    print("check: a %+.1f %s setpoint step must settle within +-%d %% in %.0f s with at most "
           "%.0f %% overshoot (firmware PID on the fitted plant)"
-          % (STEP_LPM, int(BAND * 100), SETTLE_S, OVERSHOOT_PCT))
+          % (L["step"], unit, int(BAND * 100), SETTLE_S, OVERSHOOT_PCT))
     for rule in RULES:
         g = gains(res["ku"], res["pu_s"], rule)
-        m = step_metrics(step_on(model, g, a.setpoint))
+        m = step_metrics(step_on(model, g, sp))
         print("  %-7s kp=%-5d ki=%-5d kd=%-4d  %s  %s" % (rule, g[0], g[1], g[2], fmt_metrics(m),
                                                          "ok" if passes(m) else "FAILS"))
-    g, m, how = propose(model, res["ku"], res["pu_s"], a.rule, a.setpoint)
+    g, m, how = propose(model, res["ku"], res["pu_s"], a.rule, sp)
     if g is None:
         print("no proposal: %s; the %s gains give %s. Try a larger -d (a clearer oscillation), "
               "check the flow reading is steady in RPM mode, or tune by hand starting low"
@@ -455,10 +492,11 @@ def cmd_autotune(a):
             print(json.dumps({"ku": res["ku"], "pu_s": res["pu_s"], "gains": None,
                               "rule": a.rule, "model": vars(model)}))
         return 1
-    print("proposed (%s): rig.gains(%d, %d, %d)   # %s" % (how, g[0], g[1], g[2], fmt_metrics(m)))
+    print("proposed (%s): %s(%d, %d, %d)   # %s" % (how, L["cmd"], g[0], g[1], g[2],
+                                                   fmt_metrics(m)))
     if a.output:
-        plot_step(step_on(model, g, a.setpoint), a.output,
-                  "%s: rig.gains%s, fitted plant %s" % (how, g, model.describe()))
+        plot_step(step_on(model, g, sp), a.output,
+                  "%s: %s%s, fitted plant %s" % (how, L["cmd"], g, model.describe()))
         print("step response -> %s" % a.output)
     if a.json:
         print(json.dumps({"ku": res["ku"], "pu_s": res["pu_s"], "gains": g, "rule": a.rule,
@@ -473,11 +511,17 @@ def add_parser(sub):
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--port", help="relay on the rig (running, RPM mode) over this port")
     g.add_argument("--sim", action="store_true", help="relay on the simulated rig, in process")
-    p.add_argument("--setpoint", type=float, default=3.5, help="flow to oscillate around, L/min")
+    p.add_argument("--loop", choices=sorted(LOOPS), default="flow",
+                   help="flow (the flow PID, rig.gains) or p1 (the pressure servo, "
+                        "rig.servo_gains; --sim runs it on the VV rig)")
+    p.add_argument("--setpoint", type=float, default=None,
+                   help="flow to oscillate around, L/min (default 3.5); --loop p1: P1, mmHg "
+                        "(default -50)")
     p.add_argument("--bias", type=int, help="RPM that gives about the setpoint (--port: needed; "
                                             "--sim: found on the simulated plant)")
     p.add_argument("-d", type=int, default=300, help="relay amplitude, RPM (default 300)")
-    p.add_argument("--eps", type=float, default=0.05, help="relay hysteresis, L/min")
+    p.add_argument("--eps", type=float, default=None,
+                   help="relay hysteresis, L/min (default 0.05); --loop p1: mmHg (default 1)")
     p.add_argument("--seconds", type=float, default=30.0, help="longest relay experiment")
     p.add_argument("--rule", choices=RULES, default="tl-pi",
                    help="tuning rule to start from (default Tyreus-Luyben PI)")

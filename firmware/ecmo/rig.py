@@ -12,7 +12,7 @@ from ecmo.pumpmap import PumpMap
 from ecmo.drivers import retain as R
 from ecmo.drivers.status import name as status_name
 from ecmo.drivers.analog import AnalogSensor
-from ecmo.control.pump_control import RPM, FLOW, MODE_NAMES
+from ecmo.control.pump_control import RPM, FLOW, PRESSURE, ZERO, MODE_NAMES
 from ecmo.safety import alarms as A
 from ecmo.safety import resume
 from ecmo.safety.supervisor import STATE_NAMES, RUN, STOP
@@ -73,6 +73,7 @@ class _Collect:
 
 
 _number = S.number
+_ASK = object()         # mode() without an argument: which mode (mode(None) is an error)
 # The lowest integral gain that brings the flow to its setpoint in reasonable time. On the
 # simulated rig (kp 300, a 2 -> 4 L/min step): ki 100 settles within 5 % in 2 s; ki 30 is still
 # 3.6 % off after 30 s, ki 0 stays 11 % off (the pump-map feed-forward alone).
@@ -143,8 +144,13 @@ class Rig:
             self.control.pid.set_gains(g[0], g[1], g[2])
             self.control.flow_target_mlpm = T.to_units("flow_lpm", d["flow_lpm"])
             self.control.rpm_target = int(d["rpm"])
-            m = FLOW if d["control"] == "flow" else RPM
-            self.control.set_mode(m, self.flow.value, self.sup.rpm_applied)
+            sg = d["servo_gains"]
+            self.control.set_servo_gains(sg[0], sg[1], sg[2])
+            self.control.p1_target_dmmhg = T.to_units("p1_target_mmhg", d["p1_target_mmhg"])
+            m = MODE_NAMES.index(d["control"])
+            if m == ZERO and d["profile"] != "VA":
+                m = RPM          # zero-flow mode is VA only (a file edited by hand)
+            self.control.set_mode(m, self.flow.value, self.sup.rpm_applied, self.p1.value)
             if self.gas is not None:
                 # the saved sweep setpoint comes back; the cut holds it while blood is still
                 self.gas.control.target_mlpm = T.to_units("sweep_lpm", d["sweep_lpm"])
@@ -224,6 +230,10 @@ class Rig:
         c = self.control
         if c.mode == FLOW:
             sp = fixed(rounded(c.flow_target_mlpm, 10), 2) + " L/min"
+        elif c.mode == PRESSURE:
+            sp = "P1 %s mmHg" % rounded(c.p1_target_dmmhg, 10)
+        elif c.mode == ZERO:
+            sp = "zero flow"
         else:
             sp = "%d rpm" % c.rpm_target
 
@@ -279,14 +289,61 @@ class Rig:
         self.expect_reset()
         machine.reset()
 
-    def mode(self, name):
+    def mode(self, name=_ASK):
+        # rpm, flow, pressure (the P1 servo, set_p1) or zero (VA weaning: the speed of zero net
+        # flow); every switch is bumpless. mode() alone names the mode in use.
+        if name is _ASK:
+            return MODE_NAMES[self.control.mode]
         S.choice("mode", name, S.CONTROL_MODES)
         if name == "flow":
             self._gains_can_control(self.settings["gains"], True)
+        if name == "pressure":
+            g = self.settings["servo_gains"]
+            if g[1] == 0:
+                raise ValueError("pressure mode needs integral action: servo_gains ki=0 would "
+                                 "never bring P1 to its target; rig.servo_gains(ki=...) first")
+            self._p1_target_ok(self.settings["p1_target_mmhg"])
+        if name == "zero" and self.sup.profile != "VA":
+            raise ValueError("zero-flow mode is for VA weaning only (profile is %s)"
+                             % self.sup.profile)
         with self._crit:
-            self.control.set_mode(FLOW if name == "flow" else RPM, self.flow.value, self.sup.rpm_applied)
+            self.control.set_mode(MODE_NAMES.index(name), self.flow.value, self.sup.rpm_applied,
+                                  self.p1.value)
         self.settings["control"] = name
         self._touch()
+
+    def _p1_target_ok(self, mmhg):
+        # the servo's target must sit above the suction warning limit (+10 mmHg, the
+        # interlock's own release band): a target the interlock fights is no target
+        lo = (self.sup.p1_warn_dmmhg + 100) / 10
+        if mmhg < lo:
+            raise ValueError("P1 target %s mmHg is too close to the suction warning limit "
+                             "(%s mmHg): at least %s mmHg" % (mmhg, self.sup.p1_warn_dmmhg / 10, lo))
+
+    def set_p1(self, mmhg):
+        # the pressure servo's target for P1 in mmHg (pressure mode; kept for it otherwise)
+        mmhg = T.check("p1_target_mmhg", mmhg)
+        self._p1_target_ok(mmhg)
+        self.control.p1_target_dmmhg = T.to_units("p1_target_mmhg", mmhg)   # one store: atomic
+        self.settings["p1_target_mmhg"] = mmhg
+        self._touch()
+
+    def servo_gains(self, kp=None, ki=None, kd=None):
+        # the pressure servo's gains: RPM/mmHg, RPM/(mmHg*s), RPM/(mmHg/s); no arguments: show
+        g = list(self.settings["servo_gains"])
+        if kp is None and ki is None and kd is None:
+            return tuple(g)
+        for i, v in enumerate((kp, ki, kd)):
+            if v is not None:
+                g[i] = T.check(S.SERVO_GAINS[i], v, whole=True)
+        if self.control.mode == PRESSURE and g[1] == 0:
+            raise ValueError("pressure mode needs integral action: ki=0 would never bring P1 "
+                             "to its target (or switch to mode('rpm') first)")
+        with self._crit:
+            self.control.set_servo_gains(g[0], g[1], g[2])
+        self.settings["servo_gains"] = g
+        self._touch()
+        return tuple(g)
 
     def set_flow(self, lpm):
         lpm = T.check("flow_lpm", lpm)
@@ -364,6 +421,9 @@ class Rig:
         name = T.check("profile", name)
         if not isinstance(confirm, bool):
             raise ValueError("confirm must be True or False, got %r" % (confirm,))
+        if name != "VA" and self.control.mode == ZERO:
+            raise ValueError("zero-flow mode is VA only: leave it first (rig.mode('%s'))"
+                             % MODE_NAMES[self.control.prev_mode])
         lim = profiles.defaults(name)
         self._loosening(lim, confirm, "profile %s" % name)
         with self._crit:

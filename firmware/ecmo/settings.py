@@ -25,6 +25,7 @@ FIO2_MIN = T.ROWS["fio2"][T.LO]
 TELEMETRY_MAX_HZ = T.ROWS["telemetry_hz"][T.HI]
 CONTROL_MODES = T.ROWS["control"][T.LO]
 GAINS = T.names("gains")
+SERVO_GAINS = T.names("servo gains")     # the pressure servo's (issue 17)
 
 _rename = os.rename         # a module name, so tests can inject a reset between write and rename
 _ENOENT = 2
@@ -38,6 +39,8 @@ def defaults(profile="VA"):
         "flow_lpm": T.default("flow_lpm", profile),
         "rpm": T.default("rpm", profile),
         "gains": [T.default(g) for g in GAINS],
+        "p1_target_mmhg": T.default("p1_target_mmhg", profile),
+        "servo_gains": [T.default(g) for g in SERVO_GAINS],
         "limits": profiles.defaults(profile),
         "telemetry_hz": T.default("telemetry_hz", profile),
         "sweep_lpm": T.default("sweep_lpm", profile),
@@ -108,6 +111,10 @@ def check_field(name, v, rpm_max):
         if not isinstance(v, (list, tuple)) or len(v) != 3:
             raise ValueError("gains must be [kp, ki, kd], got %r" % (v,))
         return [check_gain(GAINS[i], v[i]) for i in range(3)]
+    if name == "servo_gains":
+        if not isinstance(v, (list, tuple)) or len(v) != 3:
+            raise ValueError("servo_gains must be [kp, ki, kd], got %r" % (v,))
+        return [check_gain(SERVO_GAINS[i], v[i]) for i in range(3)]
     if name == "limits":
         return check_limits(v, None)
     if name == "zero":
@@ -145,6 +152,8 @@ def check_limits(lim, profile, confirm=True):
         raise ValueError("p2_crit_dmmhg must be at or above p2_warn_dmmhg")
     if out["p2_crit_dmmhg"] < out["p2_warn_dmmhg"]:
         raise ValueError("p2_crit_dmmhg must be at or above p2_warn_dmmhg")
+    if out["level_crit_ml"] >= out["level_low_ml"]:
+        raise ValueError("level_crit_ml must be below level_low_ml")
     if out["temp_low_cdegc"] >= out["temp_high_cdegc"]:
         raise ValueError("temp_low_cdegc must be below temp_high_cdegc")
     return out

@@ -11,14 +11,19 @@
 #   safer   +1 higher is safer, -1 lower is safer, 0 neither. A limit set past its profile's
 #           default on the unsafe side needs confirm=True (and so does a profile switch that
 #           would do the same while the pump runs).
-# Groups: "pump", "gains" (stored as one list "gains"), "gas", "link", "limits" (pump
+# Groups: "pump", "gains" (stored as one list "gains"), "servo gains" (one list
+# "servo_gains"), "gas", "link", "limits" (pump
 # interlocks), "gas limits" (oxygenator interlocks). Limits are integers in firmware units.
 TABLE = {
     "profile": ("VA", "VV", ("VA", "VV"), None, 0, "", 0, "pump"),
-    "control": ("rpm", "rpm", ("rpm", "flow"), None, 0, "", 0, "pump"),
+    # rpm, flow, the P1 servo, and zero net flow (VA weaning only; issue 17)
+    "control": ("rpm", "rpm", ("rpm", "flow", "pressure", "zero"), None, 0, "", 0, "pump"),
     # adult circuits stay below 7 L/min
     "flow_lpm": (3.0, 3.0, 0, 8.0, 0, "L/min", 1000, "pump"),
     "rpm": (2000, 2000, 0, None, 0, "RPM", 1, "pump"),
+    # pressure-servo target for the drainage pressure P1, held in 0.1 mmHg; rig.set_p1() also
+    # keeps it 10 mmHg above the profile's suction warning limit
+    "p1_target_mmhg": (-50.0, -50.0, -290.0, 50.0, 0, "mmHg", 10, "pump"),
     # kp RPM/(L/min), ki RPM/(L/min*s), kd RPM/(L/min/s); the highest are control/pid.py's
     # overflow bounds. Tuned on the simulated rig (examples/step.json): 2 -> 4 L/min within
     # 5 % 2.3 s after the step (2 s of it is the setpoint ramp), overshoot < 2 %. The plant is
@@ -26,6 +31,13 @@ TABLE = {
     "kp": (300, 300, 0, 5000, 0, "RPM/(L/min)", 1, "gains"),
     "ki": (1500, 1500, 0, 2000, 0, "RPM/(L/min*s)", 1, "gains"),
     "kd": (0, 0, 0, 500, 0, "RPM/(L/min/s)", 1, "gains"),
+    # pressure-servo gains (stored as one list "servo_gains"): RPM per mmHg of P1 error, per
+    # (mmHg*s), per (mmHg/s); the highest keep control/pid.py's products below 2**30 (x100
+    # inside). Tuned on the simulated VV rig (tools/bench/quality.py --servo): a 20 mmHg step
+    # of the target settles within 5 % in 3.0 s (10/20: 5.0 s; 20/50: 2.4 s, at the ki bound)
+    "servo_kp": (20, 20, 0, 50, 0, "RPM/mmHg", 1, "servo gains"),
+    "servo_ki": (40, 40, 0, 50, 0, "RPM/(mmHg*s)", 1, "servo gains"),
+    "servo_kd": (0, 0, 0, 5, 0, "RPM/(mmHg/s)", 1, "servo gains"),
     # sweep gas: adult 0..10 L/min (docs/facts.md §7); FiO2 from room air (a blender cannot go lower) to pure O2,
     # 1.0 at ECMO start (ELSO), held in 0.1 %
     "sweep_lpm": (0.0, 0.0, 0, 10.0, 0, "L/min", 1000, "gas"),
@@ -59,6 +71,10 @@ TABLE = {
     # how long a condition must hold before it raises its alarm (ms; 20 ms = 2 ticks at 100 Hz)
     "debounce_ms": (20, 20, 10, 500, -1, "ms", 1, "limits"),
     "low_flow_ms": (2000, 2000, 10, 60000, -1, "ms", 1, "limits"),
+    # venous reservoir (a board with a LEVEL sensor, H31): below low the speed comes down
+    # slowly, below critical it backs off (HIGH); an adult hard-shell reservoir holds ~3 L
+    "level_low_ml": (500, 500, 100, 3000, 1, "mL", 1, "limits"),
+    "level_crit_ml": (200, 200, 50, 2000, 1, "mL", 1, "limits"),
     # ---- oxygenator interlocks (safety/gas.py) ----
     # blood flow below which sweep is cut to its purge (gas crosses into stagnant blood)
     "sweep_blood_min_mlpm": (500, 500, 200, 2000, 1, "mL/min", 1, "gas limits"),
@@ -81,9 +97,13 @@ ORDER = (
     "control",
     "flow_lpm",
     "rpm",
+    "p1_target_mmhg",
     "kp",
     "ki",
     "kd",
+    "servo_kp",
+    "servo_ki",
+    "servo_kd",
     "sweep_lpm",
     "fio2",
     "telemetry_hz",
@@ -102,6 +122,8 @@ ORDER = (
     "release_rpm_s",
     "debounce_ms",
     "low_flow_ms",
+    "level_low_ml",
+    "level_crit_ml",
     "sweep_blood_min_mlpm",
     "sweep_lost_pct",
     "sweep_lost_ms",

@@ -9,9 +9,9 @@ import sys
 import micropython
 from micropython import const
 from machine import Timer   # for its constants; wiring makes the object
-from time import ticks_ms, ticks_diff
+from time import ticks_ms, ticks_us, ticks_diff
 from ecmo.safety.supervisor import STATE_NAMES, STOP
-from ecmo.control.pump_control import MODE_NAMES
+from ecmo.control.pump_control import MODE_NAMES, PRESSURE, ZERO, ZERO_TARGET_MLPM
 from ecmo.safety import alarms as A
 from ecmo.redundancy import SUSPECT_NAMES
 
@@ -20,7 +20,7 @@ HEADER_PREFIX = "#TLM "
 HEADER_EVERY = 100
 COLUMNS = ("t_s", "state", "profile", "control", "flow_setpoint_lpm", "flow_lpm", "rpm", "duty",
            "p1_mmhg", "p2_mmhg", "p3_mmhg", "dp_mmhg", "bubble", "clamp_closed", "alarms",
-           "flow_est_lpm", "suspect")
+           "flow_est_lpm", "suspect", "p1_setpoint_mmhg", "level_ml", "level_low")
 
 
 def fixed(v, decimals):
@@ -47,75 +47,71 @@ def reading(sensor, decimals, div=1):
 
 
 _ROW_MAX = const(400)         # bytes: every column at its widest (27 alarm names: it truncates)
+_LIM = const(398)             # _ROW_MAX - 2: room for the newline
+_BLOCKED_US = const(3000)     # a row write longer than this blocked: the link is full
+_BACKOFF_MAX_S = const(64)
+_SLACK = const(48)            # past _LIM only separators, signs and points are stored (unchecked)
+_SHOWN = const(2)             # ecmo/safety/alarms.py _F_SHOWN (a private const: not importable)
+_POW = (1, 10, 100, 1000, 10000)
+
+
+# A telemetry row is written into one preallocated buffer by plain functions that take the
+# buffer and the write position and return the new position: digits and names are stored byte
+# by byte, so a row allocates nothing. On the emulated Pico the string-building row took 8 ms
+# and 1.2 KB; a writer object with a method per field 4.1 ms and 0 B (a method call costs about
+# twice a function call, and a row made ~100 of them); this one 2.2 ms and 0 B.
+# Not @micropython.native: a native .mpy runs only on its own architecture, and the simulated
+# board (the unix port on the host) boots the very .mpy files deployed for the Pico.
+
+def _text(buf, n, b):
+    # b: bytes, copied in with one slice store (no heap slice on a bytearray)
+    end = n + len(b)
+    if end > _LIM:
+        return n
+    buf[n:end] = b
+    return end
+
+
+def _uint(buf, n, v, width):
+    # v >= 0 as decimal digits, at least `width` of them (zero-padded)
+    k = 1
+    d = 10
+    while d <= v:
+        d *= 10
+        k += 1
+    if k < width:
+        k = width
+    i = n + k
+    if i > _LIM:
+        return n
+    end = i
+    while i > n:
+        i -= 1
+        buf[i] = 48 + v % 10
+        v //= 10
+    return end
+
+
+def _fixed(buf, n, v, decimals):
+    # the same text as fixed() above
+    if v < 0:
+        buf[n] = 45
+        n += 1
+        v = -v
+    if decimals == 0:
+        return _uint(buf, n, v, 1)
+    d = _POW[decimals]
+    n = _uint(buf, n, v // d, 1)
+    buf[n] = 46
+    return _uint(buf, n + 1, v % d, decimals)
 
 
 class _Row:
-    # A telemetry row written into one preallocated buffer: digits and names are stored byte by
-    # byte, so a row allocates nothing (on the emulated Pico the string-building row took 8 ms
-    # and 1.2 KB, mostly new small strings each looked up in the qstr pools; this one 3.2 ms and
-    # 0 B; 4.1 ms without native code).
-    # Not @micropython.native: a native .mpy runs only on its own architecture, and the simulated
-    # board (the unix port on the host) boots the very .mpy files deployed for the Pico.
+    # the buffer and the length of the row in it
     def __init__(self):
-        self.buf = bytearray(_ROW_MAX)
+        self.buf = bytearray(_ROW_MAX + _SLACK)
         self.buf[0:4] = b"TLM "       # ROW_PREFIX: the link gets buf[:n] in one write
         self.n = 4
-
-    def text(self, b):
-        # b: bytes (indexing gives ints: nothing allocated)
-        buf = self.buf
-        n = self.n
-        end = n + len(b)
-        if end > _ROW_MAX - 2:
-            return
-        buf[n:end] = b                # slice store on a bytearray: no heap slice (not in native code)
-        self.n = end
-
-    def ch(self, c):
-        if self.n < _ROW_MAX - 2:
-            self.buf[self.n] = c
-            self.n += 1
-
-    def uint(self, v, width=1):
-        # v >= 0, at least `width` digits (zero-padded)
-        k = 1
-        d = 10
-        while d <= v:
-            d *= 10
-            k += 1
-        if k < width:
-            k = width
-        n = self.n
-        if n + k > _ROW_MAX - 2:
-            return
-        buf = self.buf
-        i = n + k
-        self.n = i
-        while i > n:
-            i -= 1
-            buf[i] = 48 + v % 10
-            v //= 10
-
-    def fixed(self, v, decimals):
-        # the same text as fixed() above, into the buffer
-        if v < 0:
-            self.ch(45)
-            v = -v
-        if decimals == 0:
-            self.uint(v)
-            return
-        d = 10
-        k = 1
-        while k < decimals:
-            d *= 10
-            k += 1
-        self.uint(v // d)
-        self.ch(46)
-        self.uint(v % d, decimals)
-
-    def reading(self, sensor, decimals):
-        if not sensor.status:
-            self.fixed(sensor.value, decimals)
 
 
 class Telemetry:
@@ -136,11 +132,15 @@ class Telemetry:
         self._emit_cb = self._emit     # bound once: the timer callback only schedules it
         self._tick_cb = self._tick
         self.dropped = 0               # rows not sent because the link had no room
+        self.blocked = 0               # rows whose write blocked (the link was full after all)
+        self._hold = 0                 # rows to skip before trying the link again
+        self._backoff = 1              # seconds of the next hold
         self._row = _Row()
         # names as bytes, made once: the row copies them without making strings
         self._states = tuple(n.encode() for n in STATE_NAMES)
         self._modes = tuple(n.encode() for n in MODE_NAMES)
         self._alarms = tuple(n.encode() for n in A.NAMES)
+        self._no_alarms = bytearray(A.COUNT)
         self._suspects = tuple((b, n.encode()) for b, n in SUSPECT_NAMES)
         self._profiles = {}
         self._flow_mode = MODE_NAMES.index("flow")
@@ -169,84 +169,142 @@ class Telemetry:
         return bytes(self._row.buf[4:self._row.n]).decode()
 
     def _fill(self):
+        # every column, comma-separated, after "TLM "; a sensor with a fault is an empty field
         sup = self.sup
         w = self._row
-        w.n = 4
+        buf = w.buf
+        fx = _fixed
+        tx = _text
         now = ticks_ms()
         self.t_ms += ticks_diff(now, self._last)
         self._last = now
         c = self.control
-        w.fixed(self.t_ms, 3)
-        w.ch(44)
-        w.text(self._states[STOP if sup.stopped() else sup.state])   # never "run" when tripped
-        w.ch(44)
+        n = fx(buf, 4, self.t_ms, 3)
+        buf[n] = 44
+        n = tx(buf, n + 1, self._states[STOP if sup.stopped() else sup.state])  # never "run" when tripped
+        buf[n] = 44
         p = self._profiles.get(sup.profile)
         if p is None:
             p = self._profiles[sup.profile] = sup.profile.encode()   # once per profile name
-        w.text(p)
-        w.ch(44)
-        w.text(self._modes[c.mode])
-        w.ch(44)
-        if c.mode == self._flow_mode:
-            w.fixed(c.flow_target_mlpm, 3)
-        w.ch(44)
-        w.reading(sup.flow, 3)
-        w.ch(44)
-        w.fixed(sup.pump.rpm, 0)
-        w.ch(44)
-        w.fixed(sup.pump.duty_u16, 0)
-        w.ch(44)
-        w.reading(sup.p1, 1)
-        w.ch(44)
+        n = tx(buf, n + 1, p)
+        buf[n] = 44
+        mode = c.mode
+        n = tx(buf, n + 1, self._modes[mode])
+        buf[n] = 44
+        n += 1
+        if mode == self._flow_mode:
+            n = fx(buf, n, c.flow_target_mlpm, 3)
+        elif mode == ZERO:
+            n = fx(buf, n, ZERO_TARGET_MLPM, 3)
+        buf[n] = 44
+        n += 1
+        s = sup.flow
+        if not s.status:
+            n = fx(buf, n, s.value, 3)
+        buf[n] = 44
+        pump = sup.pump
+        n = _uint(buf, n + 1, pump.rpm, 1) if pump.rpm >= 0 else fx(buf, n + 1, pump.rpm, 0)
+        buf[n] = 44
+        n = _uint(buf, n + 1, pump.duty_u16, 1)
+        buf[n] = 44
+        n += 1
+        s = sup.p1
+        if not s.status:
+            n = fx(buf, n, s.value, 1)
+        buf[n] = 44
+        n += 1
         p2, p3 = sup.p2, sup.p3
-        w.reading(p2, 1)
-        w.ch(44)
-        w.reading(p3, 1)
-        w.ch(44)
+        if not p2.status:
+            n = fx(buf, n, p2.value, 1)
+        buf[n] = 44
+        n += 1
+        if not p3.status:
+            n = fx(buf, n, p3.value, 1)
+        buf[n] = 44
+        n += 1
         if not (p2.status or p3.status):
-            w.fixed(p2.value - p3.value, 1)
-        w.ch(44)
-        w.ch(49 if sup.bubble.air else 48)
-        w.ch(44)
-        w.ch(49 if sup.clamp.closed else 48)
-        w.ch(44)
-        al = self.alarms
-        first = True
-        for code in range(A.COUNT):
-            if al.active(code):          # = shown (codes())
-                if not first:
-                    w.ch(124)
-                first = False
-                w.text(self._alarms[code])
+            n = fx(buf, n, p2.value - p3.value, 1)
+        buf[n] = 44
+        buf[n + 1] = 49 if sup.bubble.air else 48
+        buf[n + 2] = 44
+        buf[n + 3] = 49 if sup.clamp.closed else 48
+        buf[n + 4] = 44
+        n += 5
+        fl = self.alarms.flags
+        if fl != self._no_alarms:        # one C compare: the loop only when an alarm is up
+            first = True
+            names = self._alarms
+            for code in range(A.COUNT):
+                if fl[code] & _SHOWN:        # = shown (codes())
+                    if not first and n < _LIM:
+                        buf[n] = 124
+                        n += 1
+                    first = False
+                    n = tx(buf, n, names[code])
         # issue 11: the flow the loop runs on when it is the pump map's estimate (empty while
         # the flow sensor is trusted), and the sensors the cross-checks name ("p1+flow")
         red = sup.red
-        w.ch(44)
+        buf[n] = 44
+        n += 1
         if red is not None and red.q_est:
-            w.fixed(red.q_g, 3)
-        w.ch(44)
-        if red is not None:
+            n = fx(buf, n, red.q_g, 3)
+        buf[n] = 44
+        n += 1
+        if red is not None and red.suspect:
             first = True
             for bit, name in self._suspects:
                 if red.suspect & bit:
-                    if not first:
-                        w.ch(43)
+                    if not first and n < _LIM:
+                        buf[n] = 43
+                        n += 1
                     first = False
-                    w.text(name)
+                    n = tx(buf, n, name)
+        # issue 17: the P1 servo's ramped target (pressure mode), the reservoir level (an
+        # analog sensor, mL; empty when invalid or on a switch) and the low-level state
+        buf[n] = 44
+        n += 1
+        if mode == PRESSURE:
+            n = fx(buf, n, c.p1_sp_dmmhg, 1)
+        buf[n] = 44
+        n += 1
+        lv = sup.level
+        if lv is not None and not sup.level_switch and not lv.status:
+            n = fx(buf, n, lv.value, 0)
+        buf[n] = 44
+        n += 1
+        if lv is not None:
+            if sup.level_switch:
+                buf[n] = 49 if lv.low else 48
+                n += 1
+            elif not lv.status:
+                buf[n] = 49 if lv.value < sup.level_low_ml else 48
+                n += 1
         g = self.gas
         if g is not None:
             # the oxygenator's columns (gas.values()) written as integers
-            w.ch(44)
-            w.fixed(rounded(g.control.target_mlpm, 10), 2)
-            w.ch(44)
-            if not g.sweep.status:
-                w.fixed(rounded(g.sweep.value, 10), 2)
-            w.ch(44)
-            w.reading(g.o2, 3)
-            w.ch(44)
-            w.reading(g.temp, 2)
-            w.ch(44)
-            w.reading(g.sat, 1)
+            buf[n] = 44
+            n = fx(buf, n + 1, rounded(g.control.target_mlpm, 10), 2)
+            buf[n] = 44
+            n += 1
+            s = g.sweep
+            if not s.status:
+                n = fx(buf, n, rounded(s.value, 10), 2)
+            buf[n] = 44
+            n += 1
+            s = g.o2
+            if not s.status:
+                n = fx(buf, n, s.value, 3)
+            buf[n] = 44
+            n += 1
+            s = g.temp
+            if not s.status:
+                n = fx(buf, n, s.value, 2)
+            buf[n] = 44
+            n += 1
+            s = g.sat
+            if not s.status:
+                n = fx(buf, n, s.value, 1)
+        w.n = n
 
     # ---- rate and output ----
     def set_rate(self, hz):
@@ -284,8 +342,26 @@ class Telemetry:
     def _room(self):
         # The row is written from a scheduled callback, and while it blocks the tick (also a
         # scheduled callback) cannot run: on rp2 a USB port that is open but not read blocks
-        # each write up to 500 ms. So a row goes out only when the link can take it now.
+        # each write up to 500 ms. So a row goes out only when the link can take it now. poll()
+        # alone is not enough there: rp2's USB serial reports writable while any byte of its
+        # buffer is free, and a row longer than the free space still blocks. So a write that
+        # took longer than _BLOCKED_US also marks the link full: rows are skipped for a hold
+        # that doubles while writes keep blocking (1 s .. 64 s) and resets on a quick one.
+        if self._hold:
+            self._hold -= 1
+            return False
         return self._poll is None or bool(self._poll.poll(0))
+
+    def _timed_send(self, w):
+        t = ticks_us()
+        self._send(w)
+        if ticks_diff(ticks_us(), t) > _BLOCKED_US:
+            self.blocked += 1
+            self._hold = self._backoff * (self.hz if self.hz else 1)
+            if self._backoff < _BACKOFF_MAX_S:
+                self._backoff *= 2
+        else:
+            self._backoff = 1
 
     def _emit(self, _arg):
         self._pending = False
@@ -297,6 +373,6 @@ class Telemetry:
                 sys.stdout.write(HEADER_PREFIX + self.header() + "\n")   # 1 row in 100
             self.rows += 1
             self._fill()
-            self._send(self._row)
+            self._timed_send(self._row)
         except Exception as e:        # telemetry must never take the rig down
             self.loop.last_error = e

@@ -111,7 +111,7 @@ def pump_map(d):
 class Parts:
     # what the rig is made of (Wiring.build makes them, in a safe order)
     def __init__(self, pump, clamp_out, p1, p2, p3, flow, control, trip, bubble, estop, al,
-                 sup, ann, gas, red, pump_map_board, loop):
+                 sup, ann, gas, red, pump_map_board, loop, level=None):
         self.pump = pump
         self.clamp_out = clamp_out
         self.p1 = p1
@@ -129,6 +129,7 @@ class Parts:
         self.red = red        # analytical redundancy on the pump map (ecmo/redundancy.py)
         self.pump_map_board = pump_map_board
         self.loop = loop
+        self.level = level    # the reservoir level sensor, or None (board without LEVEL)
 
 
 class Wiring:
@@ -178,6 +179,19 @@ class Wiring:
             return pulse_flow(spec, self.period_ms)
         raise ValueError("unknown sensor kind %r" % k)
 
+    def level(self, spec):
+        # the reservoir level (ecmo/drivers/level.py): (driver, is_switch)
+        k = spec["kind"]
+        if k == "switch":
+            from ecmo.drivers.level import LevelSwitch
+            a = spec.get("active_level", 1)
+            return LevelSwitch(_pulled_in(spec["pin"], a), a), True
+        if k == "analog":
+            # no stuck check: a reservoir level may stand still for minutes
+            return AnalogSensor(self.adc(spec["adc"]), spec["cal"], spec["rails"],
+                                spec["limits"], 0, getattr(self.board, "ADC_MV", False), 0), False
+        raise ValueError("LEVEL kind must be 'switch' or 'analog', got %r" % (k,))
+
     # ---- timers ----
     def tick_timer(self):
         return Timer(self.board.TIMER_ID)
@@ -200,6 +214,9 @@ class Wiring:
         p3 = self.sensor(s["p3"])
         flow = self.sensor(s["flow"])
         control = PumpControl(T.default("kp"), T.default("ki"), T.default("kd"), b.RPM_MAX)
+        control.set_servo_gains(T.default("servo_kp"), T.default("servo_ki"),
+                                T.default("servo_kd"))
+        lvl, lvl_switch = self.level(b.LEVEL) if hasattr(b, "LEVEL") else (None, False)
         # the trip exists before the IRQ inputs so their handlers stop the pump at once
         trip = Trip(pmp, clp, retain)
         bc = b.BUBBLE
@@ -216,15 +233,17 @@ class Wiring:
         red = Redundancy(p1, p2, p3, flow, pmp, pump_map(pm))
         # its substitutes and names feed the interlocks (issue 11)
         sup = Supervisor(trip, bub, est, p1, p2, p3, flow, al, profile, b.RPM_MAX,
-                         self.period_ms, red)
+                         self.period_ms, red, lvl, lvl_switch, control)
         ann = annunciator(b.BUZZER, b.LED)
         # the oxygenator side is optional per board: its own loop runs from the pump tick
         gas = self.oxygenator(b.GAS, sup, flow, al) if hasattr(b, "GAS") else None
         control.feed_forward(red)
-        loop = Loop((p1, p2, p3, flow, bub, est), pmp, control, sup, al, ann, self.period_ms,
+        control.sources(red)
+        sensors = (p1, p2, p3, flow, bub, est) + ((lvl,) if lvl is not None else ())
+        loop = Loop(sensors, pmp, control, sup, al, ann, self.period_ms,
                     aux=(gas,) if gas is not None else (), red=red)
         return Parts(pmp, clp, p1, p2, p3, flow, control, trip, bub, est, al, sup, ann, gas,
-                     red, pm, loop)
+                     red, pm, loop, lvl)
 
     def oxygenator(self, spec, sup, blood_flow, alarms):
         # imported here: a board without GAS never loads the oxygenator's code

@@ -217,3 +217,37 @@ def test_telemetry_drops_rows_instead_of_blocking_the_tick():
     b.ticks(100)
     assert b.rig.tlm.dropped >= 15 and b.rig.tlm.rows == 0
     assert b.rig.loop.n - n0 == 100 and b.rig.loop.errors == 0
+
+
+class _BlockingLink:
+    # rp2's USB serial: poll() says writable while any byte is free, then a row blocks 500 ms
+    def __init__(self):
+        self.writes = 0
+
+    def write(self, buf, n=None):
+        self.writes += 1
+        machine.sim_spend_us(500000)
+        return n
+
+
+class _Writable:
+    def poll(self, timeout):
+        return [(1, 4)]
+
+
+def test_telemetry_backs_off_when_writes_block_though_poll_says_writable():
+    # issue 14: on rp2 the room check (poll) never refused; a write that blocked marks the
+    # link full, rows are skipped for a doubling hold, so the tick runs
+    b = rigkit.Bench()
+    b.running(2500, settle=20)
+    b.rig.telemetry(10)
+    t = b.rig.tlm
+    link = _BlockingLink()
+    t._out = link
+    t._raw = True
+    t._poll = _Writable()
+    n0 = b.rig.loop.n
+    b.ticks(1000)          # 10 s: without the hold, 100 writes of 500 ms each
+    assert 1 <= link.writes <= 4, link.writes
+    assert t.blocked == link.writes and t.dropped >= 80
+    assert b.rig.loop.n - n0 >= 900 and b.rig.loop.errors == 0

@@ -52,7 +52,7 @@ def fw(runtime, *args, heap="8M"):
 
 
 def callgrind(kind, n):
-    # instructions of a whole micropython process: start-up, 300-tick warm-up, then n periods
+    # instructions of a whole micropython process: start-up, 1000-tick warm-up (10 s: the cross-checks anchored), then n periods
     out = "/tmp/_ecmo_bench_cg.%s.%d.out" % (kind, os.getpid())
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, MICROPYTHON,
            "-X", "heapsize=8M", FWBENCH, "count", kind, str(n)]
@@ -112,7 +112,7 @@ def cg_counts(F, n, quick):
     if not shutil.which("valgrind"):
         F.add("tick.instructions", None, "insn/tick", "micropython", note="valgrind not found")
         return {}
-    kinds = ["world", "ours", "hw", "naive", "full"]
+    kinds = ["world", "ours", "hw", "naive", "full", "red"]
     if not quick:
         kinds += ["p1_f1", "p3_f1", "p6_f1", "p1_f2", "p3_f2", "p6_f2"]
     with ThreadPoolExecutor(max_workers=2) as ex:
@@ -128,6 +128,8 @@ def cg_counts(F, n, quick):
     F.add("tick.instructions_firmware", round(fw_only), "insn/tick", "micropython",
           round(naive_only), "minus the fake-machine calls one tick makes (%d insn)"
           % round(per["hw"]))
+    F.add("tick.instructions_redundancy", round(per["red"]), "insn/tick", "micropython",
+          round(fw_only), "of it the pump-map cross-checks and substitutes (ecmo/redundancy.py)")
     F.add("tick_with_gas.instructions", round(per["full"]), "insn/tick", "micropython",
           round(per["ours"]), "full tick incl. the oxygenator loop, vs blood side alone")
     return per
@@ -186,6 +188,21 @@ def quality(F, quick):
                 F.add("quality.%s.iae_bound_ratio" % sc, round(d["bound"]["iae"] / sp, 3), "x",
                       "cpython", note="IAE of the oracle inside the critical limits / simple-pid"
                       " (no controller behind this supervisor does better)")
+
+
+def servo(F, quick):
+    # issue 17: the P1 servo beside flow mode on the same P1 step and the same volume loss
+    res = run([PYTHON, os.path.join(BENCH, "quality.py"), "--servo"] + (["--quick"] if quick else []))[0]
+    units = {"iae": "mmHg*s", "settle_s": "s", "max_dev_mmhg": "mmHg"}
+    for sc in ("p1_step", "p1_volume_loss"):
+        d = res[sc]
+        for m in ("iae", "settle_s", "max_dev_mmhg"):
+            F.add("servo.%s.%s.vs_flow_mode" % (sc, m), round(d["pressure"][m], 3), units[m],
+                  "cpython", round(d["flow"][m], 3),
+                  "true P1, VV; %s; window %g s" % (
+                      "P1 target step %g mmHg vs the flow step to the same P1" % res["step_mmhg"]
+                      if sc == "p1_step" else "300 mL lost over 5 s, P1 against its start",
+                      res["window_s"]))
 
 
 def footprint(F):
@@ -314,6 +331,7 @@ def main(argv=None):
     allocation(F, 200 if q else 10000)
     latency(F)
     quality(F, q)
+    servo(F, q)
     footprint(F)
     scaling(F, 200 if q else 3000, per)
     if not a.no_target:

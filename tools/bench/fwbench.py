@@ -76,9 +76,10 @@ class StubI2C:
         return len(buf)
 
 
-def abp_frame(frame, p_dmmhg):
-    # Honeywell ABP counts for a pressure, +/-517.1 mmHg part, status 0
-    c = 1638 + (p_dmmhg + 5171) * (14746 - 1638) // 10342
+def abp_frame(frame, p_dmmhg, span=7757, d=0):
+    # Honeywell ABP counts for a pressure, +/-span (0.1 mmHg) part (the board's: +/-15 psi),
+    # status 0; d counts of dither
+    c = 1638 + (p_dmmhg + span) * (14746 - 1638) // (2 * span) + d
     frame[0] = c >> 8
     frame[1] = c & 0xFF
 
@@ -104,8 +105,16 @@ class World:
         self.extra_adcs = []
         self.n = 0
         self._rev = 0
-        self.p1_dmmhg = -400
+        self.p1_dmmhg = -600
         self.flow_mlpm = 0
+        self.rpm = 0
+        # P2 and P3 as the pump map and a membrane make them, with a count of dither, so the
+        # tick runs its healthy path: no frozen ABP, the cross-checks anchored and judging
+        # (issue 11); abp_live = False leaves the frames to a latency case
+        from ecmo.pumpmap import PumpMap
+        pm = board.PUMP_MAP
+        self.map = PumpMap(pm["a"], pm["b"], pm["c"], pm["err_pct"])
+        self.abp_live = True
         machine.sim_pin(board.ESTOP["pin"]).drive(0)
         machine.sim_pin(board.BUBBLE["pin"]).drive(0)
         self.tach.drive(1)
@@ -117,6 +126,10 @@ class World:
         d = self.n & 1
         self.p1_adc.u16 = u16_for(self.p1_spec, self.p1_dmmhg) + d
         self.flow_adc.u16 = u16_for(self.flow_spec, self.flow_mlpm) + d
+        if self.abp_live:
+            p2 = self.p1_dmmhg + self.map.head_dmmhg(self.rpm, self.flow_mlpm)
+            abp_frame(StubI2C.frames[0], p2, 7757, d)
+            abp_frame(StubI2C.frames[1], p2 - 120 * self.flow_mlpm // 1000, 7757, d)
         for a in self.extra_adcs:
             a.u16 = 30000 + d
 
@@ -124,17 +137,26 @@ class World:
         # one period: toy pump (4 L/min near 3870 rpm), tach pulses at the commanded speed
         self.n += 1
         rpm = self.pwm.duty_u16 * 5000 // 65535
+        self.rpm = rpm
         q = (rpm - 1200) * 3 // 2
         self.flow_mlpm = q if q > 0 else 0
-        self._rev += rpm * 2          # pulses per minute * 1 tick (= 1/6000 min)
-        k = self._rev // 6000
-        self._rev -= k * 6000
-        gap = PERIOD_US // (k + 1)
-        for _ in range(k):
-            self.m.sim_spend_us(gap)
-            self.tach.drive(0)
-            self.tach.drive(1)
-        self.m.sim_spend_us(PERIOD_US - k * gap)
+        # evenly spaced pulses (2 per revolution) carried across ticks, so the tach reads the
+        # commanded speed (bursts per tick read as 3000..5100 rpm and made the tach look wrong)
+        if rpm > 0:
+            gap = 30000000 // rpm
+            if self._rev > gap:
+                self._rev = gap
+            t = 0
+            while self._rev < PERIOD_US:
+                self.m.sim_spend_us(self._rev - t)
+                t = self._rev
+                self.tach.drive(0)
+                self.tach.drive(1)
+                self._rev += gap
+            self.m.sim_spend_us(PERIOD_US - t)
+            self._rev -= PERIOD_US
+        else:
+            self.m.sim_spend_us(PERIOD_US)
         self.adcs()
 
 
@@ -179,7 +201,7 @@ def extra_loops(rig, w):
                                       spec["limits"], 500))
         else:
             bus = 2 + i
-            abp_frame(StubI2C.frames.setdefault(bus, bytearray(4)), 1000)
+            abp_frame(StubI2C.frames.setdefault(bus, bytearray(4)), 1000, 5171)
             extra.append(HoneywellABP(StubI2C(bus), 0x28, -5171, 5171))
     machine.sim_adc(44)
     w.extra_adcs.append(machine.sim_adc(44))
@@ -229,7 +251,7 @@ def hw_calls(rig):
     ticks_us()
 
 
-def warm(rig, w, n=300):
+def warm(rig, w, n=1000):
     for _ in range(n):
         w.step()
         rig.loop.tick()
@@ -295,6 +317,14 @@ def mode_count(kind, n):
         tick = nv.tick
     elif kind in loops:
         tick = loops[kind].tick
+    elif kind == "red":
+        # issue 11's cross-checks and substitutes alone (ecmo/redundancy.py), as the tick runs them
+        red = rig.loop.red
+        sup = rig.sup
+
+        def tick():
+            red.update(True, sup.rpm_applied)
+            red.guards()
     else:
         tick = None
     for _ in range(n):
@@ -433,6 +463,7 @@ def mode_latency():
         rig, w = make_rig()
         warm(rig, w)
         sup = rig.sup
+        w.abp_live = case not in ("pressure", "sensor_p3")
         if case == "suction":
             w.p1_dmmhg = sup.p1_crit_dmmhg - 100
             code = A.SUCTION_CRIT

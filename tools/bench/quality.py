@@ -394,7 +394,85 @@ def estimate_accuracy(scale=1.0, quick=False):
             "anchored_max_err_pct": round(worst_pct(anch, 3), 1)}
 
 
-if __name__ == "__main__":
+# ---- pressure servo (issue 17) beside flow mode, on the drainage pressure P1 ----
+# VV, both modes from the same operating point (flow mode at SERVO_START_MLPM, P1 there p1_0):
+#   p1_step       the servo's target steps p1_0 -> p1_0 - SERVO_STEP_MMHG; flow mode's
+#                 setpoint steps to the flow at which the servo settled (the same new P1)
+#   volume_loss   300 mL lost over 5 s; each mode holds what it holds (the servo P1, flow mode
+#                 the flow): judged on P1 against p1_0
+# Figures on the plant's true P1: IAE (mmHg*s), 5 % settling time (of the step; of 2 mmHg for
+# the disturbance), the largest deviation (mmHg).
+SERVO_START_MLPM = 3000
+SERVO_STEP_MMHG = 20.0
+
+
+def _p1_metrics(rec, t0, target, band):
+    iae = 0.0
+    settle = 0.0
+    dev = 0.0
+    for t, q, p1, p3 in rec:
+        e = abs(p1 - target)
+        iae += e * DT_TICK_S
+        if e > dev:
+            dev = e
+        if e > band:
+            settle = t - t0 + DT_TICK_S
+    return {"iae": iae, "settle_s": settle, "max_dev_mmhg": dev}
+
+
+def _servo_rig(quick):
+    pr = PlantRig("ours", SERVO_START_MLPM, profile="VV")
+    pr.run(2.0 if quick else SETTLE_S)
+    return pr
+
+
+def servo_bench(quick=False):
+    win = 2.0 if quick else 20.0
+    out = {}
+    # the operating point, in flow mode
+    pr = _servo_rig(quick)
+    p1_0 = pr.plant.p1_mmhg
+    target = round(p1_0 - SERVO_STEP_MMHG)
+    # servo: enter pressure mode at p1_0, then the step
+    pr.rig.set_p1(round(p1_0))
+    pr.rig.mode("pressure")
+    pr.run(2.0 if quick else 5.0)
+    rec = []
+    t0 = pr.plant.time_s
+    pr.rig.set_p1(target)
+    pr.run(win, rec)
+    q_new = pr.plant.flow_lpm
+    band = 0.05 * SERVO_STEP_MMHG
+    out["p1_step"] = {"pressure": _p1_metrics(rec, t0, target, band)}
+    # flow mode: the setpoint step that gives the same new P1
+    pr = _servo_rig(quick)
+    rec = []
+    t0 = pr.plant.time_s
+    pr.set_target(int(round(q_new * 1000)))
+    pr.run(win, rec)
+    out["p1_step"]["flow"] = _p1_metrics(rec, t0, target, band)
+    # volume loss, each mode from the operating point
+    for mode in ("pressure", "flow"):
+        pr = _servo_rig(quick)
+        p1_0 = pr.plant.p1_mmhg
+        if mode == "pressure":
+            pr.rig.set_p1(round(p1_0))
+            pr.rig.mode("pressure")
+            pr.run(2.0 if quick else 5.0)
+        rec = []
+        t0 = pr.plant.time_s
+        pr.plant.volume_loss(300.0, 5.0)
+        pr.run(win + 10.0 if not quick else win, rec)
+        out.setdefault("p1_volume_loss", {})[mode] = _p1_metrics(rec, t0, round(p1_0), 2.0)
+    out["window_s"] = win
+    out["step_mmhg"] = SERVO_STEP_MMHG
+    return out
+
+
+if __name__ == "__main__" and "--servo" in sys.argv:
+    import json
+    print("@@bench " + json.dumps(servo_bench("--quick" in sys.argv)))
+elif __name__ == "__main__":
     # python3 tools/bench/quality.py [--quick]: one "@@bench" JSON line with every result,
     # then one with the flow estimate's accuracy (right map, and a map 20 % off in head)
     import json

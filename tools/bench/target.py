@@ -35,6 +35,22 @@ def _rec(_t=None, _L=_L, _T=_T, _D=_D, _S=_S, _A=_A, _I=_I, _N=_N, us=time.ticks
 _L.tick = _rec
 """
 
+_ROWTIME = r"""
+import gc, machine, micropython, time
+_RT = []
+_RA = []
+def _row1(_a, us=time.ticks_us, df=time.ticks_diff, al=gc.mem_alloc, t=rig.tlm):
+    a = al()
+    s = us()
+    t._fill()
+    d = df(us(), s)
+    b = al()
+    if len(_RT) < 20:
+        _RT.append(d)
+        _RA.append(b - a)
+_RTT = machine.Timer(-1, period=25, callback=lambda _t: micropython.schedule(_row1, 0) if len(_RT) < 20 else None)
+"""
+
 _DUMP = "print('REC', _I[0], list(_D[:_I[0]]), list(_S[:_I[0]]), list(_A[:_I[0]]), rig.loop.overruns, rig.loop.coalesced if hasattr(rig.loop, 'coalesced') else -1)"
 
 
@@ -122,6 +138,11 @@ class Target:
 
     def tick_figures(self, tag, n, busy=None, note=""):
         d, s, a, overruns = self.record(n, busy)
+        # a fall of gc.mem_alloc() between tick ends is a garbage collection meanwhile
+        self.put("target.gc.collections.%s" % tag, sum(1 for i in range(2, len(a) - 1)
+                                                       if a[i + 1] < a[i]), "collections",
+                 "in %d ticks" % (len(a) - 3))
+        self.put("target.tick.%s.overruns" % tag, overruns, "ticks", "loop.overruns since boot (boot has some)")
         d = d[2:]         # the first calls overlap the REPL line that installed the recorder
         self.put("target.tick.%s.median_us" % tag, _pct(d, 50), "us", note)
         self.put("target.tick.%s.p99_us" % tag, _pct(d, 99), "us", note)
@@ -141,7 +162,10 @@ class Target:
         allocs = [a[i + 1] - a[i] for i in range(2, len(a) - 1) if a[i + 1] >= a[i]]
         self.put("target.alloc.heap_per_tick_median_B", _pct(allocs, 50), "B",
                  "gc.mem_alloc() between tick ends, REPL idle (includes anything else running)")
-        busy = "x = 0\nfor i in range(%d):\n    x += i\n" % (n * 2500)
+        # a REPL loop for the recorder's whole window, bounded by emulated time (a loop of a
+        # fixed count starves when the tick takes most of the CPU)
+        busy = ("import time\nx = 0\n_t0 = time.ticks_ms()\nwhile time.ticks_diff(time.ticks_ms(), _t0) < %d:\n"
+                "    x += 1\n" % (n * 10 + 50))
         self.tick_figures("whole.repl_busy", n, busy=busy,
                           note="the REPL running a loop meanwhile")
         self.ex("_aux = rig.loop.aux; rig.loop.aux = ()")
@@ -152,13 +176,20 @@ class Target:
         self.tick_figures("whole.telemetry10", n, note="10 telemetry rows/s to the USB port")
         self.ex("rig.telemetry(0)")
         self.rig.run_for(200)
-        out = self.ex("import time, gc\nt = time.ticks_us(); r = rig.telemetry_row(); "
-                      "t = time.ticks_diff(time.ticks_us(), t)\ngc.collect(); gc.disable(); "
-                      "a = gc.mem_alloc(); r = rig.telemetry_row(); b = gc.mem_alloc(); "
-                      "gc.enable(); print(t, b - a)".replace("\n", "; "))
-        t_row, a_row = (int(x) for x in out.split()[-2:])
-        self.put("target.telemetry.row_us", t_row, "us", "rig.telemetry_row() from the REPL")
-        self.put("target.telemetry.row_alloc_B", a_row, "B")
+        # one row as the timer makes it: _fill() inside a scheduled callback (no tick can
+        # interleave), timed and its allocation counted there; 20 rows, median and max
+        self.ex(_ROWTIME)
+        self.rig.run_for(600)
+        out = self.ex("_RTT.deinit(); print('ROWS', sorted(_RT), sorted(_RA))")
+        import ast
+        i = out.index("ROWS ")
+        rt_s, ra_s = out[i + 5:].strip().split("] [")
+        rt = ast.literal_eval(rt_s + "]")
+        ra = ast.literal_eval("[" + ra_s)
+        self.put("target.telemetry.row_us", _pct(rt, 50), "us",
+                 "Telemetry._fill() in a scheduled callback, median of %d (max %d)" % (len(rt), max(rt)))
+        self.put("target.telemetry.row_max_us", max(rt), "us")
+        self.put("target.telemetry.row_alloc_B", max(ra), "B", "gc.mem_alloc() around _fill(), worst")
         out = self.ex("import time, gc; t = time.ticks_us(); gc.collect(); "
                       "print(time.ticks_diff(time.ticks_us(), t), gc.mem_free(), gc.mem_alloc())")
         g, free, used = (int(x) for x in out.split()[-3:])

@@ -24,7 +24,10 @@ const BOOTROM = args.bootrom;
 const FLASH_FILE = args.flash || null;          // keeps the whole flash between runs when given
 const WATCH = (args.watch || '').split(',').filter((s) => s).map(Number);     // output pins
 const PWM_PINS = (args.pwm || '').split(',').filter((s) => s).map(Number);
-const WIRE = args.wire !== '0';                 // I2C wire time on (default)
+const WIRE = args.wire !== '0';
+// wires between pins, 'out:in,...': the first pin's output level drives the second's input at
+// the cycle it changes (the conformance suite drives its own edges: host_tests/fw/conform.py)
+const LOOPS = (args.loop || '').split(',').filter((s) => s).map((p) => p.split(':').map(Number));                 // I2C wire time on (default)
 let PROFILE = args.profile ? Number(args.profile) : 0;     // sample the PC every N cycles
 
 // ---------------------------------------------------------------- host link (synchronous)
@@ -135,6 +138,12 @@ function boot(scratch, reason) {
   mcu = new RP2040();
   mcu.logger = quietLogger;   // stdout is the host link: the emulator's notes go to stderr
   core = mcu.core;
+  // Core 1 is not emulated. A soft reset (Ctrl-D, mpremote without `resume`) resets core 1 and
+  // waits for its boot ROM to push a 0 into the inter-core FIFO (pico-sdk multicore_reset_core1):
+  // answer that (FIFO_ST: valid and ready; FIFO_RD: 0) so the soft reset completes as on silicon
+  // instead of hanging until the watchdog. Launching core 1 (_thread) still does not work.
+  const sioRead = mcu.sio.readUint32.bind(mcu.sio);
+  mcu.sio.readUint32 = (offset) => (offset === 0x50 ? 3 : offset === 0x58 ? 0 : sioRead(offset));
   mcu.loadBootrom(romWords);
   if (flash === null) {
     flash = new Uint8Array(mcu.flash.length).fill(0xff);
@@ -168,6 +177,11 @@ function boot(scratch, reason) {
         last = v;
         edges.push([n, v, nowNs() / 1000, cycles]);
       }
+    });
+  }
+  for (const [o, i] of LOOPS) {
+    mcu.gpio[o].addListener((state) => {
+      if (state === 0 || state === 1) mcu.gpio[i].setInputValue(state === 1);
     });
   }
   for (let ch = 0; ch < 5; ch++) mcu.adc.channelValues[ch] = adcValues[ch];

@@ -44,7 +44,7 @@ def ensure_node_deps():
 
 class Chip:
     def __init__(self, i2c, watch=(), pwm=(), flash_file=None, wire=True, profile=0,
-                 profile_out=None):
+                 profile_out=None, loop=()):
         fw, rom = images()
         ensure_node_deps()
         node = shutil.which("node")
@@ -55,6 +55,8 @@ class Chip:
                "--wire", "1" if wire else "0"]
         if flash_file:
             cmd += ["--flash", flash_file]
+        if loop:
+            cmd += ["--loop", ",".join("%d:%d" % w for w in loop)]
         if profile:
             cmd += ["--profile", str(profile), "--profile-out", profile_out]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

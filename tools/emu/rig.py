@@ -40,7 +40,7 @@ def _import_world():
 
 class EmuRig:
     def __init__(self, board="pico", profile="VA", seed=1, plant=None, noise=True,
-                 flash_file=None, wire=True, profile_pc=0, profile_out=None):
+                 flash_file=None, wire=True, profile_pc=0, profile_out=None, loop=()):
         if board != "pico":
             raise SystemExit("the emulator is an RP2040: only --board pico runs there")
         self.board = __import__("board_" + board)
@@ -50,7 +50,7 @@ class EmuRig:
         if hasattr(b, "GAS"):
             pwm.append(b.GAS["valve"]["pin"])
         self.chip = Chip(emumachine.I2cAnswers(), watch=watch, pwm=pwm, flash_file=flash_file,
-                         wire=wire, profile=profile_pc, profile_out=profile_out)
+                         wire=wire, profile=profile_pc, profile_out=profile_out, loop=loop)
         self.chip.on_cdc = self._cdc
         self.chip.on_edges = self._edges
         emumachine.bind(self.chip)

@@ -15,7 +15,7 @@
 CRITERIA = (
     ("air_to_patient", "H01", "uL", "any air reaches the patient"),
     ("suction", "H03", "s", "true P1 below the critical suction limit for longer than SUCTION_S"),
-    ("p2_high", "H05", "s", "true P2 above its critical limit for longer than PRESSURE_S"),
+    ("p2_high", "H28", "s", "true P2 above its critical limit for longer than PRESSURE_S"),
     ("p3_high", "H04", "s", "true P3 above its critical limit for longer than PRESSURE_S"),
     ("retrograde", "H07", "s", "VA: true flow below the retrograde limit for longer than RETRO_S"),
     ("flow_lost_silent", "H06", "s",
@@ -27,6 +27,9 @@ CRITERIA = (
      "a HIGH alarm in a run without sensor or gas faults that nothing in the plant justifies"),
     ("pump_stopped", "H07", "s",
      "pump meant to run, true speed below STOP_RPM for longer than STOP_S, no air and no e-stop"),
+    ("reservoir_dry", "H31", "s",
+     "a venous reservoir in the circuit: its true volume below RESERVOIR_DRY_ML (air into the "
+     "pump) at any time"),
 )
 IDS = tuple(c[0] for c in CRITERIA)
 
@@ -39,11 +42,13 @@ SILENT_FLOW_S = 3.0   # LOW_FLOW debounce (low_flow_ticks, 2 s) + 1 s
 DETECT_S = 6.0        # the slowest built-in detection: stuck analog sensor, 500 ticks + 1 s
 STOP_RPM = 300        # below this a centrifugal pump moves no useful blood
 STOP_S = 1.0          # a restart or a resume after a reset ramps up within 1 s
+RESERVOIR_DRY_ML = 50.0   # the plant's outlet draws air below ~30 mL (tools/sim/plant.py)
 MARGIN_MMHG = 10.0    # a HIGH pressure alarm within 10 mmHg of its limit is not false
 ONSET_WINDOW_S = 1.0  # ...and within this long after the true value was there
 
-# P2 has no firmware limit of its own: P3's critical limit plus the membrane delta-P limit (with
-# P3 at its limit and the membrane at its limit, P2 is there; beyond it one of them is exceeded).
+# P2: the firmware's own critical limit (p2_crit_dmmhg, H28); a firmware without one: P3's
+# critical limit plus the membrane delta-P limit (with P3 at its limit and the membrane at its
+# limit, P2 is there; beyond it one of them is exceeded).
 COLUMNS = ("t_s", "state", "alarms", "sweep_setpoint_lpm", "true_flow_lpm", "true_p1_mmhg",
            "true_p2_mmhg", "true_p3_mmhg", "true_rpm", "true_air_to_patient_ul",
            "true_sweep_lpm", "true_sat_post_pct")
@@ -69,10 +74,11 @@ def limits(profile):
     from ecmo.safety import profiles
     d = profiles.defaults(profile)
     return {"p1_crit": d["p1_crit_dmmhg"] / 10.0, "p3_crit": d["p3_crit_dmmhg"] / 10.0,
-            "p2_crit": (d["p3_crit_dmmhg"] + d["dp_max_dmmhg"]) / 10.0,
+            "p2_crit": d.get("p2_crit_dmmhg", d["p3_crit_dmmhg"] + d["dp_max_dmmhg"]) / 10.0,
             "flow_low": d["flow_low_mlpm"] / 1000.0,
             "sweep_lost_pct": d.get("sweep_lost_pct", 50),
-            "sat_low": d.get("sat_post_low_dpct", 950) / 10.0}
+            "sat_low": d.get("sat_post_low_dpct", 950) / 10.0,
+            "level_crit": d.get("level_crit_ml", 200) * 1.0}
 
 
 def priorities():
@@ -169,8 +175,9 @@ class Judge:
         self.open_faults = {}         # sensor -> [kind, t0, observable s, detected at, judged]
         self.faults_done = []
         self.ep = {}
+        self.reservoir = sc.get("reservoir") is not None
         for k in ("suction", "p2_high", "p3_high", "retrograde", "flow_lost_silent",
-                  "pump_stopped"):
+                  "pump_stopped", "reservoir_dry"):
             self.ep[k] = _Episode()
         self.last = {}                # condition -> last time the true value showed it
         self.prev_codes = ()
@@ -271,10 +278,18 @@ class Judge:
         ep["p2_high"].step(p2 > lim["p2_crit"], t, dt)
         ep["p3_high"].step(p3 > lim["p3_crit"], t, dt)
         ep["retrograde"].step(self.va and flow < RETRO_LPM, t, dt)
-        ep["flow_lost_silent"].step(self.intent and flow < lim["flow_low"]
+        # zero-flow mode (VA weaning) runs at zero net flow on purpose (H32 is its alarm)
+        ep["flow_lost_silent"].step(self.intent and self.mode != "zero" and flow < lim["flow_low"]
                                     and shown_prio < self._medium, t, dt)
+        res = self._f(f, "true_reservoir_ml")
+        ep["reservoir_dry"].step(res is not None and res < RESERVOIR_DRY_ML, t, dt)
         justified = state == "stop" and (self.air_cause or self.estop_cause)
-        slow = self.op_rpm < STOP_RPM if self.mode == "rpm" else self.op_lpm < 0.5
+        if self.mode == "rpm":
+            slow = self.op_rpm < STOP_RPM
+        elif self.mode == "flow":
+            slow = self.op_lpm < 0.5
+        else:
+            slow = False        # pressure servo, zero-flow mode: the pump keeps turning
         ep["pump_stopped"].step(self.intent and not slow and rpm < STOP_RPM and not justified,
                                 t, dt)
         # conditions that make a HIGH alarm true, kept with the last time they held
@@ -283,7 +298,9 @@ class Judge:
         sat = self._f(f, "true_sat_post_pct")
         self._mark("suction", p1 < lim["p1_crit"] + MARGIN_MMHG, t)
         self._mark("p3", p3 > lim["p3_crit"] - MARGIN_MMHG, t)
+        self._mark("p2", p2 > lim["p2_crit"] - MARGIN_MMHG, t)
         self._mark("retro", flow < RETRO_LPM + 0.05, t)
+        self._mark("level_crit", res is not None and res < self.lim["level_crit"] + 30.0, t)
         self._mark("no_blood", flow < 0.7 or state != "run", t)
         self._mark("sweep_low", sweep is not None and sp > 0
                    and sweep < sp * (lim["sweep_lost_pct"] + 10) / 100.0, t)
@@ -322,8 +339,12 @@ class Judge:
             return self._recent("suction", t, w)
         if code == "P3_CRIT":
             return self._recent("p3", t, w)
+        if code == "P2_CRIT":
+            return self._recent("p2", t, w)
         if code == "RETROGRADE":
             return self._recent("retro", t, w)
+        if code == "LEVEL_CRIT":
+            return self._recent("level_crit", t, w)
         if code == "WDT_RESET":
             return self.reset_seen
         if code == "SWEEP_LOST":
@@ -362,7 +383,9 @@ class Judge:
         for s, fl in faults:
             kind, t0, seen, det = fl[0], fl[1], fl[2], fl[3]
             if det is not None:
-                d = det - t0
+                # the time the fault could be seen until its alarm: for a tach, only while the
+                # pump turned (a dead tach on a stopped pump is no fault anyone can see)
+                d = seen
                 judged = True
                 detail.append("%s %s: alarm after %.2f s" % (s, kind, d))
                 if d > DETECT_S:
@@ -378,6 +401,12 @@ class Judge:
                     worst, at = 1e9, t0
             else:
                 detail.append("%s %s: not judged (seen %.1f s only)" % (s, kind, seen))
+        e = self.ep["reservoir_dry"]
+        # judged always, as air_to_patient: a circuit without a reservoir cannot run one dry
+        out["reservoir_dry"] = _r(True, e.longest > 0.0, e.longest, e.at,
+                                  "true reservoir < %.0f mL for %.2f s" % (RESERVOIR_DRY_ML,
+                                                                          e.longest)
+                                  if self.reservoir else "no reservoir in the circuit")
         out["sensor_silent"] = _r(judged, fail, worst, at, "; ".join(detail) or "no sensor fault")
         n = len(self.false_high)
         out["false_high"] = _r(not self.faulty, n > 0, float(n),

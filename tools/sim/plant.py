@@ -47,6 +47,16 @@
 # with inertance alone shows water-hammer spikes of thousands of mmHg when a clamp shuts, which
 # real tubing compliance (not modelled) absorbs. At steady state q* = Q.
 #
+# Venous reservoir (issue 17; off unless reservoir_ml is set): an open hard-shell reservoir
+# between the drainage line and the pump. The patient drains into it by gravity (the siphon
+# head: patient above the reservoir), q_in solving m_col*m_occ_v*(k1d*q + k2d*q^2) = CVP +
+# siphon_mmhg (0 when that is <= 0); the pump draws from it through a short inlet line (a fifth
+# of the drainage line's terms). The level head V_r/area (cmH2O, x0.7355 mmHg x density) is the
+# pump's source pressure; VA returns against MAP, VV against CVP. dV_r/dt = q_in - Q; the patient
+# loses q_in (not Q) from the venous side. A reservoir run down to reservoir_dry_ml loses its
+# prime into the pump: the inlet resistance rises as (dry/V_r)^4, so the flow falls to nothing
+# (air into the pump, which the model does not carry further: the criteria judge the level).
+#
 # Air: a bubble is a slug of volume v at tubing position s (mL of circuit volume downstream of
 # the drainage cannula tip); ds/dt = Q. The detector sits at detector_ml (drainage tubing +
 # pump prime + oxygenator prime; 3/8" tubing holds 71.3 mL/m), the clamp det_to_clamp_m
@@ -126,6 +136,11 @@ DEFAULTS = {
     # The coefficients above are fitted with blood; viscous (linear) drops scale with the
     # viscosity, inertial (quadratic) drops, pump head and inertance with the density.
     "fluid": "blood",
+    # venous reservoir (chosen; None: no reservoir, the pump drains the patient directly)
+    "reservoir_ml": None,       # volume at the start, mL (adult hard-shell reservoirs hold ~3 L)
+    "reservoir_area_cm2": 150.0,  # cross-section: 1 L is 6.7 cm of level, 4.9 mmHg of head
+    "siphon_mmhg": 20.0,        # gravity drainage head: the patient ~27 cm above the reservoir
+    "reservoir_dry_ml": 30.0,   # the outlet draws air below this
     # integration
     "max_step_s": 0.002,        # sub-step; step(dt) splits longer dt
 }
@@ -179,6 +194,12 @@ class Plant:
         self.v_venous_ml = p["v0_venous_ml"] + p["cvp0_mmhg"] * p["cv_ml_per_mmhg"]
         self.v_arterial_ml = p["v0_arterial_ml"] + p["map0_mmhg"] * p["ca_ml_per_mmhg"]
         self.time_s = 0.0
+        self.reservoir = p["reservoir_ml"] is not None
+        self.v_reservoir_ml = float(p["reservoir_ml"]) if self.reservoir else 0.0
+        self.q_in = 0.0             # patient -> reservoir, L/min (reservoir only)
+        self._src = 0.0             # the pump loop's source pressure (CVP, or the level head)
+        self._heart_rate = 0.0      # L/min per s while set_heart ramps
+        self._heart_to = 0.0
         # events
         self.clot_factor = 1.0
         self.occ_venous = 0.0
@@ -215,6 +236,7 @@ class Plant:
         self._k1r = p["ret_k1"] * rm
         self._k2r = p["ret_k2"] * rd
         self._oxy_r = p["oxy_r"] * rm
+        self._rd = rd
         self._inertance = p["inertance"] * rd
         self._m_occ_v = self._occ_mult(self.occ_venous)
         self._m_occ_a = self._occ_mult(self.occ_arterial)
@@ -256,6 +278,17 @@ class Plant:
         else:
             self._bleed_ml_s = ml / over_s
             self._bleed_left_ml = abs(ml)
+
+    def set_heart(self, lpm, over_s=0.0):
+        # the native heart's output at full preload, L/min (a weaning trial: the heart
+        # recovers, an inotrope takes effect), at once or as a ramp over over_s
+        lpm = float(lpm)
+        if over_s <= 0.0:
+            self.params["heart_lpm"] = lpm
+            self._heart_rate = 0.0
+        else:
+            self._heart_rate = (lpm - self.params["heart_lpm"]) / over_s
+        self._heart_to = lpm
 
     def occlusion(self, line, fraction):
         # Fraction of the lumen closed, 0..1; 1 is a full occlusion. Replaces the last value.
@@ -308,18 +341,30 @@ class Plant:
             rh = 2.0 * self._brev * aq
         x = self.v_venous_ml - p["v0_venous_ml"]
         cvp = self._venous_mmhg(x)
-        xf = p["collapse_floor_ml"]
-        r = p["collapse_ml"] / (x if x > xf else xf)
-        r = r * r
-        md = (1.0 + r * r) * self._m_occ_v
-        dd = md * (self._k1d + self._k2d * aq) * q
-        rd = md * (self._k1d + 2.0 * self._k2d * aq)
-        # the vein drawn onto the cannula (a Starling resistor): once the suction at the tip
-        # passes choke_mmhg, further suction mostly chokes the inlet, so the flow plateaus
-        e = dd - cvp - p["choke_mmhg"]
-        if e > 0.0:
-            dd += p["choke_k"] * e * e
-            rd += 2.0 * p["choke_k"] * e * rd
+        if self.reservoir:
+            # the pump draws from the reservoir: its level head, a short inlet line
+            src = self.level_head_mmhg
+            vr = self.v_reservoir_ml
+            dry = p["reservoir_dry_ml"]
+            r = dry / (vr if vr > 1.0 else 1.0)
+            r = r * r
+            md = 0.2 * (1.0 + r * r)
+            dd = md * (self._k1d + self._k2d * aq) * q
+            rd = md * (self._k1d + 2.0 * self._k2d * aq)
+        else:
+            src = cvp
+            xf = p["collapse_floor_ml"]
+            r = p["collapse_ml"] / (x if x > xf else xf)
+            r = r * r
+            md = (1.0 + r * r) * self._m_occ_v
+            dd = md * (self._k1d + self._k2d * aq) * q
+            rd = md * (self._k1d + 2.0 * self._k2d * aq)
+            # the vein drawn onto the cannula (a Starling resistor): once the suction at the tip
+            # passes choke_mmhg, further suction mostly chokes the inlet, so the flow plateaus
+            e = dd - cvp - p["choke_mmhg"]
+            if e > 0.0:
+                dd += p["choke_k"] * e * e
+                rd += 2.0 * p["choke_k"] * e * rd
         ro = self._oxy_r * self.clot_factor
         do = ro * q
         mr = self._m_occ_a
@@ -328,13 +373,41 @@ class Plant:
         dr = mr * (self._k1r + self._k2r * aq) * q
         rr = mr * (self._k1r + 2.0 * self._k2r * aq)
         if self.profile == "VA":
-            dpat = (self.v_arterial_ml - p["v0_arterial_ml"]) / p["ca_ml_per_mmhg"] - cvp
+            dpat = (self.v_arterial_ml - p["v0_arterial_ml"]) / p["ca_ml_per_mmhg"] - src
         else:
-            dpat = 0.0
+            dpat = cvp - src            # 0 without a reservoir: both cannulas in the venous pool
         imb = h - dd - do - dr - dpat
         rsum = rh + rd + ro + rr
+        self._src = src
         self._t = (cvp, h, dd, do)
         return imb, rsum
+
+    def _drain_in(self, cvp):
+        # gravity drainage patient -> reservoir, L/min (>= 0)
+        p = self.params
+        rhs = cvp + p["siphon_mmhg"]
+        if rhs <= 0.0:
+            return 0.0
+        x = self.v_venous_ml - p["v0_venous_ml"]
+        xf = p["collapse_floor_ml"]
+        r = p["collapse_ml"] / (x if x > xf else xf)
+        r = r * r
+        md = (1.0 + r * r) * self._m_occ_v
+        a = md * self._k2d
+        b = md * self._k1d
+        if a <= 0.0:
+            return rhs / b if b > 0.0 else 0.0
+        return (-b + (b * b + 4.0 * a * rhs) ** 0.5) / (2.0 * a)
+
+    @property
+    def level_head_mmhg(self):
+        p = self.params
+        v = self.v_reservoir_ml if self.v_reservoir_ml > 0.0 else 0.0
+        return v / p["reservoir_area_cm2"] * 0.7355 * self._rd
+
+    @property
+    def reservoir_ml(self):
+        return self.v_reservoir_ml if self.reservoir else None
 
     # ---- time ----------------------------------------------------------------------------
     def step(self, dt_s, duty_u16=None, enable=None, clamp_closed=None):
@@ -376,6 +449,12 @@ class Plant:
         q1 = q0 + dt * imb / (self._inertance + dt * rsum)
         self._q = q1
         # patient
+        if self._heart_rate != 0.0:
+            h = p["heart_lpm"] + self._heart_rate * dt
+            if (self._heart_rate > 0.0) == (h >= self._heart_to):
+                h = self._heart_to
+                self._heart_rate = 0.0
+            p["heart_lpm"] = h
         cvp = self._t[0]
         mapp = (self.v_arterial_ml - p["v0_arterial_ml"]) / p["ca_ml_per_mmhg"]
         q_svr = (mapp - cvp) / p["svr"]
@@ -386,6 +465,17 @@ class Plant:
         dv = q_art_in * MLPS_PER_LPM * dt
         self.v_arterial_ml += dv
         self.v_venous_ml -= dv
+        if self.reservoir:
+            # the patient drains into the reservoir, the pump empties it (VA: into the arteries,
+            # counted above; VV: back into the veins)
+            qi = self._drain_in(cvp)
+            self.q_in = qi
+            vin = qi * MLPS_PER_LPM * dt
+            vout = q1 * MLPS_PER_LPM * dt
+            self.v_venous_ml -= vin
+            # VA: the arterial gain above came out of the veins; VV: the return goes into them
+            self.v_venous_ml += vout
+            self.v_reservoir_ml += vin - vout
         if self._bleed_left_ml > 0.0:
             d = self._bleed_ml_s * dt
             ad = d if d >= 0.0 else -d
@@ -456,7 +546,7 @@ class Plant:
             self._terms(q)      # not converged in 40: report the last iterate consistently
         self._qstar = q
         cvp, h, dd, do = self._t
-        self._p1 = cvp - dd
+        self._p1 = self._src - dd
         self._p2 = self._p1 + h
         # The membrane drop is taken at the flowing Q while Q is still rising towards q*: a
         # resistor sees the flow through it, and dP/Q is what the firmware's clot check divides

@@ -34,7 +34,7 @@ import scenario as SC  # noqa: E402
 # firmware is busy (inside an overrunning tick); the rest wait for the REPL, as at a board.
 WORLD_VERBS = ("bubble", "deair", "sensor_fault", "sensor_ok", "volume_loss", "volume_gain",
                "clot", "occlusion", "estop", "estop_release", "gas_fault", "membrane_failure",
-               "set_heater", "blood_temp")
+               "set_heater", "blood_temp", "set_heart")
 SWEEP_START_MLPM = 1000  # the runner's operator starts the sweep once this much blood flows
 BAND_PCT = 10           # summary: time with the true flow within +-10 % of the setpoint
 
@@ -73,13 +73,33 @@ class _BoardFile:
     pass
 
 
-def board_file(name, settings_path):
+# A scenario's "reservoir" puts a level sensor on a spare input of the board (issue 17): the
+# Pico's third ADC pin GP28 or GP21, the ESP32's ADC1 GPIO35 or GPIO14. Analog: 0.3 V = 0 mL ..
+# 3.0 V = 3000 mL, a live zero (0 V = open wire); range -200..3500 mL (an empty reservoir still
+# reads inside it).
+LEVEL_PINS = {"pico": (28, 21), "esp32": (35, 14)}
+
+
+def level_entry(board_name, res, mv):
+    adc, pin = LEVEL_PINS[board_name]
+    if res["sensor"] == "switch":
+        return {"kind": "switch", "pin": pin, "active_level": 1, "sim_at_ml": res["switch_ml"]}
+    if mv:
+        return {"kind": "analog", "adc": adc, "cal": (300, 0, 2400, 3000), "rails": (100, 2600),
+                "limits": (-200, 3500)}
+    return {"kind": "analog", "adc": adc, "cal": (5958, 0, 59578, 3000), "rails": (993, 64542),
+            "limits": (-200, 3500)}
+
+
+def board_file(name, settings_path, reservoir=None):
     mod = __import__("board_" + name)
     b = _BoardFile()
     for k in dir(mod):
         if not k.startswith("__"):
             setattr(b, k, getattr(mod, k))
     b.SETTINGS_PATH = settings_path
+    if reservoir is not None and reservoir["sensor"] != "none":
+        b.LEVEL = level_entry(name, reservoir, getattr(b, "ADC_MV", False))
     return b
 
 
@@ -127,7 +147,7 @@ class Sim:
         _mkdirs(flash_dir)
         self.settings_path = flash_dir + "/settings.json"
         _remove(self.settings_path)     # a fresh board: nothing saved yet
-        self.board = board_file(sc["board"], self.settings_path)
+        self.board = board_file(sc["board"], self.settings_path, sc.get("reservoir"))
         self.progress = progress
         self.keep_rows = keep_rows
         self.rows = []                  # field lists, when keep_rows: True (all) or column names
@@ -146,7 +166,11 @@ class Sim:
         with open(main_path) as f:
             self._main = compile(f.read(), main_path, "exec")
         machine.sim_reset(machine.PWRON_RESET)
-        self.world = World(self.board, sc["profile"], sc["seed"], sc["plant"], sc["noise"])
+        plant = sc["plant"]
+        if sc.get("reservoir") is not None:
+            plant = dict(plant or {})
+            plant["reservoir_ml"] = float(sc["reservoir"]["ml"])
+        self.world = World(self.board, sc["profile"], sc["seed"], plant, sc["noise"])
         # the scenario starts with the rig already running: no boot time before the first boot
         self._booting = None
         self._boot("power-on")
@@ -207,9 +231,11 @@ class Sim:
         rig = self.rig
         if rig.settings["profile"] != sc["profile"]:
             rig.profile(sc["profile"])
-        rig.mode(sc["control"])
         rig.set_flow(sc["flow_lpm"])
         rig.set_rpm(sc["rpm"])
+        if sc["control"] == "pressure":
+            rig.set_p1(sc["p1_mmhg"])
+        rig.mode(sc["control"])
         if sc["run"]:
             rig.run()
         rig.save()
@@ -232,6 +258,12 @@ class Sim:
             elif v == "set_control":
                 rig.mode(e["control"])
                 rig.save()
+            elif v == "set_p1":
+                rig.set_p1(e["mmhg"])
+                rig.save()
+            elif v == "set_heart":
+                # the simulated heart's own output at full preload (a weaning trial's recovery)
+                pl.set_heart(e["lpm"], e.get("over_s", 0.0))
             elif v == "run":
                 rig.run()
                 rig.save()

@@ -7,7 +7,8 @@ FLOW_MAX_LPM = 8.0      # the firmware's setpoint bound (ecmo/settings.py FLOW_M
 RPM_MAX = 5000          # both boards (boards/*.py RPM_MAX)
 DURATION_MAX_S = 3600
 BOARDS = ("pico", "esp32")
-SENSORS = ("p1", "p2", "p3", "flow", "bubble", "tach")
+SENSORS = ("p1", "p2", "p3", "flow", "bubble", "tach", "level")
+CONTROL_MODES = ("flow", "rpm", "pressure", "zero")   # ecmo/table.py "control"
 GAS_FAULTS = ("supply_lost", "valve_stuck", "sensor", "o2_cell", "none")  # gas_model.FAULTS
 
 
@@ -32,6 +33,8 @@ PLANT_BOUNDS = {
     "max_step_s": (0.00001, 0.01),
     "drain_cannula_ml": (0, 200), "oxy_trap_fraction": (0, 1), "choke_mmhg": (0, 1000),
     "choke_k": (0, 10),
+    "reservoir_ml": (0, 5000, None), "reservoir_area_cm2": (10, 2000), "siphon_mmhg": (-20, 100),
+    "reservoir_dry_ml": (1, 500),
     "fluid": None,      # a name or a viscosity: _fluid checks it
 }
 
@@ -97,7 +100,10 @@ def _dict(field, v):
 VERBS = {
     "set_flow": ((("lpm", _num(0, FLOW_MAX_LPM)),), ()),
     "set_rpm": ((("rpm", _num(0, RPM_MAX)),), ()),
-    "set_control": ((("control", _choice("flow", "rpm")),), ()),
+    "set_control": ((("control", _choice(*CONTROL_MODES)),), ()),
+    # issue 17: the P1 servo's target; the simulated heart's own output (weaning)
+    "set_p1": ((("mmhg", _num(-290, 50)),), ()),
+    "set_heart": ((("lpm", _num(0, 15)),), (("over_s", _num(0, 600)),)),
     "run": ((), ()),
     "standby": ((), ()),
     "bubble": ((("volume_ul", _num(0.001, 1.0e6)),), (("at_m", _num(0, 20)),)),
@@ -134,7 +140,8 @@ TOP = {
     "profile": (False, _choice("VA", "VV"), "VA"),
     "board": (False, _choice(*BOARDS), "pico"),
     "duration_s": (True, _num(0.01, DURATION_MAX_S), None),
-    "control": (False, _choice("flow", "rpm"), "rpm"),
+    "control": (False, _choice(*CONTROL_MODES), "rpm"),
+    "p1_mmhg": (False, _num(-290, 50), -50),   # the P1 servo's target set at the start
     "flow_lpm": (False, _num(0, FLOW_MAX_LPM), 3.0),
     "rpm": (False, _num(0, RPM_MAX), 2000),
     "seed": (False, _num(0, 2 ** 31 - 1, True), 1),
@@ -143,8 +150,28 @@ TOP = {
     "plant": (False, _dict, None),      # plant parameter overrides (tools/sim/plant.py DEFAULTS)
     "fluid": (False, _fluid, None),     # blood (default), water, glycerol40 or mPa*s
     "sweep_lpm": (False, _num(0, 10), 3.0),   # gas side only: sweep set at the start
+    # a venous reservoir in the circuit and its level sensor on the board (issue 17)
+    "reservoir": (False, None, None),
     "events": (False, None, None),
 }
+
+
+def _reservoir(v):
+    # {"ml": volume at the start, "sensor": "analog" | "switch" | "none", "switch_ml": where
+    # the switch sits}: the plant gets a reservoir, the board a LEVEL entry (tools/sim/run.py)
+    _dict("reservoir", v)
+    out = {"ml": None, "sensor": "analog", "switch_ml": 500}
+    for k in v:
+        if k not in out:
+            raise ScenarioError("reservoir." + k, "unknown field; known: ml, sensor, switch_ml")
+    if "ml" not in v:
+        raise ScenarioError("reservoir.ml", "missing")
+    out["ml"] = _num(0, 5000)("reservoir.ml", v["ml"])
+    if "sensor" in v:
+        out["sensor"] = _choice("analog", "switch", "none")("reservoir.sensor", v["sensor"])
+    if "switch_ml" in v:
+        out["switch_ml"] = _num(50, 3000)("reservoir.switch_ml", v["switch_ml"])
+    return out
 
 
 def _board_module(name):
@@ -209,6 +236,8 @@ def validate(d, gas=None):
                                     % (b[0], b[1]))
             if v is not None:
                 _num(b[0], b[1])("plant." + p, v)
+    if "reservoir" in d:
+        out["reservoir"] = _reservoir(d["reservoir"])
     if out["fluid"] is not None:
         out["plant"] = dict(out["plant"] or {})
         out["plant"]["fluid"] = out["fluid"]
@@ -256,7 +285,17 @@ def _event(i, e, top, verbs):
                                 % (verb, ", ".join(names) or "nothing"))
     if verb == "repl":
         _repl_line(f + ".line", out["line"])
-    if verb == "sensor_fault":
+    if verb == "sensor_fault" and out["sensor"] == "level":
+        r = top.get("reservoir")
+        kinds = () if r is None or r["sensor"] == "none" else \
+            (("open",) if r["sensor"] == "switch" else None)
+        if kinds is None:
+            kinds = _fault_kinds(top["board"], "p1")     # an analog part, as P1 on the pico
+        if out["kind"] not in kinds:
+            raise ScenarioError(f + ".kind", "the level sensor takes one of %s, got %r"
+                                % (", ".join(kinds) or "nothing (no reservoir level sensor)",
+                                   out["kind"]))
+    elif verb == "sensor_fault":
         kinds = _fault_kinds(top["board"], out["sensor"])
         if kinds is not None and out["kind"] not in kinds:
             raise ScenarioError(f + ".kind", "%s on %s takes one of %s, got %r"

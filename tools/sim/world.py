@@ -41,7 +41,11 @@ BUBBLE_FAULTS = ("open", "stuck", "short")
 # tach "open": wire unplugged, no pulses while the rotor turns (H12); "stuck": the driver's
 # speed output latched, it keeps pulsing at the speed it showed when the fault came
 TACH_FAULTS = ("open", "stuck")
-SENSORS = ("p1", "p2", "p3", "flow", "bubble", "tach")
+# the reservoir level (issue 17) on a board with LEVEL: an analog level fails as any analog
+# part; a switch "open" is its wire cut (the input floats to its pull: "low")
+LEVEL_SWITCH_FAULTS = ("open",)
+LEVEL_NOISE_ML = 5.0        # an analog level sensor's noise (sloshing, ripples), chosen here
+SENSORS = ("p1", "p2", "p3", "flow", "bubble", "tach", "level")
 
 
 def fault_kinds(board, sensor):
@@ -50,6 +54,11 @@ def fault_kinds(board, sensor):
         return BUBBLE_FAULTS
     if sensor == "tach":
         return TACH_FAULTS
+    if sensor == "level":
+        lv = getattr(board, "LEVEL", None)
+        if lv is None:
+            return ()
+        return ANALOG_FAULTS if lv["kind"] == "analog" else LEVEL_SWITCH_FAULTS
     kind = board.SENSORS[sensor]["kind"]
     if kind == "analog":
         return ANALOG_FAULTS
@@ -226,6 +235,17 @@ class World:
         self.p3 = _Abp(board, s["p3"], nz["p3"], off["p3"], self._spend, sh["p3"])
         self.bubble_fault = None
         self.tach_fault = None
+        # the reservoir level sensor, when the board has one (and the plant a reservoir)
+        self.level = None            # an _Analog, or None
+        self.level_switch = None     # (pin id, active level, the level in mL it sits at)
+        self.level_fault = None      # the switch's fault
+        self._level_rng = Lcg(seed + 104729)   # its own stream: the others' noise unchanged
+        lv = getattr(board, "LEVEL", None)
+        if lv is not None:
+            if lv["kind"] == "analog":
+                self.level = _Analog(board, lv, 1.0, LEVEL_NOISE_ML if noise else 0.0, 0.0, 300.0)
+            else:
+                self.level_switch = (lv["pin"], lv.get("active_level", 1), lv.get("sim_at_ml", 500))
         self._tach_rev = 0.0        # "stuck" tach: revolutions it shows, at the latched speed
         self._tach_rpm = 0.0
         self.estop_pressed = False
@@ -264,6 +284,11 @@ class World:
             self.gas_dev = gas_model.GasDevices(machine, self.board, self._gas_rng, FLOOR_LSB)
             self.gas_dev.follow(self.gas)
         self.rebind()
+        # the board's resistors that hold the outputs while the chip boots (ESP32: its GPIOs
+        # float after a reset; README "ESP32 wiring"): they stay through every reboot
+        pulls = getattr(self.board, "BOOT_PULLS", None) or {}
+        for pid in pulls:
+            machine.sim_pin(pid).ext_pull = pulls[pid]
         self._tach.drive(1)         # open-collector output idles high
         self._drive_air(False)
         self.set_estop(self.estop_pressed)
@@ -278,6 +303,7 @@ class World:
         self._bubble = machine.sim_pin(b.BUBBLE["pin"])
         self._estop = machine.sim_pin(b.ESTOP["pin"])
         self._pwm_pin = b.PUMP["pwm"]
+        self._level_pin = machine.sim_pin(self.level_switch[0]) if self.level_switch else None
 
     # ---- actuators, as the fake machine shows them ----
     def duty_u16(self):
@@ -378,6 +404,15 @@ class World:
         self.flow.put(pl.flow_lpm, rng)
         self.p2.put(pl.p2_mmhg, rng)
         self.p3.put(pl.p3_mmhg, rng)
+        if self.level is not None or self._level_pin is not None:
+            v = pl.v_reservoir_ml if pl.reservoir else 3000.0   # no reservoir in the plant: full
+            if self.level is not None:
+                self.level.put(v, self._level_rng)
+            elif self.level_fault == "open":
+                self._level_pin.drive(None)
+            else:
+                pin, act, at = self.level_switch
+                self._level_pin.drive(act if v < at else 1 - act)
 
     # ---- the operator's hands and the faults ----
     def set_estop(self, pressed):
@@ -400,6 +435,13 @@ class World:
             self._pulses = int(self._tach_rev * self._ppr)   # no burst when the fault changes
             self.tach_fault = kind
             return
+        if sensor == "level" and self.level is None:
+            if kind is not None and kind not in fault_kinds(self.board, sensor):
+                raise ValueError("level fault must be one of %s"
+                                 % (", ".join(fault_kinds(self.board, sensor)) or "(no level sensor)"))
+            self.level_fault = kind
+            self.refresh()
+            return
         s = getattr(self, sensor)
         if kind is not None and kind not in fault_kinds(self.board, sensor):
             raise ValueError("%s fault must be one of %s"
@@ -414,7 +456,8 @@ class World:
 
     # ---- true values, for telemetry and summaries ----
     TRUE_COLUMNS = ("true_flow_lpm", "true_p1_mmhg", "true_p3_mmhg", "true_p2_mmhg", "true_rpm",
-                    "true_cvp_mmhg", "true_map_mmhg", "true_venous_ml", "true_air_to_patient_ul")
+                    "true_cvp_mmhg", "true_map_mmhg", "true_venous_ml", "true_air_to_patient_ul",
+                    "true_reservoir_ml")
 
     GAS_TRUE_COLUMNS = ("true_sweep_lpm", "true_fio2", "true_temp_c", "true_sat_post_pct")
 
@@ -428,6 +471,8 @@ class World:
         s = "%.3f,%.1f,%.1f,%.1f,%.0f,%.1f,%.1f,%.0f,%.1f" % (
             pl.flow_lpm, pl.p1_mmhg, pl.p3_mmhg, pl.p2_mmhg, pl.rpm, pl.cvp_mmhg, pl.map_mmhg,
             pl.venous_volume_ml, pl.air_to_patient_ul)
+        # the reservoir's volume (empty: the plant has none)
+        s += ",%.0f" % pl.v_reservoir_ml if pl.reservoir else ","
         g = self.gas
         if g is not None:
             s += ",%.2f,%.3f,%.2f,%.1f" % (g.sweep_lpm, g.fio2, g.temp_c, g.sat_post_pct)

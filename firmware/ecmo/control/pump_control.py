@@ -20,7 +20,26 @@ _FF_STEP_MAX = const(20)       # at most 2000 RPM/s from the feed-forward: the m
 
 RPM = const(0)
 FLOW = const(1)
-MODE_NAMES = ("rpm", "flow")
+PRESSURE = const(2)            # servo on the drainage pressure P1 (issue 17)
+ZERO = const(3)                # VA weaning: the speed of zero net flow (issue 17)
+MODE_NAMES = ("rpm", "flow", "pressure", "zero")
+
+# Pressure servo: a PID of its own on P1 (0.1 mmHg). More speed means more suction (a lower
+# P1), so the PID sees the negated pressures: e = P1 - target. The operator's gains are in
+# RPM/mmHg, RPM/(mmHg*s), RPM/(mmHg/s); the PID's own units are per 100 mmHg (P1 in 0.1 mmHg
+# over the PID's /1000): x100 (control/pid.py's overflow bounds hold to servo gains of 50/50/5).
+SERVO_GAIN_X = const(100)
+_P1_RAMP_DMMHG_S = const(200)  # the servo's target moves at 20 mmHg/s: no suction step
+# Zero-flow mode: the flow PID's form with gentle gains of its own, on a target a little above
+# zero (the retrograde limit is -100 mL/min, debounced over two ticks: a target of +50 keeps the
+# flow sensor's noise and a heart's change away from it) and a dead band, inside which the
+# integrator rests (no hunting around zero where the pump curve is flat).
+ZERO_TARGET_MLPM = const(50)
+_ZERO_BAND_MLPM = const(30)
+_ZERO_KP = const(300)          # RPM/(L/min)
+_ZERO_KI = const(800)          # RPM/(L/min*s): ~0.1 L/min of error moves the speed 80 RPM/s
+_ZERO_RAMP_MLPM_S = const(500) # the target comes from the flow at entry down to zero at 0.5
+                               # L/min/s: a search, not a step (no proportional kick either)
 
 
 def _slew(cur, target, step):
@@ -47,24 +66,54 @@ class PumpControl:
         self.ff_rpm = -1               # the feed-forward's speed now (-1: not in use)
         self._ff_f = -1                # filtered, RPM
         self._sp_ref = 0               # setpoint through the reference model, 1/16 mL/min
+        # issue 17: pressure servo and zero-flow mode, each with a PID of its own
+        self.servo = PID(0, 0, 0, 0, rpm_max)
+        self.p1_target_dmmhg = -500
+        self.p1_sp_dmmhg = 0           # the ramped target the servo sees
+        self.src = None                # the interlock readings (ecmo/redundancy.py): P1, flow
+        self.zero = PID(_ZERO_KP, _ZERO_KI, 0, 0, rpm_max)
+        self.zero_sp_mlpm = 0          # its ramped target
+        self.prev_mode = RPM           # the mode before zero-flow mode: where leaving returns
 
     def feed_forward(self, src):
         # the flow estimate to feed forward from (ecmo/redundancy.py); None turns it off
         self.ff = src
         self._ff_f = -1
 
-    def set_mode(self, mode, flow_mlpm, applied_rpm):
-        # Bumpless: RPM -> FLOW starts the PID from the speed now applied, with the ramped
-        # setpoint starting at the flow now measured; FLOW -> RPM keeps the speed now applied.
+    def sources(self, src):
+        # where the servo and zero-flow modes read P1 and flow (ecmo/redundancy.py: p1_g, q_g
+        # and whether each is the sensor itself)
+        self.src = src
+
+    def set_servo_gains(self, kp, ki, kd):
+        # operator units (RPM/mmHg, RPM/(mmHg*s), RPM/(mmHg/s)) into the PID's
+        self.servo.set_gains(kp * SERVO_GAIN_X, ki * SERVO_GAIN_X, kd * SERVO_GAIN_X)
+
+    def set_mode(self, mode, flow_mlpm, applied_rpm, p1_dmmhg=0):
+        # Bumpless: every PID starts from the speed now applied (its integrator preloaded with
+        # it), its ramped setpoint from the value now measured; RPM mode keeps the speed now
+        # applied. The pressure and zero-flow modes leave the speed they start from as the RPM
+        # setpoint: what a reset resumes at (safety/resume.py keeps RPM and FLOW only).
         if mode == self.mode:
             return
         if mode == FLOW:
             self.flow_sp_mlpm = flow_mlpm
             self.pid.reset(applied_rpm, flow_mlpm)
             self._ff_f = -1
+        elif mode == PRESSURE:
+            self.p1_sp_dmmhg = p1_dmmhg
+            self.servo.reset(applied_rpm, -p1_dmmhg)
+            self.rpm_target = applied_rpm
+        elif mode == ZERO:
+            self.zero.reset(applied_rpm, flow_mlpm)
+            self.zero_sp_mlpm = flow_mlpm
+            self.rpm_target = applied_rpm
         else:
             self.rpm_target = applied_rpm
+        if mode == ZERO:
+            self.prev_mode = self.mode
         self.out_rpm = applied_rpm
+        self.holding = False
         self.mode = mode
 
     def restart(self, flow_mlpm):
@@ -73,12 +122,23 @@ class PumpControl:
         self.flow_sp_mlpm = flow_mlpm if flow_mlpm > 0 else 0
         self.pid.reset(0, flow_mlpm)
         self._ff_f = -1
+        src = self.src
+        p1 = src.p1.value if src is not None else 0
+        self.p1_sp_dmmhg = p1
+        self.servo.reset(0, -p1)
+        self.zero.reset(0, flow_mlpm)
+        self.zero_sp_mlpm = flow_mlpm
 
     def update(self, flow_mlpm, flow_ok, dt_ms):
-        if self.mode == RPM:
+        m = self.mode
+        if m == RPM:
             self.holding = False
             self.out_rpm = _slew(self.out_rpm, self.rpm_target, self.rpm_ramp_s * dt_ms // 1000)
             return self.out_rpm
+        if m == PRESSURE:
+            return self._servo(dt_ms)
+        if m == ZERO:
+            return self._zero(flow_mlpm, flow_ok, dt_ms)
         if not flow_ok:
             self.holding = True   # RPM hold at the last output; the PID resumes from it
             return self.out_rpm
@@ -98,6 +158,44 @@ class PumpControl:
         else:
             self._sp_ref = self.flow_sp_mlpm * 16
         self.out_rpm = self.pid.update(self._sp_ref >> 4, flow_mlpm, dt_ms)
+        return self.out_rpm
+
+    def _servo(self, dt_ms):
+        # P1 itself only: a saturated P1 is a bound and the pump-map estimate leans on the very
+        # speed this loop sets, so without a trusted P1 the servo holds its last output (as flow
+        # mode does on an invalid flow) and the supervisor's suction interlock goes on, on its
+        # substitute. Trusted again: the servo resumes from the speed held.
+        src = self.src
+        if src is None or src.p1.status != 0 or src.suspect & 1:
+            self.holding = True
+            return self.out_rpm
+        p1 = src.p1.value
+        if self.holding:
+            self.holding = False
+            self.servo.reset(self.out_rpm, -p1)
+            self.p1_sp_dmmhg = p1
+        self.p1_sp_dmmhg = _slew(self.p1_sp_dmmhg, self.p1_target_dmmhg,
+                                 _P1_RAMP_DMMHG_S * dt_ms // 1000)
+        self.out_rpm = self.servo.update(-self.p1_sp_dmmhg, -p1, dt_ms)
+        return self.out_rpm
+
+    def _zero(self, flow_mlpm, flow_ok, dt_ms):
+        # the flow sensor itself only: the pump-map estimate is weakest near zero flow
+        src = self.src
+        if not flow_ok or (src is not None and src.q_est):
+            self.holding = True
+            return self.out_rpm
+        if self.holding:
+            self.holding = False
+            self.zero.reset(self.out_rpm, flow_mlpm)
+            self.zero_sp_mlpm = flow_mlpm
+        sp = self.zero_sp_mlpm = _slew(self.zero_sp_mlpm, ZERO_TARGET_MLPM,
+                                       _ZERO_RAMP_MLPM_S * dt_ms // 1000)
+        pv = flow_mlpm
+        d = flow_mlpm - sp
+        if -_ZERO_BAND_MLPM < d < _ZERO_BAND_MLPM:
+            pv = sp                    # inside the dead band: no error, the integrator rests
+        self.out_rpm = self.zero.update(sp, pv, dt_ms)
         return self.out_rpm
 
     def _feed_forward(self, dt_ms):
@@ -129,5 +227,10 @@ class PumpControl:
         # the supervisor applied something else (limit, hold, stop): follow it without windup
         if applied_rpm != self.out_rpm:
             self.out_rpm = applied_rpm
-            if self.mode == FLOW:
+            m = self.mode
+            if m == FLOW:
                 self.pid.track(applied_rpm)
+            elif m == PRESSURE:
+                self.servo.track(applied_rpm)
+            elif m == ZERO:
+                self.zero.track(applied_rpm)

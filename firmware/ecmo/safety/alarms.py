@@ -40,7 +40,11 @@ SWEEP_HIGH = const(25)
 POWER_ON = const(26)
 P2_HIGH = const(27)
 P2_CRIT = const(28)
-COUNT = const(29)
+LEVEL_LOW = const(29)
+LEVEL_CRIT = const(30)
+SENSOR_LEVEL = const(31)
+ZERO_FLOW = const(32)
+COUNT = const(33)
 
 # The one table of alarms: (code, name, priority, latches). NAMES, PRIORITY and LATCH below are
 # derived from it; a latching alarm stays shown after its condition clears, until acknowledged
@@ -76,6 +80,10 @@ TABLE = (
     (POWER_ON, "POWER_ON", MEDIUM, False),
     (P2_HIGH, "P2_HIGH", MEDIUM, False),
     (P2_CRIT, "P2_CRIT", HIGH, _L),
+    (LEVEL_LOW, "LEVEL_LOW", MEDIUM, False),
+    (LEVEL_CRIT, "LEVEL_CRIT", HIGH, _L),
+    (SENSOR_LEVEL, "SENSOR_LEVEL", MEDIUM, False),
+    (ZERO_FLOW, "ZERO_FLOW", MEDIUM, False),
 )
 for _i in range(COUNT):
     if TABLE[_i][0] != _i:

@@ -16,6 +16,7 @@ from machine import disable_irq, enable_irq
 from ecmo.safety import alarms as A
 from ecmo.safety.profiles import defaults
 from ecmo.safety.held import held, counters, ms_to_ticks
+from ecmo.control.pump_control import ZERO, ZERO_TARGET_MLPM
 
 STANDBY = const(0)
 RUN = const(1)
@@ -25,13 +26,14 @@ STATE_NAMES = ("standby", "run", "stop")
 # the interlocks, in the order they run each tick (alarm log order within a tick follows it)
 INTERLOCKS = ("_h01_air", "_h02_estop", "_h08_sensor_faults", "_h03_suction",
               "_h04_over_pressure", "_h28_pre_oxygenator_pressure", "_h06_low_flow",
-              "_h07_retrograde", "_h05_clot")
+              "_h07_retrograde", "_h05_clot", "_h31_reservoir_level", "_h32_zero_flow")
 
 # what the speed interlocks (H03, H04) ask of _decide(), the strongest wins
 SPEED_FREE = const(0)        # clear by the hysteresis: speed may be given back
 SPEED_KEEP = const(1)        # inside the hysteresis band: the ceiling stays where it is
 SPEED_FREEZE = const(2)      # warning: the speed may not rise
-SPEED_BACK_OFF = const(3)    # critical: the ceiling comes down at backoff_rpm_s
+SPEED_EASE = const(3)        # reservoir low: the ceiling comes down slowly (_LEVEL_EASE_RPM_S)
+SPEED_BACK_OFF = const(4)    # critical: the ceiling comes down at backoff_rpm_s
 
 # debounce slots: one counter each (safety/held.py)
 _D_BUBBLE = const(0)
@@ -46,7 +48,11 @@ _D_CLOT = const(8)
 _D_LOW_FLOW = const(9)
 _D_TACH = const(10)
 _D_P2_HIGH = const(11)
-_D_COUNT = const(12)
+_D_LEVEL_SENSOR = const(12)
+_D_LEVEL_LOW = const(13)
+_D_LEVEL_CRIT = const(14)
+_D_ZERO = const(15)
+_D_COUNT = const(16)
 
 _CLAMP_OPEN_TIMEOUT_MS = const(3000)   # VA start: open the return line once the pump is up to speed
 _UP_TO_SPEED_PCT = const(90)           # ... "up to speed" = tach at 90 % of the floor or more
@@ -59,7 +65,18 @@ _R_MIN_RISE = const(30)                # and a rise must be at least 3 mmHg per 
 _TACH_TOL_RPM = const(300)             # tach may differ from the command by 300 RPM ...
 _TACH_TOL_PCT = const(20)              # ... plus 20 % of the command (controller's own loop, slip)
 _TACH_MS = const(2000)                 # for this long before TACH is raised
+_START_RAMP_RPM_S = const(1000)         # a start while blind ramps as the RPM mode does (control)
 _CLOT_MS = const(1000)                 # a clot builds over minutes: a second filters noise out
+# issue 17: reservoir level (H31) and zero-flow mode (H32)
+_LEVEL_EASE_RPM_S = const(200)         # low level: the speed comes down 200 RPM/s (a reservoir
+                                       # drains over tens of seconds; suction's 4000 is for ms)
+_LEVEL_HYST_ML = const(50)             # 50 mL above the low level before speed is given back
+_LEVEL_TREND_MS = const(1000)          # the level's trend, from one sample a second:
+_LEVEL_RISE_ML = const(10)             # rising by more than 10 mL/s (the noise of a level is
+                                       # a few mL): the speed that stops the fall is kept
+_ZERO_BAND_MLPM = const(200)           # zero-flow mode cannot hold: flow off zero by 0.2 L/min
+_ZERO_FAIL_MS = const(5000)            # ... for 5 s (a search takes a few seconds), or the flow
+                                       # sensor not trusted for as long as a sensor alarm takes
 
 
 def _nothing():
@@ -68,7 +85,7 @@ def _nothing():
 
 class Supervisor:
     def __init__(self, trip, bubble, estop, p1, p2, p3, flow, alarms, profile, rpm_max,
-                 period_ms, red):
+                 period_ms, red, level=None, level_switch=False, control=None):
         self.trip_ = trip
         self.pump = trip.pump
         self.clamp = trip.clamp
@@ -106,12 +123,23 @@ class Supervisor:
         # issue 11: the cross-checks and substitutes (ecmo/redundancy.py), given by the wiring
         self.red = red
         self._hold_rpm = 0          # speed held while blind: the last one applied while trusted
+        self._start_to = 0          # a start while blind ramps to this (_hold_rpm), then holds
         self._was_trusted = True    # every interlock sensor trusted last tick
         self._fallback_now = False  # apply the fallback speed on this tick (then the loop goes on)
         self.clot_cap_rpm = rpm_max # ceiling while CLOT is up (H28); the operator can lift it
         self.clot_lifted = False
         self._clot_was = False
         self._clot_n = ms_to_ticks(_CLOT_MS, period_ms)
+        # issue 17: the reservoir level sensor (None: the board has none), a digital low-level
+        # switch (level_switch: its `low`) or an analog level in mL (`value`, `status`); the
+        # pump control, for the mode it runs in (zero-flow mode, H32)
+        self.level = level
+        self.level_switch = level_switch
+        self._lvl_t = 0
+        self._lvl_prev = 0
+        self._lvl_rising = False
+        self.control = control
+        self._zero_n = ms_to_ticks(_ZERO_FAIL_MS, period_ms)
         # bound once: the tick calls them without allocating
         self._interlocks = tuple(getattr(self, n) for n in INTERLOCKS)
         self.profile = profile
@@ -142,6 +170,8 @@ class Supervisor:
         self.release_rpm_s = d["release_rpm_s"]
         self.debounce_ms = d["debounce_ms"]
         self.low_flow_ms = d["low_flow_ms"]
+        self.level_low_ml = d["level_low_ml"]
+        self.level_crit_ml = d["level_crit_ml"]
         self._deb_n = ms_to_ticks(self.debounce_ms, self.period_ms)
         self._low_flow_n = ms_to_ticks(self.low_flow_ms, self.period_ms)
 
@@ -404,7 +434,8 @@ class Supervisor:
 
     def _h06_low_flow(self, now_ms):
         r = self.red     # the flow reading, or the pump-map estimate while it is not trusted
-        low = self._running and r.q_g_ok and r.q_g < self.flow_low_mlpm
+        # zero-flow mode (VA weaning) runs near zero on purpose: H32 judges it instead
+        low = self._running and r.q_g_ok and r.q_g < self.flow_low_mlpm and not self._zero_mode()
         low = held(self._held_n, _D_LOW_FLOW, low, self._low_flow_n)
         self.alarms.set(A.LOW_FLOW, low, now_ms)
 
@@ -448,6 +479,74 @@ class Supervisor:
         clot = held(self._held_n, _D_CLOT, high or rising, self._clot_n)
         self.alarms.set(A.CLOT, clot, now_ms)
 
+    def _h31_reservoir_level(self, now_ms):
+        # a venous reservoir must never run dry (air into the pump, H01). Low: the speed comes
+        # down slowly while the level still falls (an analog level rising by > 10 mL/s keeps
+        # the speed), until it is back above the low limit + 50 mL (then kept, then given
+        # back at release_rpm_s); critical: HIGH alarm, the speed backs off at
+        # backoff_rpm_s. A failed analog sensor: SENSOR_LEVEL and the speed may not rise (the
+        # pump is not slowed on a reading it cannot trust: in VA a stopped pump is a hazard of
+        # its own). A switch pulled toward "low" shows a cut wire as a low level.
+        lv = self.level
+        if lv is None:
+            return
+        c = self._held_n
+        n = self._deb_n
+        running = self._running
+        if self.level_switch:
+            bad = False
+            low = lv.low
+            crit = False
+            near = False
+        else:
+            # a reading at or below the bottom of its range is at most that: still a level
+            bad = lv.status != 0 and lv.sat >= 0
+            v = lv.value
+            low = not bad and v < self.level_low_ml
+            crit = not bad and v < self.level_crit_ml
+            near = not bad and v < self.level_low_ml + _LEVEL_HYST_ML
+            if ticks_diff(now_ms, self._lvl_t) >= _LEVEL_TREND_MS:
+                self._lvl_t = now_ms
+                self._lvl_rising = not bad and v > self._lvl_prev + _LEVEL_RISE_ML
+                self._lvl_prev = v
+        al = self.alarms
+        al.set(A.SENSOR_LEVEL, held(c, _D_LEVEL_SENSOR, bad, n), now_ms)
+        low = held(c, _D_LEVEL_LOW, low, n)
+        crit = held(c, _D_LEVEL_CRIT, running and crit, n)
+        al.set(A.LEVEL_LOW, running and low, now_ms)
+        al.set(A.LEVEL_CRIT, crit, now_ms)
+        if crit:
+            self._limit_speed(SPEED_BACK_OFF)
+        elif low:
+            # coming down until the level stops falling; rising again: that speed is kept
+            self._limit_speed(SPEED_KEEP if self._lvl_rising and not self.level_switch
+                              else SPEED_EASE)
+        elif bad:
+            self._limit_speed(SPEED_FREEZE)
+        elif near:
+            self._limit_speed(SPEED_KEEP)
+
+    def _zero_mode(self):
+        c = self.control
+        return c is not None and c.mode == ZERO
+
+    def _h32_zero_flow(self, now_ms):
+        # zero-flow mode cannot find or hold zero net flow: the flow sensor is not trusted (the
+        # mode holds its speed: the map's estimate is weakest near zero), or the flow stays off
+        # zero (the speed at its limits: the VA floor rpm_min, a ceiling, RPM_MAX). The
+        # retrograde interlock (H07) and the floor stay on throughout.
+        bad = False
+        c = self.control
+        # judged once the search's target ramp has come down to zero (a search from 4 L/min
+        # takes ~8 s of ramp), then for _ZERO_FAIL_MS
+        if self._running and c is not None and c.mode == ZERO and \
+                c.zero_sp_mlpm == ZERO_TARGET_MLPM:
+            f = self.flow
+            d = f.value - ZERO_TARGET_MLPM
+            bad = f.status != 0 or self.red.suspect & 8 != 0 or d > _ZERO_BAND_MLPM or \
+                d < -_ZERO_BAND_MLPM
+        self.alarms.set(A.ZERO_FLOW, held(self._held_n, _D_ZERO, bad, self._zero_n), now_ms)
+
     def _clot_ceiling(self, now_ms):
         up = self.alarms.present(A.CLOT)
         if up and not self._clot_was:
@@ -480,10 +579,24 @@ class Supervisor:
             self.actuate(0, False, va or self.clamp_request)
             return 0
         rpm = req_rpm
-        if self.holding and self.rpm_applied > 0:
-            rpm = self._hold_rpm
+        if self.holding:
+            if self.rpm_applied <= 0:
+                # a (re)start while blind: holding a stopped pump stopped is no fail-operational
+                # hold (the flow loop frozen at 0 and no map estimate at 0 RPM never turn it);
+                # ramp to the last speed applied while trusted, or follow the control (the
+                # operator's speed, the flow loop where its reading is there) if none is known
+                self._start_to = self._hold_rpm
+            if self._start_to > 0:
+                rpm = self.rpm_applied + _START_RAMP_RPM_S * dt_ms // 1000
+                if rpm >= self._start_to:
+                    rpm = self._start_to
+                    self._start_to = 0
+            elif self._hold_rpm > 0:
+                rpm = self._hold_rpm
         elif self._fallback_now:
             rpm = self._hold_rpm     # once: the loop then goes on from there (control.track)
+        if not self.holding:
+            self._start_to = 0
         self._fallback_now = False
         if rpm > self.cap_rpm:
             rpm = self.cap_rpm
@@ -522,6 +635,10 @@ class Supervisor:
         s = self._speed
         if s == SPEED_BACK_OFF:
             c = self.rpm_applied - self.backoff_rpm_s * dt_ms // 1000
+            if c < self.cap_rpm:
+                self.cap_rpm = c
+        elif s == SPEED_EASE:
+            c = self.rpm_applied - _LEVEL_EASE_RPM_S * dt_ms // 1000
             if c < self.cap_rpm:
                 self.cap_rpm = c
         elif s == SPEED_FREEZE:

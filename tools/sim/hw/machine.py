@@ -11,13 +11,19 @@ WDT_RESET = _c.WDT_RESET
 # back as WDT_RESET); esp32 adds HARD_RESET, DEEPSLEEP_RESET and SOFT_RESET, set by sim_port.
 _ESP32_RESETS = (("HARD_RESET", 2), ("DEEPSLEEP_RESET", 4), ("SOFT_RESET", 5))
 
-_ENODEV = 19    # errno the ports raise when an I2C address does not ACK
+_ENODEV = 19    # errno esp32 raises when an I2C address does not ACK (ESP_ERR_... -> ENODEV)
+_EIO = 5        # rp2's: ports/rp2/machine_i2c.c maps any pico-sdk error but a timeout to EIO
+                # (host_tests/fw/conform.py, checked on the real port in the emulator)
 _ETIMEDOUT = 110
 _EOPNOTSUPP = 95    # esp32 check_esp_err(ESP_ERR_NOT_SUPPORTED), ports/esp32/mphalport.c
 
 
 def _esp32():
     return _c.W.port == "esp32"
+
+
+def _nack():
+    return _ENODEV if _esp32() else _EIO
 
 
 def _pin_id(p):
@@ -227,7 +233,7 @@ class I2C:
         bus = w.buses.get(self._id)
         dev = bus.get(addr) if bus is not None else None
         if dev is None or f == "nack":
-            raise OSError(_ENODEV)
+            raise OSError(_nack())
         return dev
 
     def scan(self):
@@ -240,7 +246,10 @@ class I2C:
         return out
 
     def readfrom_into(self, addr, buf, stop=True):
-        data = self._dev(addr).read(len(buf))
+        try:
+            data = self._dev(addr).read(len(buf))
+        except OSError as e:      # a device model's NACK (devices.py raises ENODEV)
+            raise OSError(_nack()) if e.args and e.args[0] == _ENODEV else e
         n = len(data)
         for i in range(len(buf)):
             buf[i] = data[i] if i < n else 0xFF    # idle bus reads high
@@ -254,7 +263,10 @@ class I2C:
     def writeto(self, addr, buf, stop=True):
         # the buffer itself, as a board's driver sends it (no copy: a copy would allocate);
         # the device models copy what they keep
-        self._dev(addr).write(buf)
+        try:
+            self._dev(addr).write(buf)
+        except OSError as e:
+            raise OSError(_nack()) if e.args and e.args[0] == _ENODEV else e
         return len(buf)
 
     def writevto(self, addr, vector, stop=True):
@@ -656,6 +668,10 @@ def sim_port(name):
     # which port the fake is: "rp2" (default) or "esp32"; the port-only names follow it
     _c.set_port(name)
     _PORT[0] = name
+    if name == "esp32":
+        # the port as it is: read_uv's offset and saturation, unpulled inputs floating
+        _c.W.quirks["adc_cal"] = True
+        _c.W.quirks["float"] = True
     g = globals()
     for k, v in _ESP32_RESETS:
         if name == "esp32":
@@ -684,8 +700,8 @@ def _only(cls, pairs, present):
 
 
 def sim_quirk(name, on=True):
-    # esp32 behaviours, off by default so the older tests keep their ideal inputs; the issue #20
-    # tests (host_tests/fw/test_esp32.py) and the conformance suite turn them on:
+    # esp32 behaviours: "adc_cal" and "float" are on from sim_port("esp32") (the port as it
+    # is, issue #20); sim_quirk(name, False) turns one off, "no_adc_cal" is opt-in:
     #   "adc_cal" read_uv offset and saturation, "no_adc_cal" uncalibrated chip (OSError),
     #   "float" unpulled inputs read noise
     if name not in ("adc_cal", "no_adc_cal", "float"):
