@@ -488,7 +488,12 @@ def main(argv=None):
                     continue
                 base = os.path.basename(rel)[:-3]
                 pref = PREFERRED.get(base, ("test_drivers", "test_devices")) + ("test_mut_" + base,)
-                cover = sorted(covering(cmap, rel, m, src_lines),
+                cands = covering(cmap, rel, m, src_lines)
+                if m.get("toplevel"):
+                    # module-level data (a table, a constant) is read by tests that execute
+                    # none of the module's lines after import: the module's own tests run too
+                    cands |= {t for t in speed if t.split(":")[0] in pref}
+                cover = sorted(cands,
                                key=lambda t: (t.split(":")[0] not in pref, speed[t]))
                 keep = [t for t in cover if t.split(":")[0] in pref]
                 others, cost = [], 0.0
