@@ -356,7 +356,12 @@ def _run_tests(d, specs, runtime, timeout):
                            timeout=timeout)
     except subprocess.TimeoutExpired:
         return "timeout"
-    return "pass" if p.returncode == 0 else "fail"
+    if p.returncode == 0:
+        return "pass"
+    for line in p.stdout.decode(errors="replace").splitlines():
+        if line.startswith("KILLED "):
+            return "fail " + ":".join(line.split()[1:3])    # the test that caught it
+    return "fail"
 
 
 def _child_cpu():
@@ -399,8 +404,8 @@ def run_mutant(job):
 def equivalent_key(rel, m, src_lines):
     """What docs/mutation-equivalent.txt names a mutant by: the module, the text of its line and
     the change, so an entry survives edits elsewhere in the file (a line number would not)."""
-    return "%s | %s | %d %s %s" % (rel.replace("firmware/ecmo/", ""), src_lines[m["line"] - 1].strip(),
-                                  m["col"], m["kind"], m["rep"])
+    return ("%s | %s | %d %s %s" % (rel.replace("firmware/ecmo/", ""), src_lines[m["line"] - 1].strip(),
+                                   m["col"], m["kind"], m["rep"])).strip()
 
 
 def load_equivalent():
@@ -560,6 +565,9 @@ def main(argv=None):
             st["cpu"] += r.get("cpu", 0.0)
             if r["verdict"] == "killed":
                 st["killed"] += 1
+                if r["how"].endswith("timeout"):
+                    # a time-out under load can be the load: these are listed to be looked at
+                    st.setdefault("timeouts", []).append(r["id"])
             else:
                 st["survived"].append(r["id"])
             left[rel] -= 1
@@ -623,6 +631,12 @@ def render(per, a):
     out.append("CPU s: processor time of the mutants' test runs (both runtimes), independent of the "
                "load; an idle 2-core machine takes about half of it in wall time with 2 workers.")
     out.append("")
+    touts = ["%s (%s)" % (m.split(":")[1], rel.replace("firmware/ecmo/", ""))
+             for rel, st in per.items() for m in st.get("timeouts", [])]
+    if touts:
+        out.append("Killed by a time-out only (worth a look: on a loaded machine a time-out can "
+                   "be the load): line " + ", ".join(touts) + ".")
+        out.append("")
     out.append("Survivors, by line: `module | line | column operator replacement` (the key "
                "docs/mutation-equivalent.txt uses):")
     for rel, st in per.items():

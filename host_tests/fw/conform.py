@@ -257,8 +257,7 @@ EXPECTED = {
 
 # Facts whose check changed after the last emulator run: reported by the emulator's test but not
 # held against EXPECTED until the next run confirms them.
-UNVERIFIED = ("pin.soft_irq.calls_on_1_falling",)   # the old handler used list.__setitem__,
-                                                    # which neither MicroPython port has
+UNVERIFIED = ()
 
 EXPLAINED = {
     # the fake's clock stands still in a callback except for what sim_spend_us spends; on the

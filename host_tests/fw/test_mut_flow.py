@@ -158,3 +158,10 @@ def test_slf3s_bus_errors_restart_the_measurement():
     bus.fail_write = True
     s.stop()                              # a stop that fails on the bus does not raise
     assert s.read() == S.BUS
+
+
+def test_turbine_cap_is_exactly_255_a_tick():
+    f = turbine(window=2)
+    pulses(256)
+    f.read()
+    assert f.value == 255 * (60000 * 1000 // 20) // 450

@@ -39,3 +39,14 @@ def test_reset_at_exactly_a_limit_keeps_it():
     assert pid.out == 300 and pid.update(0, 0, 10) == 300
     pid.reset(4000, 0)
     assert pid.out == 4000 and pid.update(0, 0, 10) == 4000
+
+
+def test_track_counts_the_derivative_term_it_takes_over():
+    # mutant: track's `applied - p - d` with the D term's sign turned: the output jumped after
+    # a track taken while D was not zero
+    pid = PID(0, 0, 100, -5000, 5000)
+    pid.reset(1000, 3000)
+    assert pid.update(3000, 3100, 10) == 1000 - 167     # D: -(100 * 100 // 10) * 10 // 60
+    pid.track(900)
+    # P + I + D = 900 now; the next output moves only by the D filter's decay toward 0
+    assert pid.update(3000, 3100, 10) == 900 + (167 * 10 // 60)

@@ -83,3 +83,24 @@ def test_reset_forgets_the_score_and_the_last_step():
     # the first read after reset is not a flip, whatever the step from before the reset
     assert p.check(5000, -40) == OK and p.score == 0
     assert p.check(5000, -40) == OK and p.same == 1
+
+
+def test_a_flip_needs_both_steps_strictly_beyond_the_jitter():
+    # each one of the four comparisons at its boundary: exactly j on one side is not a flip
+    for vals in ((-11, -1), (-10, 1), (11, 1), (10, -1)):
+        p = Plausible(10, 0)
+        p.check(1, 0)
+        for k, v in enumerate(vals):
+            p.check(2 + k, v)
+        assert p.score == 0, vals
+    p = Plausible(10, 0)
+    p.check(1, 0)
+    for k, v in enumerate((-11, 0)):
+        p.check(2 + k, v)
+    assert p.score > 0
+
+
+def test_a_fresh_check_has_no_history():
+    p = Plausible(10, 0)
+    assert p.same == 0 and p.score == 0 and p.noisy is False
+    assert p.check(5, -500) == OK and p.score == 0     # the first read is never a flip

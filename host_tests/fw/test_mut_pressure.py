@@ -125,3 +125,15 @@ def test_abp_zero_offset_applies_to_the_value_not_the_conversion():
     assert s.read() == S.OK
     v = -5171 + (8192 - 1638) * 10342 // 13108
     assert s.conv == v and s.value == v - 30
+
+
+def test_abp_raw_is_minus_one_before_the_first_read_and_a_saturation_restarts_the_frozen_count():
+    bus, s = part(frozen_ticks=3)
+    assert s.raw == -1
+    counts(bus, 8192)
+    assert [s.read() for _ in range(4)] == [S.OK, S.OK, S.OK, S.STUCK]
+    for end in (1638, 14746):             # saturated low, then high: history forgotten
+        counts(bus, end)
+        s.read()
+        counts(bus, 8192)
+        assert [s.read() for _ in range(4)] == [S.OK, S.OK, S.OK, S.STUCK], end

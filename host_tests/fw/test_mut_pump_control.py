@@ -128,3 +128,62 @@ def test_feed_forward_only_with_a_trusted_estimate_of_at_least_half_a_litre():
     c.feed_forward(None)
     c.update(3000, True, 10)
     assert c.ff_rpm == -1
+
+
+def test_a_new_controller_is_stopped_with_nothing_asked():
+    c = PumpControl(0, 0, 0, 5000)
+    assert c.rpm_target == 0 and c.flow_target_mlpm == 0 and c.flow_sp_mlpm == 0
+    assert c.out_rpm == 0 and c.holding is False and c.ff is None and c.ff_rpm == -1
+    assert c.update(0, True, 10) == 0
+
+
+def test_restart_keeps_a_small_positive_flow():
+    c = PumpControl(0, 0, 0, 5000)
+    c.restart(1)
+    assert c.flow_sp_mlpm == 1
+
+
+def ff_world(q=3000, rpm=2000):
+    # no gains: the output is the integrator alone, so it moves only by the feed-forward
+    c = PumpControl(0, 0, 0, 5000, flow_ramp_mlpm_s=100000)
+    src = _FF(q, True, rpm)
+    c.feed_forward(src)                 # from the start: the reference model's first use
+    c.flow_target_mlpm = 3000
+    c.set_mode(FLOW, 3000, 2000)
+    return c, src
+
+
+def test_feed_forward_change_moves_the_output_through_its_filter_at_once():
+    c, src = ff_world()
+    assert c.update(3000, True, 10) == 2000 and c.ff_rpm == 2000   # first estimate: no step
+    src.rpm = 2030                      # the estimate says 30 RPM more are needed
+    assert c.update(3000, True, 10) == 2005 and c.ff_rpm == 2005   # 30 * 10 // 60
+    assert c.update(3000, True, 10) == 2009 and c.ff_rpm == 2009   # 25 * 10 // 60
+    src.rpm = 1970
+    assert c.update(3000, True, 10) == 2009 - 7                    # (1970 - 2009) * 10 // 60
+
+
+def test_feed_forward_steps_are_capped_both_ways():
+    c, src = ff_world()
+    c.update(3000, True, 10)
+    src.rpm = 4000
+    outs = [c.update(3000, True, 10) for _ in range(3)]
+    assert outs == [2020, 2040, 2060] and c.ff_rpm == 2060
+    src.rpm = 0
+    outs = [c.update(3000, True, 10) for _ in range(2)]
+    assert outs == [2040, 2020]
+
+
+def test_feed_forward_restarts_from_its_estimate_after_a_hold_or_a_switch():
+    c, src = ff_world()
+    c.update(3000, True, 10)
+    src.rpm = 2600
+    c.update(0, False, 10)              # hold: the filter starts again from the estimate
+    assert c.update(3000, True, 10) == 2000 and c.ff_rpm == 2600
+    c.set_mode(RPM, 3000, 2000)
+    src.rpm = 2900
+    c.set_mode(FLOW, 3000, 2000)
+    assert c.update(3000, True, 10) == 2000 and c.ff_rpm == 2900
+    c.restart(3000)
+    src.rpm = 2100
+    assert c.update(3000, True, 10) == 0 and c.ff_rpm == 2100

@@ -264,3 +264,10 @@ def test_cause_names_and_a_soft_reset_is_planned():
         assert out.unexpected and out.cause == "crash" and out.run_intent
     finally:
         machine.sim_port("rp2")
+
+
+def test_after_reset_without_flash_latches_releases_nothing_and_latches_nothing():
+    p = _P("VA")
+    out = resume.after_reset(p, _Retain((R.RUN | R.VA, 2500, None)), machine.WDT_RESET, {}, 5000, 5)
+    assert not p.bubble.latched and not p.estop.latched and p.sup.stop_restored is None
+    assert out.run_intent and p.sup.started == 5

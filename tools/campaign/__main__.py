@@ -27,13 +27,17 @@ SAMPLE_N = 200
 def _cases(a):
     boards = a.boards.split(",")
     profiles = a.profiles.split(",")
+    timings = a.timings.split(",")
     if a.tier == "quick":
         cases = matrix.quick(a.seed)
+    elif a.tier == "full":
+        n = matrix.DECLARED_SAMPLE if a.sample is None else a.sample
+        cases = matrix.declared(a.seed, boards, profiles, timings, n)
     else:
-        timings = a.timings.split(",")
         cases = matrix.matrix(boards, profiles, timings, seed=a.seed)
-        if a.tier == "full":
-            cases += matrix.sample(a.sample, a.seed, boards, profiles)
+        if a.tier == "exhaustive":
+            n = SAMPLE_N if a.sample is None else a.sample
+            cases += matrix.sample(n, a.seed, boards, profiles)
     if a.shard:
         k, n = a.shard
         cases = [c for c in cases if zlib.crc32(c["id"].encode()) % n == k - 1]
@@ -91,10 +95,15 @@ def fw_version():
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="ecmo campaign", description="fault campaign on the "
                                  "simulated rig, judged on the plant's true values")
-    ap.add_argument("--tier", choices=("quick", "matrix", "full"), default="full",
-                    help="quick: the fixed sample of make test; matrix: the declared matrix; "
-                    "full: matrix + a seeded random sample of larger combinations (default)")
-    ap.add_argument("--sample", type=int, default=SAMPLE_N, help="random combinations (full)")
+    ap.add_argument("--tier", choices=("quick", "full", "matrix", "exhaustive"), default="full",
+                    help="quick: the fixed sample of make test; full: the declared campaign "
+                    "(every disturbance, every fault kind, equivalent kinds and axes in rotation, "
+                    "about 480 runs: tools/campaign/matrix.py declared(), the default); matrix: "
+                    "the whole cross product (about 9700 runs); exhaustive: matrix + a seeded "
+                    "random sample of larger combinations")
+    ap.add_argument("--sample", type=int, default=None,
+                    help="random combinations (full: %d, exhaustive: %d)"
+                    % (matrix.DECLARED_SAMPLE, SAMPLE_N))
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--boards", default=",".join(matrix.BOARDS))
     ap.add_argument("--profiles", default=",".join(matrix.PROFILES))
@@ -127,7 +136,7 @@ def main(argv=None):
             print("error: --%s: unknown %s (known: %s)" % (name, ", ".join(bad),
                                                            ", ".join(allowed)), file=sys.stderr)
             return 2
-    if a.workers < 1 or (a.limit is not None and a.limit < 0) or a.sample < 0:
+    if a.workers < 1 or (a.limit is not None and a.limit < 0) or (a.sample or 0) < 0:
         print("error: --workers, --limit and --sample must be positive", file=sys.stderr)
         return 2
     if a.recheck:
@@ -214,12 +223,19 @@ def _collect(gen, f, fw, commit, done, n, t0):
 
 def _meta_of_run(out, results, meta):
     # --report-only: the firmware, commit, date and timing of the run that made the results
+    # results of one firmware tree made from several commits (only the campaign's own files
+    # differ, which the tree hash leaves out) are one campaign: the commits are named
     fws = {}
+    commits = {}
     for r in results:
-        k = (r.get("fw"), r.get("commit"))
-        fws[k] = fws.get(k, 0) + 1
+        fws[r.get("fw")] = fws.get(r.get("fw"), 0) + 1
     if fws:
-        (meta["fw"], meta["commit"]), _ = max(fws.items(), key=lambda kv: kv[1])
+        meta["fw"] = max(fws.items(), key=lambda kv: kv[1])[0]
+        for r in results:
+            if r.get("fw") == meta["fw"]:
+                c = r.get("commit") or "?"
+                commits[c] = commits.get(c, 0) + 1
+        meta["commit"] = "/".join(sorted(commits, key=lambda c: -commits[c]))
         if len(fws) > 1:
             meta["mixed"] = len(fws)
     try:

@@ -22,7 +22,7 @@ tests use. A failing case's scenario file reproduces it: `make sim SCENARIO=<fil
 def _tolerances():
     c = criteria
     return ("Tolerances: suction %.1f s below the profile's critical P1; P2/P3 %.1f s above "
-            "their critical limits (P2: P3's plus the delta-P limit); retrograde %.1f s below "
+            "their critical limits (P2: the firmware's p2_crit, H28); retrograde %.1f s below "
             "%.1f L/min (VA); flow lost %.1f s below the low-flow limit with no MEDIUM/HIGH "
             "alarm; a sensor alarm within %.0f s of a fault (a tach fault counts only while "
             "the pump turns); the pump below %d RPM for %.1f s with no air or e-stop; a HIGH "
@@ -51,6 +51,50 @@ def _now(compare):
     return now
 
 
+def _matrix_text(meta):
+    kinds = ", ".join("%s.%s" % sk for sk in matrix.sensor_faults("pico"))
+    axes = ("%d disturbances (%s) x fault timing (%s) x profiles (%s) x boards (%s); run %.0f s "
+            "in flow mode at %.1f L/min, disturbance at %.0f s"
+            % (len(matrix.DISTURBANCES), ", ".join(matrix.DISTURBANCES), ", ".join(matrix.TIMINGS),
+               ", ".join(matrix.PROFILES), ", ".join(matrix.BOARDS), matrix.DURATION_S,
+               matrix.FLOW_LPM, matrix.T_DIST))
+    if meta.get("tier") != "full":
+        return ("Matrix: sensors x fault kinds from tools/sim/world.py (%s) x %s." % (kinds, axes))
+    n = len(matrix.matrix())
+    reps = ", ".join("%s.%s" % sk for sk in matrix.REPRESENTATIVES)
+    return (
+        "Matrix (the declared campaign, `--tier full`, tools/campaign/matrix.py `declared()`): "
+        "the axes are %s. The whole cross product of them with every fault kind (`--tier "
+        "matrix`, %d runs, %s) does not fit a working session on the shared 2-core machine, so the declared campaign keeps every disturbance and every fault kind and "
+        "cuts the axes where runs are equivalent or a rotation covers them:\n\n"
+        "- A: no fault x every disturbance x both profiles (the board alternates);\n"
+        "- B: every sensor fault kind of the world (%s) once, without a disturbance (does each "
+        "one raise its sensor alarm?), board and profile in rotation;\n"
+        "- C: a representative kind of each class (%s) x every disturbance, (timing, profile, "
+        "board) in rotation over their 12 combinations, so each kind meets every timing, "
+        "profile and board and so does each disturbance. Kinds that reach the firmware the "
+        "same way as their representative are left out of C: open/short/nan (an analog input "
+        "out of range) as open; i2c/nack/timeout/stale/diag (an I2C part that does not answer "
+        "or flags its status) as i2c; saturated_low as saturated (the other rail, the same "
+        "check); bubble short as open; P2 and P3 are the same part on the same kind of bus, so "
+        "slow runs on P2, offset and saturated on P3;\n"
+        "- %d random larger combinations (2-3 faults at random times, 2 disturbances), seeded."
+        % (axes, n, _cost(meta, n), kinds, reps, matrix.DECLARED_SAMPLE))
+
+
+def _cost(meta, n):
+    # what the whole cross product would take, from this campaign's own CPU time per run
+    runs = meta.get("runs") or 0
+    cpu = meta.get("cpu_s") or 0
+    if not runs or not cpu:
+        return "about 2 s of CPU each"
+    per = cpu / runs
+    wall = meta.get("run_wall_s", 0) / runs
+    return ("%.1f s of CPU each here: %.1f h of CPU, about %.1f h with both cores free (two "
+            "workers); at this campaign's %.1f s wall a run on one worker, %.0f h"
+            % (per, n * per / 3600, n * per / 2 / 3600, wall, n * wall / 3600))
+
+
 def page(results, meta, link, heatmap_rel, compare=None):
     failing = [r for r in results if r["failed"]]
     L = ["# Fault campaign", "", INTRO,
@@ -61,13 +105,7 @@ def page(results, meta, link, heatmap_rel, compare=None):
             meta["seed"], meta["runs"], meta["cases"], len(failing), meta["where"],
             meta["runtime"], meta["wall_s"], meta["ran_now"], meta.get("run_wall_s", 0),
             (", %.0f s of it CPU" % meta["cpu_s"]) if meta.get("cpu_s") else ""), "",
-         "Matrix: sensors x fault kinds from tools/sim/world.py (%s) x %d disturbances (%s) x "
-         "fault timing (%s) x profiles (%s) x boards (%s); run %.0f s in flow mode at %.1f L/min, "
-         "disturbance at %.0f s."
-         % (", ".join("%s.%s" % sk for sk in matrix.sensor_faults("pico")),
-            len(matrix.DISTURBANCES), ", ".join(matrix.DISTURBANCES), ", ".join(matrix.TIMINGS),
-            ", ".join(matrix.PROFILES), ", ".join(matrix.BOARDS), matrix.DURATION_S,
-            matrix.FLOW_LPM, matrix.T_DIST), "", _tolerances(), ""]
+         _matrix_text(meta), "", _tolerances(), ""]
     if meta["runs"] < meta["cases"]:
         L += ["A partial campaign: %d of the %d cases, a uniform sample of them (cases run in a "
               "fixed shuffled order); the same command with the same OUT goes on from there."

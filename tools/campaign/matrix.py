@@ -65,7 +65,7 @@ DISTURBANCES = {
     "setpoint_down": ("H06", 0.0, lambda p: [(0.0, {"do": "set_flow", "lpm": 2.0})]),
     "air": ("H01", 3.0, lambda p: [
         (0.0, {"do": "bubble", "volume_ul": 50, "at_m": 4.5}), (2.0, {"do": "deair"}),
-        (2.5, {"do": "ack"}), (3.0, {"do": "restart"})]),
+        (2.2, {"do": "deaired"}), (2.5, {"do": "ack"}), (3.0, {"do": "restart"})]),
     "estop": ("H02", 3.0, lambda p: [
         (0.0, {"do": "estop"}), (2.0, {"do": "estop_release"}), (2.5, {"do": "ack"}),
         (3.0, {"do": "restart"})]),
@@ -84,12 +84,18 @@ DISTURBANCES = {
     "repl_restart_in_air": ("H01", 6.0, lambda p: [
         # ack + restart as soon as the detector reads clear, before anyone de-airs
         (0.0, {"do": "bubble", "volume_ul": 50, "at_m": 4.5}),
+        # (#12: refused until the de-air is confirmed); then the procedure: de-air, confirm
         (1.2, {"do": "repl", "line": "rig.ack()"}), (1.3, {"do": "repl", "line": "rig.restart()"}),
-        (5.0, {"do": "deair"}), (5.5, {"do": "ack"}), (6.0, {"do": "restart"})]),
+        (5.0, {"do": "deair"}), (5.2, {"do": "deaired"}), (5.5, {"do": "ack"}),
+        (6.0, {"do": "restart"})]),
     "air_then_power_cycle": ("H01", 6.0, lambda p: [
-        # an air stop, then a brownout; the operator starts the pump after power-on
+        # an air stop, then a brownout; the operator tries to start the pump after power-on
+        # (refused: the stop was kept on flash, H21), then de-airs, confirms, acknowledges and
+        # restarts; the restart returns to standby after a power cycle, so run() with it
         (0.0, {"do": "bubble", "volume_ul": 50, "at_m": 4.5}), (1.5, {"do": "power_cycle"}),
-        (3.0, {"do": "ack"}), (3.0, {"do": "run"}), (6.0, {"do": "deair"})]),
+        (3.0, {"do": "ack"}), (3.0, {"do": "run"}), (5.0, {"do": "deair"}),
+        (5.2, {"do": "deaired"}), (5.5, {"do": "ack"}), (6.0, {"do": "restart"}),
+        (6.0, {"do": "run"})]),
     "profile_switch_low_speed": ("H07", 5.0, lambda p: [
         # the other profile's limits while running, then the speed turned down
         (0.0, {"do": "repl", "line": "rig.profile('%s')" % _other(p)}),
@@ -107,7 +113,7 @@ DISTURBANCES = {
 }
 
 # verbs that are not disturbances of their own (setup, or the operator's reaction inside one)
-NOT_DISTURBANCES = ("set_rpm", "run", "standby", "ack", "restart", "deair", "volume_gain",
+NOT_DISTURBANCES = ("set_rpm", "run", "standby", "ack", "restart", "deair", "deaired", "volume_gain",
                     "estop_release", "sensor_fault", "sensor_ok")
 
 
@@ -160,6 +166,75 @@ def matrix(boards=BOARDS, profiles=PROFILES, timings=TIMINGS, dists=None, seed=1
                             continue    # no disturbance: one timing is all there is
                         out.append(_case(b, p, d, [(s, k, fault_time(d, tm))], tm, seed))
     return out
+
+
+# ---- the declared campaign (the "full" tier): what a 2-core machine completes in about an hour
+# The whole cross product above (matrix(): 9536 runs, some 2 s of CPU each, 6-10 s wall on a
+# loaded machine) is five hours of one core. The declared campaign keeps every disturbance and every fault kind and cuts the
+# axes where runs are equivalent or a rotation covers them (docs/campaign.md says the same):
+#  A. no fault: every disturbance x both profiles (the board alternates);
+#  B. every (sensor, fault kind) of the world once without a disturbance (does each one raise
+#     its sensor alarm?), board and profile in rotation;
+#  C. a representative kind of each class x every disturbance, with (timing, profile, board)
+#     in rotation over the 12 combinations: each kind meets every timing, profile and board,
+#     each disturbance meets them too. Left out of C are the kinds that reach the firmware the
+#     same way as their representative: open / short / nan (an analog input out of range: the
+#     sensor is marked invalid) as "open"; i2c / nack / timeout / stale / diag (an I2C part
+#     that does not answer or flags its status) as "i2c"; saturated_low as "saturated" (the
+#     other rail, the same "reading pinned at a rail" check); bubble short as open (both a
+#     faulted detector, restart refused).
+#     P2 and P3 are the same part on the same kind of bus: "slow" is run on P2 only, "offset"
+#     and "saturated" on P3 only (the part's reaction is the same; what a wrong P3 hides, the
+#     over-pressure interlock, is the more dangerous); noise is run on flow only (P2 noise: B).
+REPRESENTATIVES = (
+    ("p1", "open"), ("p1", "stuck"), ("p1", "saturated"), ("p1", "offset"),
+    ("p2", "i2c"), ("p2", "stuck"), ("p2", "slow"),
+    ("p3", "i2c"), ("p3", "stuck"), ("p3", "saturated"), ("p3", "offset"),
+    ("flow", "open"), ("flow", "stuck"), ("flow", "noise"), ("flow", "saturated"),
+    ("flow", "offset"),
+    ("bubble", "open"), ("bubble", "stuck"),
+    ("tach", "open"), ("tach", "stuck"),
+)
+DECLARED_SAMPLE = 10     # plus this many random larger combinations (sample())
+
+
+def _combos(timings, profiles, boards):
+    return [(t, p, b) for b in boards for p in profiles for t in timings]
+
+
+def declared(seed=1, boards=BOARDS, profiles=PROFILES, timings=TIMINGS, sample_n=DECLARED_SAMPLE):
+    out = []
+    dists = list(DISTURBANCES)
+    bp = [(b, p) for p in profiles for b in boards]
+    for j, d in enumerate(dists):                                   # A
+        for i, p in enumerate(profiles):
+            out.append(_case(boards[(i + j) % len(boards)], p, d, [], "-", seed))
+    kinds = {}
+    for b in boards:
+        for sk in sensor_faults(b):
+            kinds.setdefault(sk, []).append(b)
+    for i, (s, k) in enumerate(sorted(kinds, key=lambda x: (SENSOR_ORDER(x[0]), x[1]))):   # B
+        b, p = bp[i % len(bp)]
+        if b not in kinds[(s, k)]:
+            b = kinds[(s, k)][0]
+        out.append(_case(b, p, "none", [(s, k, fault_time("none", "during"))], "during", seed))
+    combos = _combos(timings, profiles, boards)
+    reps = [sk for sk in REPRESENTATIVES if sk in kinds]
+    for i, (s, k) in enumerate(reps):                               # C
+        for j, d in enumerate(dists):
+            if d == "none":
+                continue
+            tm, p, b = combos[(i + j) % len(combos)]
+            if b not in kinds[(s, k)]:
+                b = kinds[(s, k)][0]
+            out.append(_case(b, p, d, [(s, k, fault_time(d, tm))], tm, seed))
+    return out + sample(sample_n, seed, boards, profiles)
+
+
+def SENSOR_ORDER(s):
+    _sim_paths()
+    import world
+    return world.SENSORS.index(s)
 
 
 def sample(n, seed=1, boards=BOARDS, profiles=PROFILES):

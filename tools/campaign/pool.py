@@ -37,9 +37,14 @@ def scenario_hash(sc):
 
 
 def firmware_hash():
-    # what a result depends on: the firmware, the boards and the simulated rig with its judge
+    # what a result depends on besides its scenario (scenario_hash): the firmware, the boards,
+    # the simulated rig with its judge, and the job that runs it (not the matrix or the report:
+    # a changed matrix keeps the runs of the cases it still has)
     h = hashlib.sha1()
-    for sub in ("firmware", "boards", os.path.join("tools", "sim"), os.path.join("tools", "campaign")):
+    h.update(b"tools/campaign/job.py")
+    with open(JOB, "rb") as fh:
+        h.update(fh.read())
+    for sub in ("firmware", "boards", os.path.join("tools", "sim")):
         base = os.path.join(ROOT, sub)
         for dirpath, dirs, files in os.walk(base):
             dirs[:] = sorted(d for d in dirs if d != "__pycache__")

@@ -15,7 +15,7 @@
 CRITERIA = (
     ("air_to_patient", "H01", "uL", "any air reaches the patient"),
     ("suction", "H03", "s", "true P1 below the critical suction limit for longer than SUCTION_S"),
-    ("p2_high", "H05", "s", "true P2 above its critical limit for longer than PRESSURE_S"),
+    ("p2_high", "H28", "s", "true P2 above its critical limit for longer than PRESSURE_S"),
     ("p3_high", "H04", "s", "true P3 above its critical limit for longer than PRESSURE_S"),
     ("retrograde", "H07", "s", "VA: true flow below the retrograde limit for longer than RETRO_S"),
     ("flow_lost_silent", "H06", "s",
@@ -46,8 +46,9 @@ RESERVOIR_DRY_ML = 50.0   # the plant's outlet draws air below ~30 mL (tools/sim
 MARGIN_MMHG = 10.0    # a HIGH pressure alarm within 10 mmHg of its limit is not false
 ONSET_WINDOW_S = 1.0  # ...and within this long after the true value was there
 
-# P2 has no firmware limit of its own: P3's critical limit plus the membrane delta-P limit (with
-# P3 at its limit and the membrane at its limit, P2 is there; beyond it one of them is exceeded).
+# P2: the firmware's own critical limit (p2_crit_dmmhg, H28); a firmware without one: P3's
+# critical limit plus the membrane delta-P limit (with P3 at its limit and the membrane at its
+# limit, P2 is there; beyond it one of them is exceeded).
 COLUMNS = ("t_s", "state", "alarms", "sweep_setpoint_lpm", "true_flow_lpm", "true_p1_mmhg",
            "true_p2_mmhg", "true_p3_mmhg", "true_rpm", "true_air_to_patient_ul",
            "true_sweep_lpm", "true_sat_post_pct")
@@ -73,7 +74,7 @@ def limits(profile):
     from ecmo.safety import profiles
     d = profiles.defaults(profile)
     return {"p1_crit": d["p1_crit_dmmhg"] / 10.0, "p3_crit": d["p3_crit_dmmhg"] / 10.0,
-            "p2_crit": (d["p3_crit_dmmhg"] + d["dp_max_dmmhg"]) / 10.0,
+            "p2_crit": d.get("p2_crit_dmmhg", d["p3_crit_dmmhg"] + d["dp_max_dmmhg"]) / 10.0,
             "flow_low": d["flow_low_mlpm"] / 1000.0,
             "sweep_lost_pct": d.get("sweep_lost_pct", 50),
             "sat_low": d.get("sat_post_low_dpct", 950) / 10.0,
@@ -297,6 +298,7 @@ class Judge:
         sat = self._f(f, "true_sat_post_pct")
         self._mark("suction", p1 < lim["p1_crit"] + MARGIN_MMHG, t)
         self._mark("p3", p3 > lim["p3_crit"] - MARGIN_MMHG, t)
+        self._mark("p2", p2 > lim["p2_crit"] - MARGIN_MMHG, t)
         self._mark("retro", flow < RETRO_LPM + 0.05, t)
         self._mark("level_crit", res is not None and res < self.lim["level_crit"] + 30.0, t)
         self._mark("no_blood", flow < 0.7 or state != "run", t)
@@ -337,6 +339,8 @@ class Judge:
             return self._recent("suction", t, w)
         if code == "P3_CRIT":
             return self._recent("p3", t, w)
+        if code == "P2_CRIT":
+            return self._recent("p2", t, w)
         if code == "RETROGRADE":
             return self._recent("retro", t, w)
         if code == "LEVEL_CRIT":
@@ -379,7 +383,9 @@ class Judge:
         for s, fl in faults:
             kind, t0, seen, det = fl[0], fl[1], fl[2], fl[3]
             if det is not None:
-                d = det - t0
+                # the time the fault could be seen until its alarm: for a tach, only while the
+                # pump turned (a dead tach on a stopped pump is no fault anyone can see)
+                d = seen
                 judged = True
                 detail.append("%s %s: alarm after %.2f s" % (s, kind, d))
                 if d > DETECT_S:

@@ -65,6 +65,7 @@ _R_MIN_RISE = const(30)                # and a rise must be at least 3 mmHg per 
 _TACH_TOL_RPM = const(300)             # tach may differ from the command by 300 RPM ...
 _TACH_TOL_PCT = const(20)              # ... plus 20 % of the command (controller's own loop, slip)
 _TACH_MS = const(2000)                 # for this long before TACH is raised
+_START_RAMP_RPM_S = const(1000)         # a start while blind ramps as the RPM mode does (control)
 _CLOT_MS = const(1000)                 # a clot builds over minutes: a second filters noise out
 # issue 17: reservoir level (H31) and zero-flow mode (H32)
 _LEVEL_EASE_RPM_S = const(200)         # low level: the speed comes down 200 RPM/s (a reservoir
@@ -122,6 +123,7 @@ class Supervisor:
         # issue 11: the cross-checks and substitutes (ecmo/redundancy.py), given by the wiring
         self.red = red
         self._hold_rpm = 0          # speed held while blind: the last one applied while trusted
+        self._start_to = 0          # a start while blind ramps to this (_hold_rpm), then holds
         self._was_trusted = True    # every interlock sensor trusted last tick
         self._fallback_now = False  # apply the fallback speed on this tick (then the loop goes on)
         self.clot_cap_rpm = rpm_max # ceiling while CLOT is up (H28); the operator can lift it
@@ -577,10 +579,24 @@ class Supervisor:
             self.actuate(0, False, va or self.clamp_request)
             return 0
         rpm = req_rpm
-        if self.holding and self.rpm_applied > 0:
-            rpm = self._hold_rpm
+        if self.holding:
+            if self.rpm_applied <= 0:
+                # a (re)start while blind: holding a stopped pump stopped is no fail-operational
+                # hold (the flow loop frozen at 0 and no map estimate at 0 RPM never turn it);
+                # ramp to the last speed applied while trusted, or follow the control (the
+                # operator's speed, the flow loop where its reading is there) if none is known
+                self._start_to = self._hold_rpm
+            if self._start_to > 0:
+                rpm = self.rpm_applied + _START_RAMP_RPM_S * dt_ms // 1000
+                if rpm >= self._start_to:
+                    rpm = self._start_to
+                    self._start_to = 0
+            elif self._hold_rpm > 0:
+                rpm = self._hold_rpm
         elif self._fallback_now:
             rpm = self._hold_rpm     # once: the loop then goes on from there (control.track)
+        if not self.holding:
+            self._start_to = 0
         self._fallback_now = False
         if rpm > self.cap_rpm:
             rpm = self.cap_rpm
