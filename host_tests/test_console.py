@@ -208,8 +208,10 @@ def test_the_console_takes_up_a_rig_that_was_reset(tmp_path):
             with serial.Serial(path, 115200, timeout=0) as s:   # a second hand on the port
                 s.write(b"rig.reboot()\r\n")
             t_reset = time.monotonic()
-            while json.loads(ws.recv(timeout=10)).get("fresh", True):   # rows stop for a while
-                assert time.monotonic() - t_reset < 10, "rows never stopped: no reset happened"
+            # rows stop for a while (the simulated board follows the wall clock: under load its
+            # reboot takes longer to show)
+            while json.loads(ws.recv(timeout=30)).get("fresh", True):
+                assert time.monotonic() - t_reset < 30, "rows never stopped: no reset happened"
             assert rows_after(time.monotonic(), 20), "no rows after the reset"
             r = _ask(ws, {"type": "cmd", "id": 5, "action": "ack", "args": {}})
             assert r["ok"] is True, r
