@@ -54,7 +54,7 @@ $(NODE_STAMP): package.json package-lock.json
 	touch $@
 
 test: venv node ## the whole suite (CI); TESTS=path narrows it
-	$(VPY) -m pytest -q -rfE $(TESTS)
+	$(VPY) -m pytest -q -rfE --durations=15 $(TESTS)
 
 # The day-to-day subset: firmware tests (both runtimes) and host-tool tests that need no pty
 # rig, no browser and no fresh clone; the two host tests that compile every module or run a
