@@ -262,8 +262,19 @@ class Rig:
             raise ValueError("%s refused: latched stop; ack(), clear the cause%s, then restart()"
                              % (what, ", de-air and deaired()" if self.bubble.latched else ""))
 
+    def _not_blind_flow(self, what):
+        # H08: flow mode with no trusted flow reading and no trusted speed known (after a boot)
+        # has nothing to start on; refused, nothing changed (the status line stays as it is)
+        if self.sup.blind_flow_start():
+            f = self.flow
+            why = status_name(f.status).upper() if f.status else "suspect"
+            raise ValueError("%s refused: flow mode cannot start on an untrusted flow reading "
+                             "(SENSOR_FLOW, %s): use rig.mode('rpm') and rig.set_rpm(...)"
+                             % (what, why))
+
     def run(self):
         self._not_stopped("run()")
+        self._not_blind_flow("run()")
         with self._crit:
             self.sup.start(self.loop.now_ms)
             self.control.restart(self.flow.value)
@@ -454,6 +465,8 @@ class Rig:
 
     def restart(self):
         # release a latched stop, back to the state before it (a stop taken in standby stays off)
+        if self.sup.state == STOP and self.sup.before_stop == RUN:
+            self._not_blind_flow("restart()")
         with self._crit:
             self.sup.restart(self.loop.now_ms)
             self.control.restart(self.flow.value)

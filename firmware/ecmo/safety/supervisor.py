@@ -16,7 +16,7 @@ from machine import disable_irq, enable_irq
 from ecmo.safety import alarms as A
 from ecmo.safety.profiles import defaults
 from ecmo.safety.held import held, counters, ms_to_ticks
-from ecmo.control.pump_control import ZERO, ZERO_TARGET_MLPM
+from ecmo.control.pump_control import FLOW, ZERO, ZERO_TARGET_MLPM
 
 STANDBY = const(0)
 RUN = const(1)
@@ -586,6 +586,8 @@ class Supervisor:
                 # ramp to the last speed applied while trusted, or follow the control (the
                 # operator's speed, the flow loop where its reading is there) if none is known
                 self._start_to = self._hold_rpm
+                if self._start_to <= 0:
+                    self._start_to = self._blind_start_rpm()
             if self._start_to > 0:
                 rpm = self.rpm_applied + _START_RAMP_RPM_S * dt_ms // 1000
                 if rpm >= self._start_to:
@@ -629,6 +631,38 @@ class Supervisor:
             self.rpm_applied = 0
         self._h12_tach(rpm, now_ms)
         return self.rpm_applied
+
+    def blind_flow_start(self):
+        # a start in flow mode now would have nothing to go on: the flow loop has no trusted
+        # reading (nor the map's estimate: it needs the pump turning) and no speed applied
+        # while trusted is known (after a boot). The operator's start is refused (rig.py).
+        c = self.control
+        return c is not None and c.mode == FLOW and not self.red.q_g_ok and \
+            self._hold_rpm <= 0 and self.rpm_applied <= 0
+
+    def _blind_start_rpm(self):
+        # H08: a start that cannot be refused (VA's resume after a reset) in flow mode on a
+        # blind flow reading, no trusted speed known: the speed the pump map gives for the
+        # flow setpoint at the head the trusted pressures show (P2 - P1), else none (0): the
+        # control's own output, and in VA the floor rpm_min, which _decide applies after this
+        c = self.control
+        r = self.red
+        if c is None or c.mode != FLOW or r is None or not (r.p1_g_ok and r.p2_g_ok):
+            return 0
+        m = r.map
+        q = c.flow_target_mlpm
+        head = r.p2_g - r.p1_g
+        if q <= 0 or head <= 0:
+            return 0
+        lo = 0
+        hi = self.rpm_max
+        for _ in range(14):          # the map's head rises with speed at a given flow
+            mid = (lo + hi) >> 1
+            if m.head_dmmhg(mid, q) < head:
+                lo = mid
+            else:
+                hi = mid
+        return hi
 
     def _ceiling(self, dt_ms):
         # the speed ceiling the suction and over-pressure interlocks asked for
