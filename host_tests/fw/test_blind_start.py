@@ -61,7 +61,7 @@ def test_h08_run_in_flow_mode_on_a_blind_flow_after_a_boot_is_refused():
     assert b.rig.sup.state == RUN and b.rig.sup.rpm_applied == 2500 and b.enabled()
 
 
-def test_h08_run_in_flow_mode_on_a_good_flow_is_not_refused():
+def test_a_flow_mode_run_on_a_good_flow_is_not_refused():
     b = Bench(profile="VV", settings_path=SETTINGS)
     b.set(flow=0.0)
     b.rig.mode("flow")

@@ -16,7 +16,7 @@ def _cases():
     return sorted(f for f in os.listdir(DIR) if f.endswith(".json"))
 
 
-def _judge(name):
+def _judge(name, keep=None):
     gc.collect()
     with open(DIR + "/" + name) as f:
         sc = json.load(f)
@@ -26,6 +26,8 @@ def _judge(name):
     j = criteria.Judge(sim.sc, cols)
     sim.rows = _Feed(j)          # judged as they come: no row list on a small heap
     sim.run()
+    if keep is not None:
+        keep.append(sim.errors)
     return j.verdict()
 
 
@@ -37,8 +39,8 @@ class _Feed:
         self.j.row(f)
 
 
-def _check(name):
-    v = _judge(name)
+def _check(name, keep=None):
+    v = _judge(name, keep)
     bad = criteria.failed(v)
     assert bad == [], (name, [(k, v[k]["detail"]) for k in bad])
     return v
@@ -75,3 +77,15 @@ def test_a_p2_crit_backed_by_the_true_p2_is_not_false():
     # a clamp closed while running: P2 and P3 reach their critical limits for real
     v = _check("esp32-VV-nofault-repl_clamp_running--.json")
     assert v["false_high"]["judged"]
+
+
+def test_h08_blind_flow_run_after_a_power_cycle_is_refused_and_the_next_step_turns_the_pump():
+    # flow stuck, then a power cycle (VV, flow mode): no trusted speed after the boot. run()
+    # used to show run at 0 RPM; now it is refused naming SENSOR_FLOW and the next step, and
+    # that step (rpm mode, set_rpm, run) turns the pump within the criteria's STOP_S
+    errors = []
+    v = _check("esp32-VV-flow.stuck-power_cycle-before.json", errors)
+    assert v["pump_stopped"]["value"] <= criteria.STOP_S
+    refusals = [e for e in errors[0] if e[1] == "run"]
+    assert len(refusals) == 1 and "SENSOR_FLOW" in refusals[0][2], errors[0]
+    assert "rig.mode('rpm')" in refusals[0][2], refusals
