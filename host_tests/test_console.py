@@ -122,6 +122,7 @@ def test_every_scenario_verb_is_played_or_said_to_be_left_out():
     from tools.sim import scenario as S
     left_out = {"repl", "reset", "power_cycle", "blood_temp"}
     samples = {"set_flow": {"lpm": 3.5}, "set_rpm": {"rpm": 2500}, "set_control": {"control": "flow"},
+               "set_p1": {"mmhg": -40}, "set_heart": {"lpm": 4.5},
                "bubble": {"volume_ul": 50}, "sensor_fault": {"sensor": "p1", "kind": "open"},
                "sensor_ok": {"sensor": "p1"}, "volume_loss": {"ml": 300}, "volume_gain": {"ml": 300},
                "clot": {"factor": 3}, "occlusion": {"line": "venous", "fraction": 0.5},

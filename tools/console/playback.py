@@ -28,6 +28,8 @@ def expressions(e):
         "set_flow": "rig.set_flow(%s)" % _a(e, "lpm"),
         "set_rpm": "rig.set_rpm(%s)" % _a(e, "rpm"),
         "set_control": "rig.mode(%s)" % _a(e, "control"),
+        "set_p1": "rig.set_p1(%s)" % _a(e, "mmhg"),
+        "set_heart": "world.plant.set_heart(%s, %s)" % (_a(e, "lpm"), _a(e, "over_s", 0.0)),
         "bubble": "world.plant.bubble(%s, %s)" % (_a(e, "volume_ul"), _a(e, "at_m", 0.0)),
         "sensor_fault": "world.sensor_fault(%s, %s)" % (_a(e, "sensor"), _a(e, "kind")),
         "sensor_ok": "world.sensor_fault(%s, None)" % _a(e, "sensor"),
