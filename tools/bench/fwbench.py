@@ -178,6 +178,11 @@ def make_rig(gas=True):
     rig = R.Rig(board, SETTINGS)
     rig.mode("flow")
     rig.set_flow(4.0)
+    # a few ticks at standstill first, as after a board's boot: a flow-mode run() before the
+    # first tick has no trusted flow reading and is refused (H08)
+    for _ in range(10):
+        w.step()
+        rig.loop.tick()
     rig.run()
     if not gas:
         rig.loop.aux = ()

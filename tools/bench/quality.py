@@ -125,6 +125,10 @@ class PlantRig:
             rig.loop.control = self.ctl
             if controller == "bare":
                 rig.loop.sup = NoSupervisor(rig.sup)
+        # a board has ticked before anyone types run(): a flow-mode run() before the first
+        # tick has no trusted flow reading yet and is refused (H08)
+        for _ in range(10):
+            rig.loop.tick()
         rig.run()
         rig.start()
 
