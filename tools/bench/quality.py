@@ -237,8 +237,18 @@ def run_scenario(sc, controller, quick=False):
     target = start
     rec = []
     t0 = pr.plant.time_s
+    _play(pr, event, seconds, rec)
+    if event is not None and not isinstance(event, tuple):
+        target = pr.rig.control.flow_target_mlpm
+    m = metrics(rec, t0, start / 1000.0, target / 1000.0, kind)
+    m["window_s"] = seconds
+    return m
+
+
+def _play(pr, event, seconds, rec):
+    # a scenario's event on a rig for `seconds`: one action at t0, or timed ones
+    # ((seconds after t0, action), ...)
     if isinstance(event, tuple):
-        # timed events: (seconds after t0, action)
         done = 0.0
         for at, fn in event:
             if at > done:
@@ -249,11 +259,7 @@ def run_scenario(sc, controller, quick=False):
     else:
         if event is not None:
             event(pr)
-            target = pr.rig.control.flow_target_mlpm
         pr.run(seconds, rec)
-    m = metrics(rec, t0, start / 1000.0, target / 1000.0, kind)
-    m["window_s"] = seconds
-    return m
 
 
 def run_all(quick=False):
@@ -326,18 +332,7 @@ def bound(sc, quick=False):
     pr.run(2.0 if quick else SETTLE_S)
     rec = []
     t0 = pr.plant.time_s
-    if isinstance(event, tuple):
-        done = 0.0
-        for at, fn in event:
-            if at > done:
-                pr.run(at - done, rec)
-                done = at
-            fn(pr)
-        pr.run(seconds - done, rec)
-    else:
-        if event is not None:
-            event(pr)
-        pr.run(seconds, rec)
+    _play(pr, event, seconds, rec)
     m = metrics(rec, t0, start / 1000.0, pr.target, kind)
     m["window_s"] = seconds
     return m
