@@ -262,9 +262,21 @@ class Rig:
             raise ValueError("%s refused: latched stop; ack(), clear the cause%s, then restart()"
                              % (what, ", de-air and deaired()" if self.bubble.latched else ""))
 
+    def _first_readings(self, what):
+        # a command typed (or scripted by mpremote) before the loop's first tick would be judged
+        # on readings not yet taken: wait for that tick, bounded (the timer runs the loop)
+        if self.loop.n or self.timer is None:
+            return
+        t0 = ticks_ms()
+        while self.loop.n == 0:
+            if ticks_diff(ticks_ms(), t0) > 40 * self.loop.period_ms:
+                raise ValueError("%s refused: the loop is not running (no readings yet)" % what)
+            sleep_ms(self.loop.period_ms)
+
     def _not_blind_flow(self, what):
         # H08: flow mode with no trusted flow reading and no trusted speed known (after a boot)
         # has nothing to start on; refused, nothing changed (the status line stays as it is)
+        self._first_readings(what)
         if self.sup.blind_flow_start():
             f = self.flow
             why = status_name(f.status).upper() if f.status else "suspect"

@@ -111,3 +111,28 @@ def test_h08_va_resume_on_a_blind_flow_starts_on_the_map_speed_not_below_the_flo
     assert b2.enabled() and not b2.clamp_closed()
     b2.ticks(200)                          # held there, with the alarm up
     assert abs(sup.rpm_applied - want) < 30 and shown(b2, A.SENSOR_FLOW)
+
+
+def test_h08_a_run_typed_before_the_first_tick_waits_for_its_readings():
+    # mpremote can run a command the moment the board's REPL answers, before the loop's first
+    # tick: run() then waits for that tick's readings instead of judging the flow reading on
+    # none (the CI failure: a healthy rig refused "untrusted flow" right after boot)
+    b = Bench(profile="VV", settings_path=SETTINGS)
+    assert b.rig.loop.n == 0
+    b.rig.mode("flow")
+    b.rig.set_flow(3.5)
+    b.rig.run()
+    assert b.rig.loop.n >= 1 and b.rig.sup.state == RUN
+    b.ticks(300)
+    assert b.rig.sup.state == RUN and b.rig.sup.rpm_applied > 1000 and b.enabled()
+
+
+def test_h08_before_the_first_tick_a_shorted_flow_probe_is_still_refused():
+    # the wait judges the first tick's readings: a flow probe already shorted at boot refuses
+    b = Bench(profile="VV", settings_path=SETTINGS)
+    b.raw("flow", 65535)
+    assert b.rig.loop.n == 0
+    b.rig.mode("flow")
+    b.rig.set_flow(3.5)
+    refused(b.rig.run, ("SENSOR_FLOW", "rig.mode('rpm')"), "a blind run before the first tick")
+    assert b.rig.sup.state == STANDBY and not b.enabled()
