@@ -51,7 +51,8 @@ settings
   profile('VA'|'VV', confirm=False)   switch profile: limits go to that profile's defaults
   telemetry(hz)            CSV rows on this link ('TLM ...', header '#TLM ...'), 0 = off, max %d
   telemetry_header() / telemetry_row()   the header and one row as strings
-  save() / load()          settings to / from flash (load: a bad file changes nothing)
+  save() / load()          settings to / from flash (load: a bad file changes nothing;
+                           looser limits while running need load(confirm=True))
   expect_reset() / reboot()   the next reset is planned / a planned reset: standby, no alarm
   start() / halt()         the loop's timer on / off (bench use: halt stops the pump first)
 calibration (pump stopped; docs/checklist.md)

@@ -426,8 +426,10 @@ class Rig:
 
     def _loosening(self, new, confirm, what):
         # while the pump runs, a change that loosens any limit needs confirm=True; the error
-        # says which limits loosen and by how much. Tightening never needs it.
-        if confirm or self.sup.state != RUN:
+        # says which limits loosen and by how much. Tightening never needs it. A stop latched
+        # from a run counts as running: restart() would take the pump back up on the new limits.
+        st = self.sup.state
+        if confirm or not (st == RUN or (st == STOP and self.sup.before_stop == RUN)):
             return
         cur = self.settings["limits"]
         out = []
@@ -516,12 +518,17 @@ class Rig:
         self._keep()
         return self.path
 
-    def load(self):
+    def load(self, confirm=False):
         # a missing, corrupt or out-of-bounds file changes nothing here (boot is where defaults
-        # and the SETTINGS alarm apply)
+        # and the SETTINGS alarm apply). While the pump runs the file is held to what a setter
+        # would be: limits that loosen need confirm=True, gains that cannot control are refused.
+        if not isinstance(confirm, bool):
+            raise ValueError("confirm must be True or False, got %r" % (confirm,))
         d, problem = S.load(self.path, self.board.RPM_MAX)
         if problem:
             raise ValueError("settings not loaded: " + problem)
+        self._loosening(d["limits"], confirm, "load()")
+        self._gains_can_control(d["gains"], d["control"] == "flow")
         self._apply_settings(d)
         self.settings = d
         if d["telemetry_hz"] != self.tlm.hz:

@@ -975,6 +975,65 @@ def test_h29_loosening_a_limit_while_running_needs_confirm_tightening_never():
     assert b.rig.limits()["p3_warn_dmmhg"] == 2900
 
 
+def test_h29_loosening_during_a_stop_latched_from_a_run_needs_confirm():
+    # restart() takes the pump back up on whatever limits were set during the stop, so a
+    # stop latched from a run counts as running (found by review: VA -> VV during an air
+    # stop lost the VA floor after the restart)
+    b = Bench()                       # VA
+    b.running(2500)
+    b.rig.limit("p3_warn_dmmhg", 2500)
+    air_stop_acked(b)
+    refused(lambda: b.rig.profile("VV"), "rpm_min 1500 -> 0", "VA -> VV during an air stop")
+    refused(lambda: b.rig.limit("p3_warn_dmmhg", 2800), "p3_warn_dmmhg 2500 -> 2800",
+            "a looser limit during an air stop")
+    assert b.rig.sup.profile == "VA"
+    b.rig.restart()
+    b.rig.set_rpm(0)
+    b.ticks(300)
+    assert b.rig.sup.rpm_applied >= 1500      # the VA floor held: no retrograde flow
+
+
+def test_h29_a_stop_taken_in_standby_is_not_running():
+    b = Bench()
+    b.rig.standby()
+    b.ticks(2)
+    air_stop_acked(b)
+    b.rig.profile("VV")               # nothing to restart into a run: the default rule only
+    assert b.rig.sup.profile == "VV"
+
+
+def test_h29_load_while_running_is_held_to_the_setters_rules():
+    b = Bench()                       # VA, running
+    b.rig.profile("VV")
+    b.rig.save()                      # a VV file: rpm_min 0
+    b.rig.profile("VA")
+    b.running(2500)
+    refused(b.rig.load, "rpm_min 1500 -> 0", "load() of a looser file while running")
+    assert b.rig.sup.profile == "VA" and b.rig.limits()["rpm_min"] == 1500
+    b.rig.set_rpm(0)
+    b.ticks(300)
+    assert b.rig.sup.rpm_applied >= 1500
+    refused(lambda: b.rig.load(confirm=1), "True or False", "confirm not a bool")
+    b.rig.load(confirm=True)
+    assert b.rig.sup.profile == "VV"
+
+
+def test_h30_load_refuses_a_file_whose_gains_cannot_control():
+    # a file edited elsewhere (its CRC made right) with flow mode and no integral action
+    from ecmo import settings as S
+    b = Bench()
+    d = dict(b.rig.settings)
+    d["control"] = "flow"
+    d["gains"] = [300, 0, 0]
+    S.save(b.rig.path, d)
+    refused(b.rig.load, "integral", "load() of flow mode with ki = 0")
+    assert b.rig.gains() == (300, 1500, 0)
+    d["gains"] = [0, 0, 0]
+    d["control"] = "rpm"
+    S.save(b.rig.path, d)
+    refused(b.rig.load, "turn the flow loop off", "load() of all-zero gains")
+
+
 def test_h30_gains_that_cannot_control_are_refused_with_the_reason():
     b = Bench()
     refused(lambda: b.rig.gains(0, 0, 0), "turn the flow loop off", "all-zero gains")

@@ -5,7 +5,8 @@
 #   retained memory, not the last save), and if the operator had the pump running, the
 #   profile's policy applies: VA restarts at once (a stopped pump in VA means retrograde flow
 #   and no support); VV stays in standby (the operator checks first);
-# - a latched air or e-stop stop survives any reset but a power cycle, planned or not;
+# - a latched air or e-stop stop survives any reset (a power cycle too: it is also recorded on
+#   flash, settings.stop); only ack, the de-air confirmation after air, and restart() release it;
 # - every power-on boot says the pump is in standby until the operator acknowledges or runs it.
 import machine
 from ecmo import table as T
