@@ -78,6 +78,23 @@ def test_every_example_fails_only_the_criteria_it_declares(runs):
                                                                for k in criteria.failed(v)])
 
 
+def test_every_refusal_an_example_declares_happens(runs):
+    # an example that shows a refusal (a restart without de-air, a run after a power cycle
+    # with air) must fail if the rig accepts the command: its scenario's expect_refused, matched
+    # against the refused commands in summary.json (time, verb, part of the message)
+    from tools.sim import scenario
+    declared = 0
+    for name, out, p in runs:
+        sc = scenario.validate(json.load(open(os.path.join(ROOT, "examples", name))))
+        got = json.load(open(out / "summary.json"))["errors"]
+        for e in sc["expect_refused"]:
+            declared += 1
+            hit = [m for t, v, m in got if abs(t - e["t"]) < 0.02 and v == e["do"]]
+            assert hit, (name, "accepted: %s at %s s" % (e["do"], e["t"]), got)
+            assert any(e["says"] in m for m in hit), (name, e, hit)
+    assert declared >= 2
+
+
 def test_header_is_the_same_in_both_runtimes(tmp_path):
     heads = []
     for rt in ("micropython", "cpython"):

@@ -75,8 +75,9 @@ class _Collect:
 _number = S.number
 _ASK = object()         # mode() without an argument: which mode (mode(None) is an error)
 # The lowest integral gain that brings the flow to its setpoint in reasonable time. On the
-# simulated rig (kp 300, a 2 -> 4 L/min step): ki 100 settles within 5 % in 2 s; ki 30 is still
-# 3.6 % off after 30 s, ki 0 stays 11 % off (the pump-map feed-forward alone).
+# simulated rig (kp 300, a 2 -> 4 L/min step, true flow; tools/bench/ki_floor.py): ki 1500 (the
+# default) settles within 5 % in 2.1 s, ki 100 in 16 s; ki 30 is still 9 % off 30 s after the
+# step, ki 0 21 % off.
 _KI_USEFUL = 100
 # Zero limits (docs/facts.md §1, §2, docs/checklist.md): the largest offset each part shows
 # open to air / at no flow. P1, a disposable bridge transducer (+-25 mmHg zero offset class)

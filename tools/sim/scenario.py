@@ -153,7 +153,29 @@ TOP = {
     # a venous reservoir in the circuit and its level sensor on the board (issue 17)
     "reservoir": (False, None, None),
     "events": (False, None, None),
+    # commands the rig must refuse, each {"t": s, "do": verb, "says": part of the message}:
+    # an example that shows a refusal fails its test if the command is accepted (issue 12)
+    "expect_refused": (False, None, []),
 }
+
+
+def _expect_refused(v, duration_s):
+    if not isinstance(v, list):
+        raise ScenarioError("expect_refused", "must be a list of {\"t\": s, \"do\": verb, \"says\": text}")
+    out = []
+    for i, e in enumerate(v):
+        f = "expect_refused[%d]" % i
+        _dict(f, e)
+        for k in e:
+            if k not in ("t", "do", "says"):
+                raise ScenarioError(f + "." + k, "unknown field; known: do, says, t")
+        for k in ("t", "do", "says"):
+            if k not in e:
+                raise ScenarioError(f + "." + k, "missing")
+        out.append({"t": _num(0, duration_s)(f + ".t", e["t"]),
+                    "do": _choice(*VERBS)(f + ".do", e["do"]),
+                    "says": _str(f + ".says", e["says"])})
+    return out
 
 
 def _reservoir(v):
@@ -244,6 +266,7 @@ def validate(d, gas=None):
     verbs = dict(VERBS)
     if gas:
         verbs.update(GAS_VERBS)
+    out["expect_refused"] = _expect_refused(d.get("expect_refused", []), out["duration_s"])
     evs = d.get("events", [])
     if not isinstance(evs, list):
         raise ScenarioError("events", "must be a list of {\"t\": s, \"do\": verb, ...}")
