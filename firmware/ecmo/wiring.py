@@ -37,11 +37,17 @@ _I2C_TIMEOUT_US = 2000   # a dead bus must cost the tick a couple of ms, not the
 # ---- one driver from its board entry (tests build single drivers with these too) ----
 def counter(unit, pin, active_level):
     # a hardware counter of the input's edges toward its active level (ESP32: machine.Counter
-    # on a PCNT unit, MicroPython 1.26+); None where the board names no unit or the port has
-    # no Counter (the soft IRQ and the tick's level read are then all there is)
-    C = getattr(machine, "Counter", None)
-    if unit is None or C is None:
+    # on a PCNT unit, MicroPython 1.26+); None where the board names no unit. A board that
+    # names one counts on it (the ESP32's soft IRQs can be lost), so a port without Counter is
+    # refused at boot with the reason: running on, an air pulse lost with its IRQ would not stop
+    # the pump (the outputs stay at early.py's safe levels)
+    if unit is None:
         return None
+    C = getattr(machine, "Counter", None)
+    if C is None:
+        raise RuntimeError("the board file names edge counter %d for %s but this MicroPython has "
+                           "no machine.Counter: flash v1.26 or later (or take EDGE_COUNTERS out of "
+                           "the board file, and lose the lost-IRQ protection)" % (unit, pin))
     return C(unit, pin, edge=C.RISING if active_level else C.FALLING)
 
 
@@ -63,7 +69,7 @@ def pump(spec, rpm_max, unit=None):
 def clamp(spec, closed=False):
     # the profile's safe state from the first write: VA closed (the pump is not running yet,
     # an open return line flows backwards), VV open (closing a line at power-up is itself a
-    # hazard). boot.py made the pin so already; this keeps it there.
+    # hazard). early.py (main.py's first lines) made the pin so already; this keeps it there.
     level = spec.get("closed_level", 1)
     c = Clamp(Pin(spec["pin"], Pin.OUT, value=level if closed else 1 - level), level)
     c.closed = closed

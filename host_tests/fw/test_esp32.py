@@ -101,6 +101,25 @@ def test_estop_press_during_save_is_never_lost():
     assert b.rig.sup.state == STOP and "ESTOP" in codes(b) and not b.enabled()
 
 
+def test_a_board_naming_edge_counters_on_a_port_without_counter_refuses_to_boot():
+    # a MicroPython older than 1.26 has no machine.Counter: the air/e-stop protection the board
+    # file counts on would silently be gone, so the rig is not built (found by review, #20)
+    esp32kit.esp32()
+    C = machine.Counter
+    del machine.Counter
+    try:
+        try:
+            Bench()
+            raise AssertionError("booted without the edge counters the board names")
+        except RuntimeError as e:
+            assert "machine.Counter" in str(e) and "v1.26" in str(e), str(e)
+        pump = board_esp32.PUMP
+        assert machine.sim_pin(pump["enable"]).level != pump["enable_level"]   # the pump stays off
+    finally:
+        machine.Counter = C
+    assert Bench().rig.pump._count is not None
+
+
 def test_tach_through_the_counter_reads_the_speed():
     esp32kit.esp32()
     b = Bench()
