@@ -317,3 +317,78 @@ def test_h31_low_level_keeps_the_speed_once_the_level_rises_again():
         b.ticks(10)
     assert ml < 500 and shown(b, A.LEVEL_LOW)
     assert abs(b.rig.sup.rpm_applied - r2) <= 3       # kept, not brought further down
+
+
+def _watchdog(b):
+    # the chip resets; the world and retained memory stay; the firmware boots again (no save)
+    machine.sim_reboot(machine.WDT_RESET)
+    return Bench(profile=None, keep_settings=True)
+
+
+def test_h11_va_resumes_in_pressure_mode_on_its_target_after_a_watchdog_reset():
+    # found by review: the retained word kept only RPM or flow, so a servo came back in RPM mode
+    b = Bench()                       # VA
+    b.set(p1=-40, flow=3.0)
+    b.running(3000)
+    b.rig.save()                      # the file says rpm mode
+    b.rig.set_p1(-45)
+    b.rig.mode("pressure")
+    b.ticks(50)
+    b2 = _watchdog(b)
+    assert b2.rig.control.mode == PRESSURE and b2.rig.mode() == "pressure"
+    assert b2.rig.control.p1_target_dmmhg == -450
+    b2.ticks(400)
+    assert b2.rig.sup.state == 1 and b2.rig.sup.rpm_applied >= 1500     # RUN, the VA floor
+    r = b2.rig.sup.rpm_applied
+    b2.set(p1=-30)                    # less suction than the target: the servo speeds up
+    b2.ticks(200)
+    assert b2.rig.sup.rpm_applied > r
+
+
+def test_h11_va_resumes_in_zero_flow_mode_and_leaves_it_to_where_it_came_from():
+    b = Bench()
+    b.set(flow=2.0)
+    b.running(2500)
+    b.rig.mode("flow")
+    b.ticks(10)
+    b.rig.save()                      # the file says flow mode
+    b.rig.mode("zero")
+    b.ticks(300)
+    b2 = _watchdog(b)
+    assert b2.rig.control.mode == ZERO and b2.rig.control.prev_mode == FLOW
+    b2.set(flow=-0.05)                # backwards: the search raises the speed
+    b2.ticks(400)
+    r = b2.rig.sup.rpm_applied
+    b2.ticks(200)
+    assert b2.rig.sup.rpm_applied > r >= 1500
+    b2.rig.mode("flow")
+    assert b2.rig.control.mode == FLOW
+
+
+def test_h11_va_resumes_in_rpm_mode_at_the_live_speed_when_the_file_says_flow():
+    # the switch to RPM mode on restore took the applied speed (0 at boot) over the live one
+    b = Bench()
+    b.set(flow=3.0)
+    b.running(2500)
+    b.rig.mode("flow")
+    b.rig.save()
+    b.rig.mode("rpm")
+    b.rig.set_rpm(2700)
+    b.ticks(300)
+    b2 = _watchdog(b)
+    assert b2.rig.control.mode == RPM and b2.rig.control.rpm_target == 2700
+    b2.ticks(500)
+    assert b2.rig.sup.rpm_applied == 2700
+
+
+def test_h11_a_retained_pressure_target_out_of_bounds_is_not_restored():
+    from ecmo.drivers.retain import Retained, RUN, VA
+    b = Bench()
+    b.running(2600)
+    b.rig.save()
+    machine.sim_reboot(machine.WDT_RESET)
+    Retained("rp2_scratch").put(RUN | VA, 0x8000 + 900, None, PRESSURE)   # +90 mmHg
+    b2 = Bench(profile=None, keep_settings=True)
+    assert b2.rig.control.mode == RPM and shown(b2, A.SETTINGS)
+    b2.ticks(500)
+    assert b2.rig.sup.rpm_applied == 2600          # VA still resumes, on the saved settings

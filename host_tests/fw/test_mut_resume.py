@@ -90,15 +90,20 @@ class _P:
 
 
 class _Retain:
-    def __init__(self, word=None):
+    def __init__(self, word=None, mode=0):
         self.word = word
+        self.mode_byte = mode
         self.put_args = None
 
     def get(self):
         return self.word
 
-    def put(self, flags, sp, sweep=None):
+    def mode(self):
+        return self.mode_byte
+
+    def put(self, flags, sp, sweep=None, mode=0):
         self.put_args = (flags, sp, sweep)
+        self.mode_byte = mode
 
     def add(self, flag):
         f, sp, sweep = self.put_args

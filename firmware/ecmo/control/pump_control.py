@@ -93,7 +93,7 @@ class PumpControl:
         # Bumpless: every PID starts from the speed now applied (its integrator preloaded with
         # it), its ramped setpoint from the value now measured; RPM mode keeps the speed now
         # applied. The pressure and zero-flow modes leave the speed they start from as the RPM
-        # setpoint: what a reset resumes at (safety/resume.py keeps RPM and FLOW only).
+        # setpoint (where leaving them to RPM mode starts; safety/resume.py keeps every mode).
         if mode == self.mode:
             return
         if mode == FLOW:

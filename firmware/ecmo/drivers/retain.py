@@ -7,7 +7,8 @@
 #   rp2:   watchdog SCRATCH0..1 (RP2040 datasheet 4.7: scratch registers persist through the
 #          watchdog reset; the SDK's watchdog_reboot uses SCRATCH4..7 only)
 #   esp32: RTC slow memory (machine.RTC().memory())
-# One 32-bit word holds magic, flags and setpoint, so a reset can never tear them apart. The
+# One 32-bit word holds magic, flags and setpoint, so a reset can never tear them apart; the
+# second holds the sweep setpoint and the pressure / zero-flow mode byte (mode()). The
 # magic keeps the top two bits clear: rp2's mem32 returns a signed int, and a word below 2**30
 # stays a small int (no allocation when the tick sets a flag).
 import machine
@@ -25,6 +26,7 @@ STOP_AIR = const(16)                 # a latched air stop not yet released
 STOP_ESTOP = const(32)               # a latched e-stop stop not yet released
 DIRTY = const(64)                    # live settings differ from the saved ones
 CLAMP = const(128)                   # the operator has the return line clamped (weaning)
+_NO_SWEEP = const(0xFFFF)            # the sweep field when the rig has no gas side
 
 
 class Retained:
@@ -55,17 +57,25 @@ class Retained:
 
     def get(self):
         # (flags, setpoint, sweep_mlpm or None), or None if nothing valid survived (power-on,
-        # never written); setpoint is mL/min in flow mode, RPM in RPM mode
+        # never written); setpoint is mL/min in flow mode, RPM in RPM mode (mode() for the others)
         w, s = self._words()
         if w >> 24 != _MAGIC:
             return None
         sweep = s & 0xFFFF if s >> 24 == _MAGIC_SWEEP else None
-        return w >> 16 & 0xFF, w & 0xFFFF, sweep
+        return w >> 16 & 0xFF, w & 0xFFFF, None if sweep == _NO_SWEEP else sweep
 
-    def put(self, flags, setpoint, sweep_mlpm=None):
+    def mode(self):
+        # the mode byte of the second word: 0, or the pressure / zero-flow mode (bits 0-1) and
+        # the mode it returns to (bits 2-3); 0 when nothing valid survived
+        w, s = self._words()
+        if w >> 24 != _MAGIC or s >> 24 != _MAGIC_SWEEP:
+            return 0
+        return s >> 16 & 0xFF
+
+    def put(self, flags, setpoint, sweep_mlpm=None, mode=0):
         w = _MAGIC << 24 | (flags & 0xFF) << 16 | (setpoint & 0xFFFF)
-        s = _MAGIC_SWEEP << 24 | (sweep_mlpm & 0xFFFF) if sweep_mlpm is not None else 0
-        self._write(w, s)
+        sw = _NO_SWEEP if sweep_mlpm is None else sweep_mlpm & 0xFFFF
+        self._write(w, _MAGIC_SWEEP << 24 | (mode & 0xFF) << 16 | sw)
 
     def add(self, flag):
         # From the air / e-stop IRQ (safety/trip.py). rp2: a hard IRQ, so a read and a

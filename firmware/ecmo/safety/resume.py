@@ -11,12 +11,15 @@
 import machine
 from ecmo import table as T
 from ecmo.drivers import retain as R
-from ecmo.control.pump_control import RPM, FLOW
+from ecmo.control.pump_control import RPM, FLOW, PRESSURE, ZERO
 from ecmo.safety import alarms as A
 from ecmo.safety import profiles
 
 _FLOW_MAX_MLPM = T.to_units("flow_lpm", T.ROWS["flow_lpm"][T.HI])
 _SWEEP_MAX_MLPM = T.to_units("sweep_lpm", T.ROWS["sweep_lpm"][T.HI])
+_P1_LO = T.to_units("p1_target_mmhg", T.ROWS["p1_target_mmhg"][T.LO])
+_P1_HI = T.to_units("p1_target_mmhg", T.ROWS["p1_target_mmhg"][T.HI])
+_P1_OFS = 0x8000        # the P1 target (dmmHg, below zero) in the unsigned setpoint field
 
 
 class Boot:
@@ -75,7 +78,7 @@ def after_reset(p, retain, boot_cause, settings, rpm_max, now, on_flash=(False, 
         p.al.set(A.WDT_RESET, False, now)   # latched: shown until acknowledged
         if kept is not None:
             # impossible setpoints are not restored, but VA still resumes (on the saved ones)
-            _restore_live(p, kept, settings, rpm_max, now, out)
+            _restore_live(p, kept, retain.mode(), settings, rpm_max, now, out)
             resume = flags & R.RUN != 0 and not stopped and p.sup.profile == "VA"
     if resume:
         p.sup.start(now)
@@ -83,13 +86,20 @@ def after_reset(p, retain, boot_cause, settings, rpm_max, now, on_flash=(False, 
     return out
 
 
-def _restore_live(p, kept, settings, rpm_max, now, out):
+def _restore_live(p, kept, mode, settings, rpm_max, now, out):
     flags, setpoint, sweep = kept
     c = p.control
     flow = flags & R.FLOW != 0
+    live = mode & 3                 # PRESSURE or ZERO, else RPM/FLOW from the FLOW flag
+    back = mode >> 2 & 3
+    if live == PRESSURE:
+        bad = not _P1_LO <= setpoint - _P1_OFS <= _P1_HI
+    elif live == ZERO:
+        bad = setpoint > rpm_max or back == ZERO or not flags & R.VA
+    else:
+        bad = live != 0 or setpoint > (_FLOW_MAX_MLPM if flow else rpm_max)
     # a word that passed its magic but holds impossible setpoints is not trusted
-    if setpoint > (_FLOW_MAX_MLPM if flow else rpm_max) or \
-            (sweep is not None and sweep > _SWEEP_MAX_MLPM):
+    if bad or (sweep is not None and sweep > _SWEEP_MAX_MLPM):
         p.al.set(A.SETTINGS, True, now)
         return
     prof = "VA" if flags & R.VA else "VV"
@@ -105,14 +115,27 @@ def _restore_live(p, kept, settings, rpm_max, now, out):
         p.al.set(A.SETTINGS, True, now)   # live changes were not saved: say so
         out.dirty = True
     p.sup.clamp_request = flags & R.CLAMP != 0
-    if flow:
+    if live == PRESSURE:
+        # the P1 servo resumes on its target (from the pump at rest: the VA floor ramps it)
+        c.p1_target_dmmhg = setpoint - _P1_OFS
+        c.set_mode(PRESSURE, p.flow.value, 0, p.p1.value)
+        settings["control"] = "pressure"
+        settings["p1_target_mmhg"] = c.p1_target_dmmhg / 10
+    elif live == ZERO:
+        # a weaning trial goes on searching for the speed of zero net flow; leaving it returns
+        # to the mode it came from, with the speed it entered at as the RPM setpoint
+        c.set_mode(ZERO, p.flow.value, 0)
+        c.prev_mode = back
+        c.rpm_target = setpoint
+        settings["control"] = "zero"
+    elif flow:
         c.flow_target_mlpm = setpoint
         c.set_mode(FLOW, p.flow.value, 0)
         settings["control"] = "flow"
         settings["flow_lpm"] = setpoint / 1000
     else:
+        c.set_mode(RPM, p.flow.value, 0)     # before the target: a switch takes the applied speed
         c.rpm_target = setpoint
-        c.set_mode(RPM, p.flow.value, 0)
         settings["control"] = "rpm"
         settings["rpm"] = setpoint
     if sweep is not None and p.gas is not None:
@@ -129,13 +152,20 @@ def keep(p, retain, run_intent, dirty, asked=False):
         (R.VA if sup.profile == "VA" else 0) | (R.FLOW if c.mode == FLOW else 0) | \
         (R.DIRTY if dirty else 0) | (R.CLAMP if sup.clamp_request else 0)
     sweep = p.gas.control.target_mlpm if p.gas is not None else None
-    sp = c.flow_target_mlpm if c.mode == FLOW else c.rpm_target
+    m = c.mode
+    sp = c.flow_target_mlpm if m == FLOW else c.rpm_target
+    mode = 0
+    if m == PRESSURE:
+        sp = c.p1_target_dmmhg + _P1_OFS
+        mode = PRESSURE
+    elif m == ZERO:
+        mode = ZERO | c.prev_mode << 2
     st = machine.disable_irq()
     try:
         # a latch holds until restart() clears it, whatever the state says this instant
         latches = (R.STOP_AIR if p.bubble.latched else 0) | \
             (R.STOP_ESTOP if p.estop.latched else 0)
-        retain.put(flags | latches, sp, sweep)
+        retain.put(flags | latches, sp, sweep, mode)
     finally:
         machine.enable_irq(st)
     # ESP32: a queued air / e-stop handler can run inside the section (disable_irq does not hold
