@@ -559,10 +559,16 @@ class Supervisor:
     def _h12_tach(self, rpm, now_ms):
         # the motor does not follow its command: driver fault, stalled or unplugged tach
         # (after the actuators: it needs this tick's command)
+        # Inside that tolerance a tach can still be wrong: latched at an old speed (it shows no
+        # change while the command moved) or showing a speed the circuit does not run at (the
+        # pump map fits the command's speed, not the tach's): the cross-checks' own tach
+        # checks (red.tach_bad) raise TACH at once
         off = self.pump.rpm - rpm
         tol = _TACH_TOL_RPM + rpm * _TACH_TOL_PCT // 100
         bad = off > tol or -off > tol
-        self.alarms.set(A.TACH, held(self._held_n, _D_TACH, bad, self._tach_n), now_ms)
+        bad = held(self._held_n, _D_TACH, bad, self._tach_n)
+        r = self.red
+        self.alarms.set(A.TACH, bad or (r is not None and r.tach_bad), now_ms)
 
     # ---- the decision ----
     def _decide(self, now_ms, req_rpm, dt_ms):
