@@ -14,7 +14,7 @@ def _clean(v):
     assert bad == [], [(k, v[k]["detail"]) for k in bad]
 
 
-def test_a_flow_offset_during_a_volume_loss_is_named_and_the_true_flow_returns():
+def test_h27_a_flow_offset_during_a_volume_loss_is_named_and_the_true_flow_returns():
     v, rows, s = campaign_case("pico-VV-flow.offset-volume_loss-during.json", keep_from=10.0)
     _clean(v)
     t = first_alarm(rows, "SENSOR_FLOW", 10.5)
@@ -25,7 +25,7 @@ def test_a_flow_offset_during_a_volume_loss_is_named_and_the_true_flow_returns()
     assert all(r["state"] == "run" for r in rows)
 
 
-def test_a_p1_offset_before_a_setpoint_step_is_named():
+def test_h27_a_p1_offset_before_a_setpoint_step_is_named():
     v, rows, s = campaign_case("esp32-VV-p1.offset-setpoint_down-before.json", keep_from=6.0)
     _clean(v)
     t = first_alarm(rows, "SENSOR_P1", 6.0)

@@ -16,7 +16,7 @@ def _clean(v):
     assert bad == [], [(k, v[k]["detail"]) for k in bad]
 
 
-def test_p1_saturated_then_a_volume_loss_suction_acts_on_the_estimate_at_once():
+def test_h03_p1_saturated_then_a_volume_loss_suction_acts_on_the_estimate_at_once():
     v, rows, s = campaign_case("pico-VV-p1.saturated-volume_loss-before.json", keep_from=9.0)
     _clean(v)
     lim = criteria.limits("VV")["p1_crit"]
@@ -44,11 +44,11 @@ def _turning(name):
     return rows
 
 
-def test_a_frozen_p1_in_the_start_ramp_does_not_hold_the_pump_nearly_still():
+def test_h08_a_frozen_p1_in_the_start_ramp_does_not_hold_the_pump_nearly_still():
     rows = _turning("esp32-VV-p1.stuck-reset-after.json")
     assert first_alarm(rows, "SENSOR_P1", 14.0) is not None
 
 
-def test_a_noisy_flow_in_the_start_ramp_does_not_hold_the_pump_nearly_still():
+def test_h08_a_noisy_flow_in_the_start_ramp_does_not_hold_the_pump_nearly_still():
     rows = _turning("esp32-VV-flow.noise-reset-after.json")
     assert first_alarm(rows, "SENSOR_FLOW", 14.0) is not None

@@ -9,7 +9,7 @@ from trustkit import campaign_case, first_alarm
 CASE = "pico-VA-tach.stuck-setpoint_up-before.json"     # tach latched at 6 s, setpoint 6.0 at 10 s
 
 
-def test_a_latched_tach_raises_tach_names_no_pressure_and_the_flow_follows_the_setpoint():
+def test_h12_a_latched_tach_raises_tach_names_no_pressure_and_the_flow_follows_the_setpoint():
     v, rows, s = campaign_case(CASE, keep_from=5.0)
     assert not s["errors"], s["errors"]
     bad = criteria.failed(v)
