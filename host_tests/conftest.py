@@ -18,7 +18,7 @@ ROOT = os.path.dirname(HERE)
 FW_TESTS = os.path.join(HERE, "fw")
 RUNTIMES = ("cpython", "micropython")
 MP_TIMEOUT_S = 120
-MP_HEAP = "8M"    # the unix port's default heap is small for simulator-heavy tests
+MP_HEAP = "16M"    # the unix port's default heap is small for simulator-heavy tests
 
 sys.path.insert(0, FW_TESTS)
 import fwrun  # noqa: E402

@@ -347,7 +347,7 @@ def _run_tests(d, specs, runtime, timeout):
     if runtime == "cpython":
         cmd = [sys.executable, runner]
     else:
-        cmd = [micropython_exe(), "-X", "heapsize=8M", runner]
+        cmd = [micropython_exe(), "-X", "heapsize=16M", runner]
     specfile = os.path.join(d, "specs.txt")
     with open(specfile, "w") as f:
         f.write("\n".join(specs) + "\n")

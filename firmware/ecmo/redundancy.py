@@ -5,9 +5,17 @@
 # A sensor that breaks one relation is suspect; which one is a majority call: P1 is only in R1,
 # P3 only in R2 (and R2 also breaks when the membrane clots, so R2 alone names nobody), flow
 # and P2 are in both, and they break them with the same sign (flow) or opposite signs (P2).
-# Estimates are anchored: while every sensor is trusted, a slow bias (tau ~5 s) takes up what
-# the map gets wrong at the operating point, so a map that is off by 20 % is still close near
-# where the rig runs; a slow sensor drift is taken up the same way and is not caught here.
+# Estimates are anchored: a bias learnt while every sensor is trusted takes up what the map gets
+# wrong at the operating point, so a map that is off by 20 % is still close near where the rig
+# runs. Only the first second of trusted running after boot is an unjudged seed (learnt fast,
+# tau ~0.3 s); after it the anchors learn slowly (tau ~5 s) and never while a relation is
+# broken, so a fault that comes after a stop, a reset or low flow is not learnt as the anchor.
+# A restart settles 1 s before the relations judge again. The "map fits this circuit" flag,
+# once set, stays set (one tick with a bad reading must not switch the cross-checks off). A
+# slow sensor drift (slower than the anchor) is taken up and is not caught here.
+# The speed the relations use is checked on its own: a tach frozen while the command moved,
+# or one the map says the circuit does not run at (the command's speed fits, the tach's does
+# not) is `tach_bad` (TACH at once, the supervisor), and then the relations name nobody.
 # Also here: the substitutes the interlocks use when a pressure or the flow is not trusted, and
 # a short history of the speed applied while everything was trusted (the fault fallback).
 # Integers only, nothing allocated per tick.
@@ -21,8 +29,11 @@ P3 = const(4)
 FLOW = const(8)
 SUSPECT_NAMES = ((P1, "p1"), (P2, "p2"), (P3, "p3"), (FLOW, "flow"))
 
-_DEB_TICKS = const(50)          # a relation broken this long (0.5 s) names a suspect
-_WARM_TICKS = const(500)        # 5 s of trusted running before the relations are checked
+_DEB_TICKS = const(50)          # a relation broken this long (0.5 s at the command) names a
+                                # suspect: counts 2 a tick with the motor at its command, 1 away
+_SEED_TICKS = const(100)        # the unjudged seed: the first 1 s of trusted running after boot
+_SEED_SHIFT = const(5)          # ... learnt fast: 1/32 per tick, tau ~0.3 s
+_SETTLE_TICKS = const(100)      # after a stop, low flow or an invalid reading: 1 s unjudged
 _BIAS_SHIFT = const(9)          # anchor filter: 1/512 per tick, tau ~5 s at 100 Hz
 _RM_SHIFT = const(11)           # membrane resistance filter, tau ~20 s
 _RM_K = const(10000)            # resistance in 0.01 mmHg per L/min (0.1 mmHg * 1000 mL / 10)
@@ -34,6 +45,12 @@ _HIST_EVERY = const(10)
 _BACK = const(10)               # fall back to the speed of >= 1 s ago: older than any detection
 _TACH_TOL_RPM = const(300)
 _STEADY_RPM = const(50)         # tach within 50 rpm + 2 % of the command: the motor is settled
+_TF_RPM = const(8)              # tach frozen: within 8 rpm + 5 % of where it was ...
+_TF_TICKS = const(100)          # ... for 1 s
+_TF_MOVED = const(50)           # ... while the command was away from its own start by twice
+                                # that band for 0.5 s (a healthy motor follows in ~0.3 s)
+_TF_MIN_RPM = const(500)        # below this the tach may rightly read nothing
+_TC_TICKS = const(100)          # the command steady 1 s: the map judges the tach's speed
 
 
 class Redundancy:
@@ -59,9 +76,21 @@ class Redundancy:
         self._qb = 0             # anchors x16: flow bias (mL/min), P1 bias (0.1 mmHg)
         self._pb = 0
         self._rm16 = 0
-        self._warm = 0
-        self.anchored = False    # the anchors have learnt (5 s trusted): the estimates may stand in
-        self.fits = False        # the map describes this circuit (its anchor inside the map's error)
+        self._seed = 0           # seed ticks learnt (the first second of trusted running)
+        self._settle = 0         # trusted ticks since the last stop, low flow or invalid reading
+        self.anchored = False    # the anchors are seeded and the map fits: estimates may stand in
+        self.fits = False        # the map describes this circuit (its anchor inside the map's
+                                 # error); once set it stays set (set_map() starts again)
+        # the tach's own checks (tach_bad): frozen while the command moved; the map fits the
+        # command's speed and not the tach's
+        self.tach_bad = False
+        self._tf_ref = 0         # tach reading the frozen window started at, and the command then
+        self._tf_cmd = 0
+        self._tf_n = 0           # ticks the tach stayed within its band
+        self._tf_m = 0           # ... of them with the command away
+        self._tc_cmd = 0         # command the steady window started at
+        self._tc_s = 0           # ticks it stayed there
+        self._tc_n = 0           # ticks the map fitted the command's speed and not the tach's
         self._n1 = 0
         self._n2 = 0
         self._n3 = 0
@@ -83,9 +112,14 @@ class Redundancy:
         self.q_est = False       # q_g is the map's estimate, not the flow sensor
 
     def set_map(self, pmap):
+        m = self.map
+        if m is not None and m.a == pmap.a and m.b == pmap.b and m.c == pmap.c and \
+                m.err_pct == pmap.err_pct:
+            return               # the same map again (settings loaded): the anchors still hold
         self.map = pmap
-        self._warm = 0           # new map: re-learn the anchors before judging anyone
+        self._seed = 0           # new map: seed the anchors again before judging anyone
         self.anchored = False
+        self.fits = False
 
     def suspects(self):
         # REPL side: the names of the sensors the relations point at now
@@ -103,6 +137,56 @@ class Redundancy:
             d = -d
         return d <= _TACH_TOL_RPM + p.rpm_cmd // 5
 
+    def _tach_frozen(self, t, c):
+        # check 1: the tach stays within 8 rpm + 5 % of where it was for 1 s while the command
+        # moved away from where it was by twice that for 0.5 s (a healthy motor follows a
+        # command change within a few tenths of a second, its tach with it)
+        tol = _TF_RPM + self._tf_ref * 5 // 100
+        d = t - self._tf_ref
+        if d > tol or d < -tol:
+            self._tf_ref = t      # it moved: alive, a new window from here
+            self._tf_cmd = c
+            self._tf_n = 0
+            self._tf_m = 0
+            self._tc_n = 0
+            return False
+        if self._tf_n < _TF_TICKS:
+            self._tf_n += 1
+        e = c - self._tf_cmd
+        if self.pump.enabled and c >= _TF_MIN_RPM and (e > 2 * tol or e < -2 * tol) and \
+                self._tf_m < _TF_MOVED:
+            self._tf_m += 1
+        return self._tf_n >= _TF_TICKS and self._tf_m >= _TF_MOVED
+
+    def _tach_fit(self, raw, rpm, head, q, tol):
+        # check 2: with the command steady 1 s and the tach away from it, the map (anchored)
+        # fits the command's speed and not the tach's: the motor runs where it was told, the
+        # tach shows something else (latched inside the 300 rpm + 20 % of H12)
+        m = self.map
+        c = self.pump.rpm_cmd
+        t = self.pump.rpm
+        band = _TF_RPM + c * 5 // 100
+        d = c - self._tc_cmd
+        if d > band or d < -band:
+            self._tc_cmd = c
+            self._tc_s = 0
+            return
+        if self._tc_s < _TC_TICKS:
+            self._tc_s += 1
+            return
+        d = t - c
+        if -band <= d <= band or not (m.informative(c, q) and m.informative(t, q)):
+            self._tc_n = 0
+            return
+        qb = self._qb >> 4
+        qt = (raw if rpm == t else m.flow_mlpm(t, head)) + qb - q
+        qc = (raw if rpm == c else m.flow_mlpm(c, head)) + qb - q
+        if -tol <= qc <= tol and (qt > tol or qt < -tol):
+            if self._tc_n < _DEB_TICKS:
+                self._tc_n += 1
+        else:
+            self._tc_n = 0
+
     # ---- the tick ----
     def update(self, running, rpm_applied):
         m = self.map
@@ -114,8 +198,10 @@ class Redundancy:
         p2ok = p2.status == 0
         p3ok = p3.status == 0
         qok = fl.status == 0
-        tach = self._tach_ok()
-        rpm = self.pump.rpm if tach else self.pump.rpm_cmd
+        c = self.pump.rpm_cmd
+        self.tach_bad = self._tach_frozen(self.pump.rpm, c) or self._tc_n >= _DEB_TICKS
+        tach = self._tach_ok() and not self.tach_bad
+        rpm = self.pump.rpm if tach else c
         self.rpm = rpm
         q = fl.value
         # R1 estimates
@@ -149,14 +235,17 @@ class Redundancy:
         self.rm = rm
         if p2ok and p3ok and rm > 0:
             self.q_mem = (p2.value - p3.value) * _RM_K // rm
-        every = p1ok and p2ok and p3ok and qok and tach and running and q > _Q_MIN_MLPM
-        if not every:
-            self._warm = 0
+        every = p1ok and p2ok and p3ok and qok and running and q > _Q_MIN_MLPM
+        if not every or not tach:
+            self._settle = 0
             self._n1 = 0
             self._n2 = 0
             self._n3 = 0
-            if not (p1ok and p2ok and p3ok and qok):
-                self.suspect = 0      # an invalid sensor is named by its own status
+            if not (p1ok and p2ok and p3ok and qok) or self.tach_bad:
+                # an invalid sensor is named by its own status; a bad speed names nobody
+                self.suspect = 0
+            if every and self.tach_bad:
+                self._tach_fit(raw, rpm, p2.value - p1.value, q, self._tol(q))
             self._history(rpm_applied)
             return
         # tolerance on the smallest of the three flows (a reading that is off must not widen
@@ -164,9 +253,7 @@ class Redundancy:
         qs = q if q < self.q_map else self.q_map
         if rm > 0 and self.q_mem < qs:
             qs = self.q_mem
-        if qs < 0:
-            qs = 0
-        tol = _Q_TOL_MLPM + qs // 16 + qs * m.err_pct // 400
+        tol = self._tol(qs)
         e1 = q - self.q_map
         e2 = q - self.q_mem if rm > 0 else 0
         self.r1_res = e1
@@ -174,60 +261,77 @@ class Redundancy:
         b1 = m.informative(rpm, q) and (e1 > tol or e1 < -tol)
         b2 = rm > 0 and (e2 > tol or e2 < -tol)
         b3 = p3.value > p2.value + _ORDER_TOL_DMMHG
-        warm = self._warm >= _WARM_TICKS
-        # anchors learn while every sensor is trusted, the relations hold (or are still being
-        # learnt) and the motor is at its command (during a speed change the static relations
-        # hold least well); never while a relation is broken, so a fault is not learnt away
-        c = self.pump.rpm_cmd
+        seeding = self._seed < _SEED_TICKS
+        # the motor at its command: the static relations hold best (during a speed change
+        # they hold least well: those ticks count half)
         d = rpm - c
-        if self.suspect == 0 and not (warm and (b1 or b2 or b3)) and \
-                -_STEADY_RPM - c // 50 < d < _STEADY_RPM + c // 50:
-            self._qb += ((q - raw) * 16 - self._qb) >> _BIAS_SHIFT
-            self._pb += ((p1.value - pe_raw) * 16 - self._pb) >> _BIAS_SHIFT
+        steady = -_STEADY_RPM - c // 50 < d < _STEADY_RPM + c // 50
+        # anchors learn while every sensor is trusted and the motor is at its command: in the
+        # seed whatever the relations say (it is what they are seeded with), after it only
+        # while they hold, so a fault is not learnt away
+        if self.suspect == 0 and steady and (seeding or not (b1 or b2 or b3)):
+            sh = _SEED_SHIFT if seeding else _BIAS_SHIFT
+            self._qb += ((q - raw) * 16 - self._qb) >> sh
+            self._pb += ((p1.value - pe_raw) * 16 - self._pb) >> sh
             r = (p2.value - p3.value) * _RM_K // q
             if self._rm16 == 0:
                 self._rm16 = r * 16
             else:
-                self._rm16 += (r * 16 - self._rm16) >> _RM_SHIFT
+                self._rm16 += (r * 16 - self._rm16) >> (_SEED_SHIFT if seeding else _RM_SHIFT)
             # The map fits this circuit if what the anchor had to take up stays inside the
-            # map's own error budget and the operating point is on its forward branch (judged
-            # while learning only: a fault must not talk the map out of use). If it does not
-            # (a wrong map, another pump, readings no circuit makes), the relations judge nobody
-            # and no estimate stands in for a sensor: the plain RPM hold beats a bad model.
-            qb = self._qb >> 4
-            lim = _Q_TOL_MLPM + q * m.err_pct // 100
-            self.fits = raw > 0 and -lim <= qb <= lim
-        if not warm:
-            self._warm += 1
-            if self._warm >= _WARM_TICKS:
-                self.anchored = self.fits
-            self._history(rpm_applied)
-            return
-        if not self.fits:
-            self.anchored = False
+            # map's own error budget and the operating point is on its forward branch. If it
+            # does not (a wrong map, another pump, readings no circuit makes), the relations
+            # judge nobody and no estimate stands in for a sensor: the plain RPM hold beats a
+            # bad model. Judged while learning only, and once it fits after the seed it stays
+            # so: one tick of a bad reading (a clamp released) must not switch the checks off.
+            if seeding or not self.fits:
+                qb = self._qb >> 4
+                lim = _Q_TOL_MLPM + q * m.err_pct // 100
+                self.fits = raw > 0 and -lim <= qb <= lim
+            if seeding:
+                self._seed += 1
+                if self._seed >= _SEED_TICKS:
+                    self.anchored = self.fits
+        if self._settle < _SETTLE_TICKS:
+            self._settle += 1
+        if seeding or self._settle < _SETTLE_TICKS or not self.fits:
+            self.anchored = self.fits and not seeding
             self._n1 = 0
             self._n2 = 0
             self._n3 = 0
-            self.suspect = 0
+            if not self.fits:
+                self.suspect = 0
             self._history(rpm_applied)
             return
         self.anchored = True
-        self._n1 = self._n1 + 1 if b1 and self._n1 < 255 else (self._n1 if b1 else 0)
-        self._n2 = self._n2 + 1 if b2 and self._n2 < 255 else (self._n2 if b2 else 0)
-        self._n3 = self._n3 + 1 if b3 and self._n3 < 255 else (self._n3 if b3 else 0)
+        self._tach_fit(raw, rpm, p2.value - p1.value, q, tol)
+        w = 2 if steady else 1
+        self._n1 = (self._n1 + w if self._n1 < 250 else self._n1) if b1 else 0
+        self._n2 = (self._n2 + w if self._n2 < 250 else self._n2) if b2 else 0
+        self._n3 = (self._n3 + w if self._n3 < 250 else self._n3) if b3 else 0
         s = 0
-        f1 = self._n1 >= _DEB_TICKS
-        f2 = self._n2 >= _DEB_TICKS
+        f1 = self._n1 >= 2 * _DEB_TICKS
+        f2 = self._n2 >= 2 * _DEB_TICKS
         if f1 and f2:
             s = FLOW if (e1 > 0) == (e2 > 0) else P2
         elif f1:
             s = P1
-        if self._n3 >= _DEB_TICKS and not s & P2:
+        if s & (P1 | P2) and (not steady or self._tf_m > 0):
+            # P1 and P2 are named from the pump relation only with the motor at its command
+            # and a tach that followed the command's last move (a speed the tach shows wrong
+            # breaks R1 as a P1 or P2 error would); one named before stays named
+            s = (s & ~(P1 | P2)) | (self.suspect & s & (P1 | P2))
+        if self._n3 >= 2 * _DEB_TICKS and not s & P2:
             # P3 above P2 with blood going forward: one of the two is wrong, and P3 is the one
             # the over-pressure check reads, so it is the one not to trust
             s |= P3
         self.suspect = s
         self._history(rpm_applied)
+
+    def _tol(self, qs):
+        if qs < 0:
+            qs = 0
+        return _Q_TOL_MLPM + qs // 16 + qs * self.map.err_pct // 400
 
     def _history(self, rpm_applied):
         # one sample every 100 ms of the speed applied and whether all was trusted then; on the

@@ -23,7 +23,7 @@ def _judge(name, keep=None):
     sim = run.Sim(sc, progress=False, keep_rows=True)
     cols = [c for c in criteria.COLUMNS if c in sim.columns]
     sim.keep_rows = cols
-    j = criteria.Judge(sim.sc, cols)
+    j = criteria.Judge(sim.sc, cols, sim.errors)   # the runner's refusals, as the campaign
     sim.rows = _Feed(j)          # judged as they come: no row list on a small heap
     sim.run()
     if keep is not None:

@@ -74,3 +74,64 @@ def check(sensor, kind, dist, seconds=14):
         assert "CLOT" not in seen, (what, "CLOT")
     assert all(r[1] == "run" for r in rows if float(r[0]) > 2.0), (what, "stopped")
 
+
+
+# ---- the fault campaign's findings (issue 21) as regression cases: a scenario file in
+# examples/campaign/regress/, run closed-loop, judged by the shared criteria and kept as rows of
+# the plant's true values for the test's own checks (test_trust_campaign_*.py)
+RCOLS = ("t_s", "state", "alarms", "true_flow_lpm", "true_p1_mmhg", "true_p2_mmhg",
+         "true_p3_mmhg", "true_rpm", "rpm")
+
+
+def campaign_case(name, keep_from=0.0):
+    # -> (verdict, rows, summary); rows: dicts of RCOLS from keep_from on (t as float)
+    import json
+    import criteria
+    import simpaths
+    gc.collect()
+    with open(simpaths.ROOT + "/examples/campaign/regress/" + name) as f:
+        sc = json.load(f)
+    sim = run.Sim(sc, progress=False, keep_rows=True)
+    cols = [c for c in criteria.COLUMNS if c in sim.columns]
+    for c in RCOLS:
+        if c not in cols:
+            cols.append(c)
+    sim.keep_rows = cols
+    j = criteria.Judge(sim.sc, cols, sim.errors)
+    ix = [cols.index(c) for c in RCOLS]
+    rows = []
+
+    class Feed:
+        def append(self, f):
+            j.row(f)
+            t = float(f[0])
+            if t >= keep_from:
+                r = {"t": t}
+                for k, i in zip(RCOLS, ix):
+                    r[k] = f[i]
+                rows.append(r)
+    sim.rows = Feed()
+    s = sim.run()
+    return j.verdict(), rows, s
+
+
+def first_alarm(rows, code, after=0.0):
+    for r in rows:
+        if r["t"] >= after and code in r["alarms"].split("|"):
+            return r["t"]
+    return None
+
+
+def longest_true(rows, col, above=None, below=None):
+    # the longest stretch (s) with the true value beyond its threshold
+    worst = 0.0
+    since = None
+    for r in rows:
+        v = float(r[col])
+        if (above is not None and v > above) or (below is not None and v < below):
+            since = r["t"] if since is None else since
+            if r["t"] - since + 0.01 > worst:
+                worst = r["t"] - since + 0.01
+        else:
+            since = None
+    return worst

@@ -71,7 +71,7 @@ def judge(sc):
     sim.keep_rows = cols
     _watch_gaps(sim, cols)
     s = sim.run()
-    v = criteria.judge_rows(sim.sc, cols, sim.rows)
+    v = criteria.judge_rows(sim.sc, cols, sim.rows, sim.errors)
     return {"verdict": v, "alarms_first_s": s["alarms_first_s"], "boots": s["boots"],
             "errors": s["errors"], "lowest": s["lowest"], "peak": s["peak"],
             "air_to_patient_ul": s["air_to_patient_ul"], "ticks": s["ticks"], "rows": len(sim.rows),

@@ -22,30 +22,36 @@ RULES = (
      "the boot (about 0.75 s) the clamp pin sits at its reset level, which the simulated "
      "boards leave open (no pull modelled); docs/hazards.md asks for a pull that closes it in "
      "VA, with which the line stays shut"),
-    ("pump_stopped", "flow", None, None,
-     "open (H08, proc/trust): after a boot nothing trusted is known; with the flow reading "
-     "blind at run() the flow loop cannot start (no map estimate at standstill: 0 RPM in state "
-     "run, SENSOR_FLOW shown), or it went blind during the start ramp and the hold took the "
-     "trusted speed of a second before (about 200 RPM)"),
-    ("pump_stopped", "p1", None, None,
-     "open (#11 fallback_rpm): a fault during the start ramp after a boot holds the trusted "
-     "speed of a second before (about 200 RPM: the pump nearly still, LOW_FLOW shown)"),
     ("retrograde", None, None, "profile_switch_low_speed",
      "#12: a profile switch while running drops the VA speed floor without confirm"),
     ("pump_stopped", None, None, "profile_switch_low_speed",
      "#12: a profile switch while running drops the VA speed floor without confirm"),
+    ("pump_stopped", None, None, None,
+     "open (H08, #12): the campaign's event sequence restarts after a refused run: the "
+     "blind flow-mode run() is refused with SENSOR_FLOW shown and the next step (the criteria "
+     "accept that, tools/sim/criteria.py stated_refusal), but the later restart() is refused "
+     "'nothing to restart' without an alarm or a next step, so the pump counts as meant to run; "
+     "or three pressure sensors failed at once (P3 saturated high is taken as the bound it is, "
+     "P3_CRIT backs the speed off to 0)"),
     ("suction", "p1", None, None,
-     "#11: with P1 invalid the suction interlock is blind (P1 substitute from the pump map)"),
+     "open (#11): with P1 invalid the suction interlock runs on the pump-map estimate (seeded "
+     "in the first second: P1 saturated + volume loss is fixed, examples/campaign/regress/)"),
     ("p3_high", "p3", None, None,
      "#11: with P3 invalid or frozen the over-pressure interlock is blind (P2 as its bound)"),
     ("sensor_silent", "tach", "stuck", None,
-     "#11: a stuck tach is flagged late or not at all (speed vs. the pump map)"),
+     "accepted (#11, docs/sensor-trust.md): a tach latched at the speed the motor keeps running "
+     "at is right until the speed changes; the tach's own checks (red.tach_bad: frozen while "
+     "the command moved, the map fits the command's speed and not the tach's) name it when "
+     "the command next moves"),
+    ("sensor_silent", None, "offset", "clot",
+     "accepted (#11, docs/sensor-trust.md): a clot breaks the membrane relation as a second "
+     "fault would, so with an offset reading as well the majority is gone (P1 or flow offset + "
+     "clot reads as P2; a P3 reading low cannot be told from a clotting membrane): CLOT shows, "
+     "the offset sensor is not named"),
     ("sensor_silent", None, "offset", None,
-     "#11: an offset reading (the part answers ok) is named only by the H27 cross-checks; "
-     "after this disturbance they name it late or not at all (anchors learned with it)"),
-    ("pump_stopped", None, None, None,
-     "open: the pump stood still with no air or e-stop (the H08 blind-start case is fixed: "
-     "examples/campaign/regress/)"),
+     "accepted (#11, docs/sensor-trust.md): the offset arrived within the 1 s unjudged seed of "
+     "the anchors after a boot (reset, power cycle, rig.reboot()) and the start that followed; "
+     "it is learnt as the anchor. After the seed an offset is named (examples/campaign/regress/)"),
     ("sensor_silent", None, "stuck", None,
      "#11: a frozen reading passes every range check (plausibility)"),
     ("sensor_silent", None, "noise", None,

@@ -3,7 +3,9 @@
 # the fault campaign (tools/campaign), the tests (host_tests) and the examples. Runs under
 # CPython and MicroPython (the campaign's job runs in either runtime).
 #
-#   j = Judge(scenario, columns)       # a validated scenario dict, the telemetry header
+#   j = Judge(scenario, columns, refused)  # a validated scenario dict, the telemetry header and
+#                                      # the runner's refused commands (Sim.errors, or the run's
+#                                      # summary.json "errors": [t, verb, message])
 #   for fields in rows: j.row(fields)  # one telemetry row (strings), in time order
 #   verdict = j.verdict()              # {criterion id: {judged, fail, value, at_s, detail}}
 #
@@ -26,7 +28,9 @@ CRITERIA = (
     ("false_high", "-", "n",
      "a HIGH alarm in a run without sensor or gas faults that nothing in the plant justifies"),
     ("pump_stopped", "H07", "s",
-     "pump meant to run, true speed below STOP_RPM for longer than STOP_S, no air and no e-stop"),
+     "pump meant to run, true speed below STOP_RPM for longer than STOP_S, no air and no e-stop "
+     "(a start the firmware refused with its alarm shown and the next step stated is not meant "
+     "to run)"),
     ("reservoir_dry", "H31", "s",
      "a venous reservoir in the circuit: its true volume below RESERVOIR_DRY_ML (air into the "
      "pump) at any time"),
@@ -43,6 +47,7 @@ DETECT_S = 6.0        # the slowest built-in detection: stuck analog sensor, 500
 STOP_RPM = 300        # below this a centrifugal pump moves no useful blood
 STOP_S = 1.0          # a restart or a resume after a reset ramps up within 1 s
 RESERVOIR_DRY_ML = 50.0   # the plant's outlet draws air below ~30 mL (tools/sim/plant.py)
+REFUSAL_S = 0.5      # a refusal belongs to the event applied at most this long before it
 MARGIN_MMHG = 10.0    # a HIGH pressure alarm within 10 mmHg of its limit is not false
 ONSET_WINDOW_S = 1.0  # ...and within this long after the true value was there
 
@@ -111,6 +116,18 @@ def injects(line):
     return ".deinit(" in line
 
 
+def stated_refusal(message, codes):
+    # A refused start is the firmware's answer, not a stopped pump, when it says why with the
+    # alarm that is shown and what to do next (H08's blind-start refusal: "... (SENSOR_FLOW, ...):
+    # use rig.mode('rpm') and rig.set_rpm(...)"). "nothing to restart" and the like are not.
+    named = False
+    for c in codes:
+        if c and c in message:
+            named = True
+            break
+    return named and "rig." in message
+
+
 def _repl_intent(line):
     # what a REPL line does to the operator's wish for flow (None: nothing)
     for k in (".standby(", ".halt(", ".reboot(", ".expect_reset("):
@@ -146,8 +163,15 @@ class _Episode:
 
 
 class Judge:
-    def __init__(self, sc, columns):
+    def __init__(self, sc, columns, refused=None):
         self.sc = sc
+        # the runner's refused commands, (t, verb, message) each; read when their event comes
+        # (a list the runner still appends to works: an event is judged after it was applied)
+        self.refused = refused if refused is not None else []
+        self.refusals_stated = []     # (t, verb, message) of refusals that count as stated
+        self._pending = []            # start events not yet seen refused (rows judged live)
+        self._claimed = []            # indices of the refusals matched to an event
+        self._last_start = None       # the last start event taken as one
         self.ix = {}
         for i, c in enumerate(columns):
             self.ix[c] = i
@@ -187,10 +211,38 @@ class Judge:
         self.t_prev = None
         self.rows = 0
 
+    def _refusal(self, e):
+        # the runner's refusal of this event, or None
+        # (the runner stamps it with the time it applied the event: at or just after e["t"])
+        # Each refusal belongs to one event, the first of its verb (a refused run and the
+        # accepted run of the next step can share a time stamp)
+        t = e["t"]
+        for i in range(len(self.refused)):
+            r = self.refused[i]
+            if i not in self._claimed and r[1] == e["do"] and \
+                    t - 0.001 <= float(r[0]) < t + REFUSAL_S:
+                self._claimed.append(i)
+                return r
+        return None
+
     # ---- events, as the scenario applies them ----
-    def _event(self, e):
+    def _event(self, e, codes=()):
         v = e["do"]
         t = e["t"]
+        if v in ("run", "restart") or (v == "repl" and _repl_intent(e["line"])):
+            # refused with the alarm shown and the next step: the pump is not meant to run on
+            # it (the operator's next step, a run that is accepted, means it again). Rows judged
+            # as they come may see the event before the runner has refused it: then it is
+            # looked for on the rows of the next REFUSAL_S (_pending)
+            r = self._refusal(e)
+            if r is not None:
+                if stated_refusal(r[2], codes):
+                    self.refusals_stated.append((t, v, r[2]))
+                    self.intent = False   # the firmware's answer stands (e.g. after a restart
+                    return                # that returned to standby at the same moment)
+            else:
+                self._pending.append(e)
+            self._last_start = e
         if v == "set_rpm":
             self.op_rpm = e["rpm"]
         elif v == "set_flow":
@@ -247,9 +299,20 @@ class Judge:
     def row(self, f):
         ix = self.ix
         t = float(f[ix["t_s"]])
+        al = f[ix["alarms"]]
+        codes = tuple(al.split("|")) if al else ()
         while self._ei < len(self.events) and self.events[self._ei]["t"] <= t:
-            self._event(self.events[self._ei])
+            self._event(self.events[self._ei], codes)
             self._ei += 1
+        if self._pending:
+            for e in list(self._pending):
+                r = self._refusal(e)
+                if r is not None or t > e["t"] + REFUSAL_S:
+                    self._pending.remove(e)
+                    if r is not None and stated_refusal(r[2], codes):
+                        self.refusals_stated.append((e["t"], e["do"], r[2]))
+                        if self._last_start is e:     # no later start has spoken since
+                            self.intent = False
         # the time since the last row: a stretch without rows counts as the condition held
         # through it (longest and total agree)
         dt = 0.01 if self.t_prev is None else t - self.t_prev
@@ -260,8 +323,6 @@ class Judge:
         self.rows += 1
         lim = self.lim
         state = f[ix["state"]]
-        al = f[ix["alarms"]]
-        codes = tuple(al.split("|")) if al else ()
         flow = self._f(f, "true_flow_lpm", 0.0)
         p1 = self._f(f, "true_p1_mmhg", 0.0)
         p2 = self._f(f, "true_p2_mmhg", 0.0)
@@ -421,18 +482,33 @@ def _r(judged, fail, value, at, detail):
             "detail": detail}
 
 
-def judge_rows(sc, columns, rows):
-    j = Judge(sc, columns)
+def judge_rows(sc, columns, rows, refused=None):
+    j = Judge(sc, columns, refused)
     for f in rows:
         j.row(f)
     return j.verdict()
 
 
-def judge_csv(sc, path):
-    # a telemetry.csv written by the simulator (make sim) -> its verdict
+def _summary_errors(path):
+    # the refused commands the runner wrote beside the telemetry (summary.json "errors")
+    import json
+    i = path.replace("\\", "/").rfind("/")
+    d = path[:i] if i >= 0 else "."
+    try:
+        with open(d + "/summary.json") as f:
+            return json.loads(f.read()).get("errors") or []
+    except (OSError, ValueError):
+        return []
+
+
+def judge_csv(sc, path, refused=None):
+    # a telemetry.csv written by the simulator (make sim) -> its verdict; the refused commands
+    # from the run's summary.json beside it unless given, so it agrees with the campaign's
+    if refused is None:
+        refused = _summary_errors(path)
     with open(path) as f:
         cols = f.readline().strip().split(",")
-        j = Judge(sc, cols)
+        j = Judge(sc, cols, refused)
         for line in f:
             line = line.strip()
             if line:

@@ -66,6 +66,8 @@ _TACH_TOL_RPM = const(300)             # tach may differ from the command by 300
 _TACH_TOL_PCT = const(20)              # ... plus 20 % of the command (controller's own loop, slip)
 _TACH_MS = const(2000)                 # for this long before TACH is raised
 _START_RAMP_RPM_S = const(1000)         # a start while blind ramps as the RPM mode does (control)
+_FALLBACK_MIN_RPM = const(1000)        # a fallback speed under this (or the VA floor) moves next
+                                       # to no blood: a fault in the start ramp (_h08)
 _CLOT_MS = const(1000)                 # a clot builds over minutes: a second filters noise out
 # issue 17: reservoir level (H31) and zero-flow mode (H32)
 _LEVEL_EASE_RPM_S = const(200)         # low level: the speed comes down 200 RPM/s (a reservoir
@@ -368,8 +370,21 @@ class Supervisor:
             # never faster than now: a fault reaction must not push speed up unseen (and in RPM
             # mode the operator's speed did not depend on the reading at all)
             fb = r.fallback_rpm
-            self._hold_rpm = fb if 0 < fb < self.rpm_applied else self.rpm_applied
-            self._fallback_now = self._hold_rpm != self.rpm_applied
+            now = self.rpm_applied
+            low = _FALLBACK_MIN_RPM
+            if self.profile == "VA" and self.rpm_min > low:
+                low = self.rpm_min
+            if fb < low < now:
+                # a fault in the start ramp: the speed of a second ago moved next to no blood
+                # (and in VA sits under the floor). The pump map's speed for the flow setpoint
+                # at the trusted head, ramped to as a blind start is; else the speed now
+                m = self._blind_start_rpm()
+                self._hold_rpm = m if m > 0 else now
+                if self._hold_rpm > now:
+                    self._start_to = self._hold_rpm
+            else:
+                self._hold_rpm = fb if 0 < fb < now else now
+            self._fallback_now = self._hold_rpm != now
         if holding and not self.holding:
             if trusted or self._hold_rpm <= 0:
                 self._hold_rpm = self.rpm_applied
@@ -559,10 +574,16 @@ class Supervisor:
     def _h12_tach(self, rpm, now_ms):
         # the motor does not follow its command: driver fault, stalled or unplugged tach
         # (after the actuators: it needs this tick's command)
+        # Inside that tolerance a tach can still be wrong: latched at an old speed (it shows no
+        # change while the command moved) or showing a speed the circuit does not run at (the
+        # pump map fits the command's speed, not the tach's): the cross-checks' own tach
+        # checks (red.tach_bad) raise TACH at once
         off = self.pump.rpm - rpm
         tol = _TACH_TOL_RPM + rpm * _TACH_TOL_PCT // 100
         bad = off > tol or -off > tol
-        self.alarms.set(A.TACH, held(self._held_n, _D_TACH, bad, self._tach_n), now_ms)
+        bad = held(self._held_n, _D_TACH, bad, self._tach_n)
+        r = self.red
+        self.alarms.set(A.TACH, bad or (r is not None and r.tach_bad), now_ms)
 
     # ---- the decision ----
     def _decide(self, now_ms, req_rpm, dt_ms):
@@ -595,9 +616,15 @@ class Supervisor:
                     self._start_to = 0
             elif self._hold_rpm > 0:
                 rpm = self._hold_rpm
+        elif self._start_to > 0:
+            # a fallback in the start ramp with a substitute standing in (_h08): ramp to it
+            rpm = self.rpm_applied + _START_RAMP_RPM_S * dt_ms // 1000
+            if rpm >= self._start_to:
+                rpm = self._start_to
+                self._start_to = 0
         elif self._fallback_now:
             rpm = self._hold_rpm     # once: the loop then goes on from there (control.track)
-        if not self.holding:
+        if not self.holding and self._was_trusted:
             self._start_to = 0
         self._fallback_now = False
         if rpm > self.cap_rpm:
