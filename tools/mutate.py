@@ -322,7 +322,10 @@ def _private_tmp():
 
 def _worker_init():
     # the scratch tree lives outside /tmp: each test process gets a private, empty /tmp
-    d = tempfile.mkdtemp(prefix="ecmo-mutate-", dir=os.environ.get("ECMO_MUTATE_WORK"))
+    # absolute: the test processes run with the scratch tree as their cwd, and a relative path
+    # to their runner would be resolved from there (the path twice: every run exited 2)
+    d = os.path.abspath(tempfile.mkdtemp(prefix="ecmo-mutate-",
+                                         dir=os.environ.get("ECMO_MUTATE_WORK")))
     for name in COPY:
         s = os.path.join(ROOT, name)
         if os.path.isdir(s):
@@ -356,12 +359,22 @@ def _run_tests(d, specs, runtime, timeout):
                            timeout=timeout)
     except subprocess.TimeoutExpired:
         return "timeout"
-    if p.returncode == 0:
+    return _verdict(p.returncode, p.stdout.decode(errors="replace"),
+                    p.stderr.decode(errors="replace"))
+
+
+def _verdict(rc, stdout, stderr):
+    """"pass", "fail <module>:<test>" (a test failed: the runner said which, and exited 1), or
+    "error ..." (the run failed with no test saying so: the runner could not start, a bad path,
+    a crash of the port). An error is not a kill: it is counted as a survivor and reported."""
+    if rc == 0:
         return "pass"
-    for line in p.stdout.decode(errors="replace").splitlines():
-        if line.startswith("KILLED "):
-            return "fail " + ":".join(line.split()[1:3])    # the test that caught it
-    return "fail"
+    if rc == 1:
+        for line in stdout.splitlines():
+            if line.startswith("KILLED "):
+                return "fail " + ":".join(line.split()[1:3])    # the test that caught it
+    last = (stderr.strip().splitlines() or stdout.strip().splitlines() or [""])[-1]
+    return "error rc=%d %s" % (rc, last[:160])
 
 
 def _child_cpu():
@@ -389,6 +402,9 @@ def run_mutant(job):
         specs = _specs(job["tests"])
         for rt, factor in (("cpython", 10), ("micropython", 40)):
             r = _run_tests(d, specs, rt, 20 + factor * job["cost_s"])
+            if r.startswith("error"):
+                verdict, how = "error", "%s:%s" % (rt, r)    # no test caught it: not a kill
+                break
             if r != "pass":
                 verdict, how = "killed", "%s:%s" % (rt, r)
                 break
@@ -448,6 +464,7 @@ def main(argv=None):
                     help="with --only: run these test functions (test_x:test_a,test_b) instead "
                          "of the ones that cover the line")
     a = ap.parse_args(argv)
+    a.out = os.path.abspath(a.out)    # the workers' scratch trees live under it (see _worker_init)
     os.makedirs(a.out, exist_ok=True)
     work = os.path.join(a.out, "work")
     shutil.rmtree(work, ignore_errors=True)
@@ -575,6 +592,12 @@ def main(argv=None):
                     st.setdefault("timeouts", []).append(r["id"])
             else:
                 st["survived"].append(r["id"])
+                if r["verdict"] == "error":
+                    # the runner failed with no test saying so: counted as a survivor, and
+                    # listed, since a tool or setup fault is not the tests' verdict
+                    st.setdefault("errors", {})[r["id"]] = r["how"]
+                    print("  runner error (counted as a survivor): %s %s" % (
+                        st["text"].get(r["id"], r["id"]), r["how"]), flush=True)
             left[rel] -= 1
             if not left[rel]:
                 finish(rel)
@@ -641,6 +664,13 @@ def render(per, a):
     if touts:
         out.append("Killed by a time-out only (worth a look: on a loaded machine a time-out can "
                    "be the load): line " + ", ".join(touts) + ".")
+        out.append("")
+    errs = ["%s `%s`: %s" % (m.split(":")[1], st.get("text", {}).get(m, m), how)
+            for rel, st in per.items() for m, how in sorted(st.get("errors", {}).items())]
+    if errs:
+        out.append("Runner errors, counted as survivors (a test run failed with no test saying "
+                   "so: a tool or setup fault, not a verdict of the tests):")
+        out += ["- " + e for e in errs]
         out.append("")
     out.append("Survivors, by line: `module | line | column operator replacement` (the key "
                "docs/mutation-equivalent.txt uses):")

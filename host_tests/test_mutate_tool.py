@@ -1,0 +1,91 @@
+# tools/mutate.py itself: a kill is a test that failed, nothing else.
+# A relative --out once made every test process get its runner's path twice (the scratch tree is
+# the process's cwd): each exited 2, and each of those counted as a kill (837 "kills" in 169 s).
+# These run a few real mutants of safety/held.py in a real worker, against its own small tests.
+import json
+import os
+import shutil
+import tempfile
+
+import pytest
+
+from tools import mutate
+
+REL = "firmware/ecmo/safety/held.py"
+TESTS = ["test_mut_held:test_held_fires_on_exactly_the_nth_tick_and_a_gap_starts_again",
+         "test_mut_held:test_ms_to_ticks_rounds_up_and_is_at_least_one"]
+
+
+@pytest.fixture
+def here(monkeypatch):
+    # outside /tmp: each test process gets a private, empty /tmp, so a scratch tree there is gone
+    os.makedirs(os.path.join(mutate.ROOT, "out"), exist_ok=True)
+    d = tempfile.mkdtemp(prefix="test-mutate-tool-", dir=os.path.join(mutate.ROOT, "out"))
+    monkeypatch.chdir(d)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def _orig():
+    with open(os.path.join(mutate.ROOT, REL)) as f:
+        return f.read()
+
+
+@pytest.fixture
+def worker(here, monkeypatch):
+    """One worker's scratch tree, made from a relative work directory (as a relative --out gave)."""
+    os.makedirs("work")
+    monkeypatch.setenv("ECMO_MUTATE_WORK", "work")
+    mutate._worker_init()
+    yield mutate._W["dir"]
+    mutate._W.pop("dir", None)
+
+
+def _run(src, tests=TESTS):
+    return mutate.run_mutant({"id": "x", "rel": REL, "src": src, "tests": tests, "cost_s": 1.0})
+
+
+def test_unmutated_code_survives_in_a_relative_work_dir(worker):
+    r = _run(_orig())
+    assert r["verdict"] == "survived", r
+
+
+def test_a_real_mutant_is_killed_by_the_test_that_catches_it(worker):
+    src = _orig().replace("return n >= ticks", "return n > ticks")
+    r = _run(src)
+    assert r["verdict"] == "killed", r
+    assert "test_held_fires_on_exactly_the_nth_tick" in r["how"], r
+
+
+def test_a_process_that_fails_with_no_test_saying_so_is_a_runner_error_not_a_kill(worker):
+    # the process dies at import with its own exit code: no test failed, so no kill
+    src = "import os\nos._exit(3)\n" + _orig()
+    r = _run(src)
+    assert r["verdict"] == "error", r
+    assert "rc=3" in r["how"], r
+
+
+def test_a_mutant_that_breaks_the_import_is_a_kill(worker):
+    src = _orig() + "\nraise ValueError('broken at import')\n"
+    r = _run(src)
+    assert r["verdict"] == "killed", r
+    assert "<import>" in r["how"], r
+
+
+def test_a_run_with_a_relative_out_counts_only_test_failures(here, monkeypatch):
+    # the whole tool, with a relative --out; the coverage map stands in for the real one (every
+    # line of held.py run by the two tests above) so the test takes seconds
+    monkeypatch.setenv("ECMO_MUTATE_WORK", "")
+    n = len(_orig().splitlines())
+    cmap = {(REL, i): set(TESTS) for i in range(1, n + 1)}
+    monkeypatch.setattr(mutate, "coverage_map", lambda *a, **k: (cmap, {t: 0.05 for t in TESTS}))
+    monkeypatch.setattr(mutate, "load_equivalent", lambda: {})
+    mutate.main(["--module", "safety/held.py", "--out", "rel-out", "--jobs", "1", "--limit", "6"])
+    rep = json.load(open(os.path.join("rel-out", "report.json")))
+    st = rep["modules"][REL]
+    hows = [r["how"] for r in rep["results"].values()]
+    assert not st.get("errors"), st.get("errors")
+    caught = [h for h in hows if h.split(":", 1)[-1].startswith("fail ")
+              or h.split(":", 1)[-1] == "timeout"]
+    assert st["killed"] == len(caught), hows
+    assert st["killed"] >= 1 and st["killed"] + len(st["survived"]) == len(hows)
