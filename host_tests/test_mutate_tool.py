@@ -89,3 +89,48 @@ def test_a_run_with_a_relative_out_counts_only_test_failures(here, monkeypatch):
               or h.split(":", 1)[-1] == "timeout"]
     assert st["killed"] == len(caught), hows
     assert st["killed"] >= 1 and st["killed"] + len(st["survived"]) == len(hows)
+
+
+def test_a_repeated_line_gets_its_copy_number_in_the_key(tmp_path):
+    # one equivalents entry names one copy of a line: the others stay counted
+    f = tmp_path / "m.py"
+    f.write_text("def f(a):\n    x = 0\n    if a:\n        x = 0\n    if a > 1:\n        x = 0\n"
+                 "    return x\n")
+    lines = f.read_text().splitlines()
+    keys = sorted(mutate.equivalent_key("firmware/ecmo/m.py", m, lines)
+                  for m in mutate.mutants(str(f)) if m["kind"] == "remove")
+    assert keys == ["m.py | x = 0 #2 | 8 remove pass", "m.py | x = 0 #3 | 8 remove pass",
+                    "m.py | x = 0 | 4 remove pass"]
+
+
+def test_the_copies_of_a_line_in_a_firmware_module_have_their_own_keys():
+    # pump_control.py resets the feed-forward filter (`self._ff_f = -1`) in several places:
+    # an equivalents entry for one of them must not hide the others
+    rel = "firmware/ecmo/control/pump_control.py"
+    lines = open(os.path.join(mutate.ROOT, rel)).read().splitlines()
+    ms = sorted((m for m in mutate.mutants(os.path.join(mutate.ROOT, rel))
+                 if lines[m["line"] - 1].strip() == "self._ff_f = -1" and m["kind"] == "remove"),
+                key=lambda m: m["line"])
+    keys = [mutate.equivalent_key(rel, m, lines).split(" | ")[1] for m in ms]
+    assert len(keys) >= 2, keys
+    assert keys == ["self._ff_f = -1"] + ["self._ff_f = -1 #%d" % i for i in range(2, len(keys) + 1)]
+
+
+def test_every_n_runs_a_systematic_sample_and_the_report_says_so(here, monkeypatch):
+    monkeypatch.setenv("ECMO_MUTATE_WORK", "")
+    n = len(_orig().splitlines())
+    cmap = {(REL, i): set(TESTS) for i in range(1, n + 1)}
+    monkeypatch.setattr(mutate, "coverage_map", lambda *a, **k: (cmap, {t: 0.05 for t in TESTS}))
+    monkeypatch.setattr(mutate, "load_equivalent", lambda: {})
+    every = 5
+    want = [m for m in mutate.mutants(os.path.join(mutate.ROOT, REL))][::every]
+    mutate.main(["--module", "safety/held.py", "--out", "o", "--jobs", "1", "--every", str(every),
+                 "--doc", "report.md"])
+    rep = json.load(open(os.path.join("o", "report.json")))
+    st = rep["modules"][REL]
+    assert st["every"] == every
+    assert st["total"] + st["invalid"] == len(want)
+    lines = [m["line"] for m in want]
+    assert sorted(int(i.split(":")[1]) for i in rep["results"]) == sorted(lines)
+    row = [ln for ln in open("report.md") if ln.startswith("| safety/held.py |")]
+    assert len(row) == 1 and "1-in-5 sample" in row[0], row

@@ -419,8 +419,14 @@ def run_mutant(job):
 
 def equivalent_key(rel, m, src_lines):
     """What docs/mutation-equivalent.txt names a mutant by: the module, the text of its line and
-    the change, so an entry survives edits elsewhere in the file (a line number would not)."""
-    return ("%s | %s | %d %s %s" % (rel.replace("firmware/ecmo/", ""), src_lines[m["line"] - 1].strip(),
+    the change, so an entry survives edits elsewhere in the file (a line number would not).
+    A line whose text appears more than once in the module gets ` #2`, ` #3` ... after its text
+    on its second, third ... copy (counted from the top), so an entry names one copy, not all."""
+    text = src_lines[m["line"] - 1].strip()
+    n = 1 + sum(1 for ln in src_lines[:m["line"] - 1] if ln.strip() == text)
+    if n > 1:
+        text += " #%d" % n
+    return ("%s | %s | %d %s %s" % (rel.replace("firmware/ecmo/", ""), text,
                                    m["col"], m["kind"], m["rep"])).strip()
 
 
@@ -455,6 +461,9 @@ def main(argv=None):
                     help="only modules whose path contains this (repeatable)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--limit", type=int, default=0, help="at most this many mutants per module")
+    ap.add_argument("--every", type=int, default=1,
+                    help="a systematic sample: every Nth mutant of each module (the 1st, N+1th, "
+                         "...); the report marks the row as a 1-in-N sample")
     ap.add_argument("--out", default=os.path.join(ROOT, "out", "mutate"))
     ap.add_argument("--doc", default="", help="also write the report as markdown here")
     ap.add_argument("--only", default="",
@@ -485,11 +494,14 @@ def main(argv=None):
         for rel in modules(a.module):
             ms = mutants(os.path.join(ROOT, rel))
             src_lines = open(os.path.join(ROOT, rel)).read().splitlines()
+            if a.every > 1:
+                ms = ms[::a.every]    # a systematic sample: the 1st, (N+1)th, ... in source order
             if a.limit:
                 ms = ms[:a.limit]
             st = per.setdefault(rel, {"total": 0, "killed": 0, "survived": [], "equivalent": 0,
                                       "uncovered": [], "invalid": 0, "cpu": 0.0,
-                                      "text": {}, "hash": _tree_hash([rel])[:12]})
+                                      "text": {}, "hash": _tree_hash([rel])[:12],
+                                      "every": max(1, a.every)})
             for m in ms:
                 mid = mutant_id(rel, m)
                 if not _compiles(m["src"], tmp):
@@ -534,8 +546,9 @@ def main(argv=None):
                 jobs.append({"id": mid, "rel": rel, "src": m["src"], "tests": cover,
                              "cost_s": sum(speed[t] for t in cover)})
     print("%d mutants to run on %d workers" % (len(jobs), a.jobs), flush=True)
+    # (a sample, a limit or --only sees part of the mutants: an entry it missed is not stale)
     stale = [k for k in eq if any(k.startswith(r.replace("firmware/ecmo/", "") + " | ") for r in per)
-             and k not in used_eq]
+             and k not in used_eq] if a.every <= 1 and not a.limit and not a.only else []
     for k in stale:
         print("equivalent entry matches no mutant (line changed?): %s" % k, flush=True)
     # each module's last result is kept, so module-by-module runs add up to the whole table;
@@ -644,10 +657,11 @@ def render(per, a):
         tk += st["killed"]
         tt += counted
         cpu += st.get("cpu", 0.0)
-        out.append("| %s | %d | %d | %d | %d | %d | %.0f %% | %.0f | %s %s%s |" % (
+        out.append("| %s | %d | %d | %d | %d | %d | %.0f %% | %.0f | %s %s%s%s |" % (
             rel.replace("firmware/ecmo/", ""), st["total"], st["killed"], len(st["survived"]),
             len(st["uncovered"]), st["equivalent"], score(st), st.get("cpu", 0.0),
             st.get("when", "?"), st.get("commit", "?"),
+            " (a 1-in-%d sample)" % st["every"] if st.get("every", 1) > 1 else "",
             "" if st.get("current", True) else " (module changed since)"))
     missing = [r.replace("firmware/ecmo/", "") for r in modules([]) if r not in per]
     out.append("| **all run** | | %d | | | | **%.1f %%** | %.0f | |" % (
