@@ -31,9 +31,6 @@ class SweepControl:
         self.holding = False
         self._closed = True
 
-    def set_gains(self, kp, ki, kd):
-        self.pid.set_gains(kp, ki, kd)
-
     def update(self, flow_mlpm, flow_ok, dt_ms):
         target = self.target_mlpm
         if target <= 0:
