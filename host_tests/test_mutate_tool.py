@@ -134,3 +134,37 @@ def test_every_n_runs_a_systematic_sample_and_the_report_says_so(here, monkeypat
     assert sorted(int(i.split(":")[1]) for i in rep["results"]) == sorted(lines)
     row = [ln for ln in open("report.md") if ln.startswith("| safety/held.py |")]
     assert len(row) == 1 and "1-in-5 sample" in row[0], row
+
+
+def test_a_file_edited_while_the_coverage_map_runs_is_mapped_again_next_time(here, monkeypatch):
+    # the map takes minutes: a test (or firmware) file edited meanwhile was recorded with its new
+    # hash against the lines of its old version, and never mapped again
+    state = {"edited": False, "maps": 0}
+    real_hash = mutate._tree_hash
+
+    def fake_hash(paths):
+        if any(p.endswith("test_mut_held.py") for p in paths):
+            return "new" if state["edited"] else "old"
+        return real_hash(paths)
+
+    class FakeMap:
+        def __init__(self, cmd, **kw):
+            state["maps"] += 1
+            out = cmd[cmd.index("--map") + 1]
+            with open(out, "w") as f:
+                f.write(json.dumps({"test": "test_mut_held:test_x", "ok": True, "s": 0.1,
+                                    "lines": {REL: [14]}}) + "\n")
+            state["edited"] = True          # someone saves the file while the map runs
+
+        def wait(self, timeout=None):
+            return 0
+
+    monkeypatch.setattr(mutate, "_tree_hash", fake_hash)
+    monkeypatch.setitem(mutate._W, "priv", [])
+    monkeypatch.setattr(mutate.subprocess, "Popen", FakeMap)
+    mutate.coverage_map(["test_mut_held"], here, 1)
+    assert state["maps"] == 1
+    mutate.coverage_map(["test_mut_held"], here, 1)
+    assert state["maps"] == 2               # its key holds the old hash: mapped again
+    mutate.coverage_map(["test_mut_held"], here, 1)
+    assert state["maps"] == 2               # and now it is current

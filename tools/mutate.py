@@ -220,6 +220,13 @@ def coverage_map(test_modules, out_dir, jobs=1):
             fw_hash[rel] = _tree_hash([rel]) if os.path.exists(os.path.join(ROOT, rel)) else "gone"
         return fw_hash[rel]
 
+    # Every hash a key records is taken now, before the mapping: a file edited while the map
+    # runs (it takes minutes) must not be recorded as mapped in its new version.
+    for dp, dns, fs in os.walk(os.path.join(ROOT, "firmware")):
+        for f in fs:
+            if f.endswith(".py"):
+                fw_of(os.path.relpath(os.path.join(dp, f), ROOT))
+    test_hash = {m: _tree_hash([os.path.join(fw, m + ".py")]) for m in test_modules}
     stale = []
     for m in test_modules:
         kf = os.path.join(cdir, m + ".key")
@@ -227,7 +234,7 @@ def coverage_map(test_modules, out_dir, jobs=1):
         if ok:
             try:
                 k = json.load(open(kf))
-                ok = (k["base"] == base and k["test"] == _tree_hash([os.path.join(fw, m + ".py")])
+                ok = (k["base"] == base and k["test"] == test_hash[m]
                       and all(fw_of(r) == h for r, h in k["fw"].items()))
             except (ValueError, KeyError):
                 ok = False
@@ -262,7 +269,7 @@ def coverage_map(test_modules, out_dir, jobs=1):
             for line in rows:
                 ran.update(json.loads(line)["lines"])
             with open(os.path.join(cdir, m + ".key"), "w") as f:
-                json.dump({"base": base, "test": _tree_hash([os.path.join(fw, m + ".py")]),
+                json.dump({"base": base, "test": test_hash[m],
                            "fw": {r: fw_of(r) for r in sorted(ran)}}, f)
     cmap, speed = {}, {}
     for m in test_modules:
