@@ -220,6 +220,13 @@ def coverage_map(test_modules, out_dir, jobs=1):
             fw_hash[rel] = _tree_hash([rel]) if os.path.exists(os.path.join(ROOT, rel)) else "gone"
         return fw_hash[rel]
 
+    # Every hash a key records is taken now, before the mapping: a file edited while the map
+    # runs (it takes minutes) must not be recorded as mapped in its new version.
+    for dp, dns, fs in os.walk(os.path.join(ROOT, "firmware")):
+        for f in fs:
+            if f.endswith(".py"):
+                fw_of(os.path.relpath(os.path.join(dp, f), ROOT))
+    test_hash = {m: _tree_hash([os.path.join(fw, m + ".py")]) for m in test_modules}
     stale = []
     for m in test_modules:
         kf = os.path.join(cdir, m + ".key")
@@ -227,7 +234,7 @@ def coverage_map(test_modules, out_dir, jobs=1):
         if ok:
             try:
                 k = json.load(open(kf))
-                ok = (k["base"] == base and k["test"] == _tree_hash([os.path.join(fw, m + ".py")])
+                ok = (k["base"] == base and k["test"] == test_hash[m]
                       and all(fw_of(r) == h for r, h in k["fw"].items()))
             except (ValueError, KeyError):
                 ok = False
@@ -262,7 +269,7 @@ def coverage_map(test_modules, out_dir, jobs=1):
             for line in rows:
                 ran.update(json.loads(line)["lines"])
             with open(os.path.join(cdir, m + ".key"), "w") as f:
-                json.dump({"base": base, "test": _tree_hash([os.path.join(fw, m + ".py")]),
+                json.dump({"base": base, "test": test_hash[m],
                            "fw": {r: fw_of(r) for r in sorted(ran)}}, f)
     cmap, speed = {}, {}
     for m in test_modules:
@@ -322,7 +329,10 @@ def _private_tmp():
 
 def _worker_init():
     # the scratch tree lives outside /tmp: each test process gets a private, empty /tmp
-    d = tempfile.mkdtemp(prefix="ecmo-mutate-", dir=os.environ.get("ECMO_MUTATE_WORK"))
+    # absolute: the test processes run with the scratch tree as their cwd, and a relative path
+    # to their runner would be resolved from there (the path twice: every run exited 2)
+    d = os.path.abspath(tempfile.mkdtemp(prefix="ecmo-mutate-",
+                                         dir=os.environ.get("ECMO_MUTATE_WORK")))
     for name in COPY:
         s = os.path.join(ROOT, name)
         if os.path.isdir(s):
@@ -356,12 +366,22 @@ def _run_tests(d, specs, runtime, timeout):
                            timeout=timeout)
     except subprocess.TimeoutExpired:
         return "timeout"
-    if p.returncode == 0:
+    return _verdict(p.returncode, p.stdout.decode(errors="replace"),
+                    p.stderr.decode(errors="replace"))
+
+
+def _verdict(rc, stdout, stderr):
+    """"pass", "fail <module>:<test>" (a test failed: the runner said which, and exited 1), or
+    "error ..." (the run failed with no test saying so: the runner could not start, a bad path,
+    a crash of the port). An error is not a kill: it is counted as a survivor and reported."""
+    if rc == 0:
         return "pass"
-    for line in p.stdout.decode(errors="replace").splitlines():
-        if line.startswith("KILLED "):
-            return "fail " + ":".join(line.split()[1:3])    # the test that caught it
-    return "fail"
+    if rc == 1:
+        for line in stdout.splitlines():
+            if line.startswith("KILLED "):
+                return "fail " + ":".join(line.split()[1:3])    # the test that caught it
+    last = (stderr.strip().splitlines() or stdout.strip().splitlines() or [""])[-1]
+    return "error rc=%d %s" % (rc, last[:160])
 
 
 def _child_cpu():
@@ -389,6 +409,9 @@ def run_mutant(job):
         specs = _specs(job["tests"])
         for rt, factor in (("cpython", 10), ("micropython", 40)):
             r = _run_tests(d, specs, rt, 20 + factor * job["cost_s"])
+            if r.startswith("error"):
+                verdict, how = "error", "%s:%s" % (rt, r)    # no test caught it: not a kill
+                break
             if r != "pass":
                 verdict, how = "killed", "%s:%s" % (rt, r)
                 break
@@ -403,8 +426,14 @@ def run_mutant(job):
 
 def equivalent_key(rel, m, src_lines):
     """What docs/mutation-equivalent.txt names a mutant by: the module, the text of its line and
-    the change, so an entry survives edits elsewhere in the file (a line number would not)."""
-    return ("%s | %s | %d %s %s" % (rel.replace("firmware/ecmo/", ""), src_lines[m["line"] - 1].strip(),
+    the change, so an entry survives edits elsewhere in the file (a line number would not).
+    A line whose text appears more than once in the module gets ` #2`, ` #3` ... after its text
+    on its second, third ... copy (counted from the top), so an entry names one copy, not all."""
+    text = src_lines[m["line"] - 1].strip()
+    n = 1 + sum(1 for ln in src_lines[:m["line"] - 1] if ln.strip() == text)
+    if n > 1:
+        text += " #%d" % n
+    return ("%s | %s | %d %s %s" % (rel.replace("firmware/ecmo/", ""), text,
                                    m["col"], m["kind"], m["rep"])).strip()
 
 
@@ -439,6 +468,9 @@ def main(argv=None):
                     help="only modules whose path contains this (repeatable)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--limit", type=int, default=0, help="at most this many mutants per module")
+    ap.add_argument("--every", type=int, default=1,
+                    help="a systematic sample: every Nth mutant of each module (the 1st, N+1th, "
+                         "...); the report marks the row as a 1-in-N sample")
     ap.add_argument("--out", default=os.path.join(ROOT, "out", "mutate"))
     ap.add_argument("--doc", default="", help="also write the report as markdown here")
     ap.add_argument("--only", default="",
@@ -448,6 +480,7 @@ def main(argv=None):
                     help="with --only: run these test functions (test_x:test_a,test_b) instead "
                          "of the ones that cover the line")
     a = ap.parse_args(argv)
+    a.out = os.path.abspath(a.out)    # the workers' scratch trees live under it (see _worker_init)
     os.makedirs(a.out, exist_ok=True)
     work = os.path.join(a.out, "work")
     shutil.rmtree(work, ignore_errors=True)
@@ -468,11 +501,14 @@ def main(argv=None):
         for rel in modules(a.module):
             ms = mutants(os.path.join(ROOT, rel))
             src_lines = open(os.path.join(ROOT, rel)).read().splitlines()
+            if a.every > 1:
+                ms = ms[::a.every]    # a systematic sample: the 1st, (N+1)th, ... in source order
             if a.limit:
                 ms = ms[:a.limit]
             st = per.setdefault(rel, {"total": 0, "killed": 0, "survived": [], "equivalent": 0,
                                       "uncovered": [], "invalid": 0, "cpu": 0.0,
-                                      "text": {}, "hash": _tree_hash([rel])[:12]})
+                                      "text": {}, "hash": _tree_hash([rel])[:12],
+                                      "every": max(1, a.every)})
             for m in ms:
                 mid = mutant_id(rel, m)
                 if not _compiles(m["src"], tmp):
@@ -517,8 +553,9 @@ def main(argv=None):
                 jobs.append({"id": mid, "rel": rel, "src": m["src"], "tests": cover,
                              "cost_s": sum(speed[t] for t in cover)})
     print("%d mutants to run on %d workers" % (len(jobs), a.jobs), flush=True)
+    # (a sample, a limit or --only sees part of the mutants: an entry it missed is not stale)
     stale = [k for k in eq if any(k.startswith(r.replace("firmware/ecmo/", "") + " | ") for r in per)
-             and k not in used_eq]
+             and k not in used_eq] if a.every <= 1 and not a.limit and not a.only else []
     for k in stale:
         print("equivalent entry matches no mutant (line changed?): %s" % k, flush=True)
     # each module's last result is kept, so module-by-module runs add up to the whole table;
@@ -575,6 +612,12 @@ def main(argv=None):
                     st.setdefault("timeouts", []).append(r["id"])
             else:
                 st["survived"].append(r["id"])
+                if r["verdict"] == "error":
+                    # the runner failed with no test saying so: counted as a survivor, and
+                    # listed, since a tool or setup fault is not the tests' verdict
+                    st.setdefault("errors", {})[r["id"]] = r["how"]
+                    print("  runner error (counted as a survivor): %s %s" % (
+                        st["text"].get(r["id"], r["id"]), r["how"]), flush=True)
             left[rel] -= 1
             if not left[rel]:
                 finish(rel)
@@ -621,10 +664,11 @@ def render(per, a):
         tk += st["killed"]
         tt += counted
         cpu += st.get("cpu", 0.0)
-        out.append("| %s | %d | %d | %d | %d | %d | %.0f %% | %.0f | %s %s%s |" % (
+        out.append("| %s | %d | %d | %d | %d | %d | %.0f %% | %.0f | %s %s%s%s |" % (
             rel.replace("firmware/ecmo/", ""), st["total"], st["killed"], len(st["survived"]),
             len(st["uncovered"]), st["equivalent"], score(st), st.get("cpu", 0.0),
             st.get("when", "?"), st.get("commit", "?"),
+            " (a 1-in-%d sample)" % st["every"] if st.get("every", 1) > 1 else "",
             "" if st.get("current", True) else " (module changed since)"))
     missing = [r.replace("firmware/ecmo/", "") for r in modules([]) if r not in per]
     out.append("| **all run** | | %d | | | | **%.1f %%** | %.0f | |" % (
@@ -641,6 +685,13 @@ def render(per, a):
     if touts:
         out.append("Killed by a time-out only (worth a look: on a loaded machine a time-out can "
                    "be the load): line " + ", ".join(touts) + ".")
+        out.append("")
+    errs = ["%s `%s`: %s" % (m.split(":")[1], st.get("text", {}).get(m, m), how)
+            for rel, st in per.items() for m, how in sorted(st.get("errors", {}).items())]
+    if errs:
+        out.append("Runner errors, counted as survivors (a test run failed with no test saying "
+                   "so: a tool or setup fault, not a verdict of the tests):")
+        out += ["- " + e for e in errs]
         out.append("")
     out.append("Survivors, by line: `module | line | column operator replacement` (the key "
                "docs/mutation-equivalent.txt uses):")

@@ -2,7 +2,8 @@
 #   micropython host_tests/fw/mutrun.py SPECFILE
 # SPECFILE holds lines like `test_pid:test_ramp,test_windup` (a file, because the unix port
 # crashes on a command-line argument of 256 characters or more).
-# Stops at the first failure (exit 1); exit 0 when every named test passed. No pytest, so a
+# Stops at the first failure (exit 1, after a `KILLED module test` line: tools/mutate.py counts a
+# kill only then; any other failure is a runner error); exit 0 when every named test passed. No pytest, so a
 # mutant costs the tests that cover it and little more.
 import sys
 import fwrun
@@ -13,7 +14,11 @@ def run(specs):
     import machine
     for spec in specs:
         modname, _, funcs = spec.partition(":")
-        mod = __import__(modname)
+        try:
+            mod = __import__(modname)
+        except BaseException as e:   # the mutant broke the import (its module-level code): a kill
+            print("KILLED", modname, "<import>", repr(e))
+            return 1
         for n in funcs.split(","):
             machine.sim_reset()
             gc.collect()

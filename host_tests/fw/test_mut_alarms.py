@@ -133,3 +133,52 @@ def test_ack_of_a_non_latching_alarm_and_update_without_changes():
     assert al.update(2) == A.MEDIUM
     al.set(A.CLOT, False, 3)
     assert not al.active(A.CLOT) and al.update(4) == 0
+
+
+# Every row of docs/alarms.md: name, priority, latches (host_tests/test_alarms_doc.py checks the
+# document against the firmware's table; this checks the running firmware against the same rows)
+_DOC = (("AIR", "HIGH", 1), ("ESTOP", "HIGH", 1), ("SUCTION_WARN", "MEDIUM", 0),
+        ("SUCTION_CRIT", "HIGH", 1), ("P3_HIGH", "MEDIUM", 0), ("P3_CRIT", "HIGH", 1),
+        ("CLOT", "MEDIUM", 0), ("P2_HIGH", "MEDIUM", 0), ("P2_CRIT", "HIGH", 1),
+        ("LEVEL_LOW", "MEDIUM", 0), ("LEVEL_CRIT", "HIGH", 1), ("SENSOR_LEVEL", "MEDIUM", 0),
+        ("ZERO_FLOW", "MEDIUM", 0), ("LOW_FLOW", "MEDIUM", 0), ("RETROGRADE", "HIGH", 1),
+        ("SENSOR_P1", "MEDIUM", 0), ("SENSOR_P2", "LOW", 0), ("SENSOR_P3", "MEDIUM", 0),
+        ("SENSOR_FLOW", "HIGH", 1), ("SENSOR_BUBBLE", "HIGH", 1), ("OVERRUN", "LOW", 0),
+        ("TICK_ERROR", "HIGH", 1), ("WDT_RESET", "HIGH", 1), ("SETTINGS", "MEDIUM", 0),
+        ("TACH", "MEDIUM", 0), ("SWEEP_LOST", "HIGH", 1), ("SWEEP_NO_BLOOD", "HIGH", 1),
+        ("FIO2", "MEDIUM", 0), ("TEMP", "MEDIUM", 0), ("SAT_LOW", "HIGH", 1),
+        ("SENSOR_GAS", "MEDIUM", 0), ("SWEEP_HIGH", "MEDIUM", 0), ("POWER_ON", "MEDIUM", 0))
+
+
+def test_every_alarm_latches_and_ranks_as_docs_alarms_md_says():
+    from ecmo.drivers import annunciator as N
+    # the priority is what the annunciator plays: the loop hands it Alarms.update()'s number
+    prio = {"LOW": N.LOW, "MEDIUM": N.MEDIUM, "HIGH": N.HIGH}
+    assert (N.LOW, N.MEDIUM, N.HIGH) == (1, 2, 3)
+    assert (A.LOW, A.MEDIUM, A.HIGH) == (N.LOW, N.MEDIUM, N.HIGH)
+    assert len(_DOC) == A.COUNT
+    for name, p, latch in _DOC:
+        code = A.NAMES.index(name)
+        assert A.PRIORITY[code] == prio[p], name
+        al = A.Alarms()
+        al.set(code, True, 10)
+        assert al.update(10) == prio[p], name
+        al.set(code, False, 20)
+        assert al.active(code) == bool(latch), name       # a latching one stays shown
+        assert al.update(20) == (prio[p] if latch else 0), name
+        al.ack(30)
+        assert not al.active(code) and al.update(30) == 0, name
+
+
+def test_a_fresh_alarm_set_is_silent_and_not_paused():
+    al = A.Alarms()
+    assert al.paused is False and al.top == 0 and not al.audible()
+    assert al.update(0) == 0 and al.codes() == []
+
+
+def test_a_low_priority_alarm_alone_is_audible():
+    al = A.Alarms()
+    al.set(A.OVERRUN, True, 5)
+    assert al.update(5) == A.LOW and al.audible()
+    al.ack(6)
+    assert not al.audible()

@@ -155,3 +155,122 @@ def test_zero_offset_and_gain_apply_to_the_value_not_the_conversion():
     a.gain_e4 = 10000
     a.read()
     assert a.value == 500
+
+
+# --- the floating-input detector (an open ESP32 pin wandering over the range) -----------------
+# A read is a wild step when it moves more than a quarter of the rail span (rails 500/60000 mV:
+# 14875) from the last one; each adds 256 to a score that loses 1/16 of itself every read; the
+# input is floating from a score of 1000 and stays so down to 128.
+
+def _mv_chan(stuck=0, u16cal=None, use_mv=True):
+    adc = _Adc()
+    a = AnalogSensor(adc, (1000, 0, 11000, 1000), (500, 60000), (-40, 6000), stuck, use_mv, 0,
+                     u16cal)
+    return adc, a
+
+
+def _feed(seq, lo=10000, hi=40000):
+    # one first read, then per item a wild step (1: to the other level) or a calm read (0);
+    # returns the channel's `floating` after each item
+    adc, a = _mv_chan()
+    cur = lo
+    adc.uv = cur * 1000
+    a.read()
+    out = []
+    for wild in seq:
+        if wild:
+            cur = hi if cur == lo else lo
+        adc.uv = cur * 1000
+        a.read()
+        out.append(1 if a.floating else 0)
+    return out, a
+
+
+def test_calibrated_is_whether_read_uv_answers():
+    from ecmo.drivers.analog import calibrated
+    adc = _Adc()
+    assert calibrated(adc) is True
+    adc.exc = OSError(22)
+    assert calibrated(adc) is False
+
+
+def test_five_wild_steps_in_a_row_make_a_floating_input_and_its_reads_noisy():
+    out, a = _feed((1, 1, 1, 1, 1))
+    assert out == [0, 0, 0, 0, 1]                 # scores 256 496 721 932 1130
+    assert a.status == S.NOISY and a.read() == S.NOISY
+
+
+def test_the_floating_threshold_to_the_count():
+    # the score reaches 1000 exactly on the last read of this pattern: floating at 1000, not above
+    out, _ = _feed((1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 1))
+    assert out == [0] * 13 + [1]
+    # 999 at most here (a step worth 257 would make it): not floating
+    out, _ = _feed((1, 1, 0, 1, 0, 0, 0, 1, 1))
+    assert out == [0] * 9
+
+
+def test_a_floating_input_clears_below_128_only():
+    # six wild steps (floating from the 5th), then calm reads: the score falls 1316 ... 136, 128
+    # (still floating: at 128), 120 (clear), so floating ends on the 38th calm read
+    out, a = _feed((1,) * 6 + (0,) * 39)
+    assert out[:4] == [0, 0, 0, 0] and out[4:43] == [1] * 39 and out[43:] == [0, 0]
+    assert a.status == S.OK
+
+
+def test_a_step_of_exactly_a_quarter_span_is_not_wild():
+    out, _ = _feed((1,) * 12, lo=10000, hi=10000 + 14875)
+    assert out == [0] * 12
+    out, _ = _feed((1,) * 12, lo=10000, hi=10000 + 14876)
+    assert out[-1] == 1
+    # a quarter of the span, not of the sum of the rails (15125): 15000 is wild
+    out, _ = _feed((1,) * 6, lo=10000, hi=25000)
+    assert out == [0, 0, 0, 0, 1, 1]
+
+
+def test_a_step_from_a_reading_of_0_mv_counts():
+    # a floating pin sits on the rails too: a step from 0 mV is as wild as any
+    adc, a = _mv_chan()
+    adc.uv = 0
+    a.read()
+    seen = []
+    for k in range(5):
+        adc.uv = 30000 * 1000 if k % 2 == 0 else 0
+        a.read()
+        seen.append(a.floating)
+    assert seen == [False, False, False, False, True]
+
+
+def test_only_mv_or_u16cal_channels_look_for_a_floating_input():
+    # an rp2 channel (read_u16 counts, the pump side's parts): steps of any size are not wild
+    adc = _Adc()
+    a = chan(adc)
+    for k in range(20):
+        adc.v = 2000 if k % 2 else 50000
+        a.read()
+        assert not a.floating
+    # an ESP32 channel through the board's own ADC calibration (no use_mv): they are
+    adc, b = _mv_chan(u16cal=(0, 0, 65535, 65535), use_mv=False)
+    for k in range(6):
+        adc.v = 10000 if k % 2 else 40000
+        b.read()
+    assert b.floating and b.status == S.NOISY
+
+
+def test_a_floating_spell_restarts_the_frozen_count():
+    # frozen after 3 identical reads: two before the floating spell do not count after it
+    adc, a = _mv_chan(stuck=3)
+    adc.uv = 10000 * 1000
+    a.read()
+    a.read()                              # the same raw twice: one repeat
+    out, k = [], 0
+    while True:                           # wild steps until floating
+        adc.uv = (40000 if k % 2 == 0 else 10000) * 1000
+        a.read()
+        k += 1
+        if a.floating:
+            break
+    adc.uv = 10000 * 1000                 # calm at the first raw until the spell is over
+    while a.read() == S.NOISY:
+        pass
+    got = [a.status] + [a.read() for _ in range(3)]
+    assert got == [S.OK, S.OK, S.OK, S.STUCK], got

@@ -165,3 +165,27 @@ def test_turbine_cap_is_exactly_255_a_tick():
     pulses(256)
     f.read()
     assert f.value == 255 * (60000 * 1000 // 20) // 450
+
+
+def test_a_fresh_turbine_reads_zero_and_valid():
+    f = turbine()
+    assert f.status == S.OK and f.value == 0 and f.faults == 0 and f.sat == 0
+
+
+def test_a_fresh_slf3s_is_not_valid_and_shows_no_air_before_its_first_frame():
+    bus = _Bus()
+    s = SLF3S(bus)
+    assert s.status == S.BUS and s.value == 0 and s.air is False and s.temp_cdegc == 0
+
+
+def test_slf3s_a_start_that_fails_leaves_it_stopped():
+    bus = _Bus()
+    s = SLF3S(bus)
+    s.read()
+    frame(bus, 500, 5000, 0)
+    assert s.read() == S.OK
+    bus.fail_write = True
+    s.start()                             # a restart the bus refuses: not measuring now
+    assert s.read() == S.BUS
+    bus.fail_write = False
+    assert s.read() == S.STALE and s.read() == S.OK

@@ -338,3 +338,41 @@ def test_set_limits_takes_its_share_and_the_profile_defaults():
     assert w.g.cut
     w.g.set_limits("VV", None)
     assert w.g.sweep_lost_ms == 2000 and w.g.sweep_blood_min_mlpm == 500
+
+
+def test_one_rpm_is_moving_blood():
+    # the smallest command and the smallest tach reading count: "above zero", not "above one"
+    w = World()
+    w.sup.rpm_applied = 1
+    assert w.g.blood_moving()
+    w.sup.rpm_applied = 0
+    assert not w.g.blood_moving()
+    w = World()
+    w.blood.status = 3                    # invalid flow: the tach decides
+    w.sup.pump.rpm = 1
+    assert w.g.blood_moving()
+    w.sup.pump.rpm = 0
+    assert not w.g.blood_moving()
+
+
+def test_a_sweep_of_one_ml_per_min_is_a_sweep_asked_for():
+    # cut on a stopped pump, and lost when its sensor fails: 1 mL/min is already a setpoint
+    w = World()
+    w.sup.state = STOP
+    assert w.tick(1, target=1, sp=1) == 1000 and w.g.cut and w.alarm(A.SWEEP_NO_BLOOD)
+    w = World()
+    w.sweep.status = 3
+    w.tick(300, target=1, sp=1)
+    assert w.g.lost and w.alarm(A.SWEEP_LOST)
+
+
+def test_no_sweep_asked_for_is_never_lost_even_with_its_sensor_failed():
+    w = World()
+    w.sweep.status = 3
+    w.tick(300, target=0, sp=0)
+    assert not w.g.lost and not w.alarm(A.SWEEP_LOST)
+
+
+def test_a_new_gas_supervisor_has_lost_nothing():
+    w = World()
+    assert w.g.lost is False and w.g.cut is False

@@ -104,3 +104,28 @@ def test_a_fresh_check_has_no_history():
     p = Plausible(10, 0)
     assert p.same == 0 and p.score == 0 and p.noisy is False
     assert p.check(5, -500) == OK and p.score == 0     # the first read is never a flip
+
+
+def test_noisy_from_a_score_of_exactly_1024():
+    # flips and pauses that bring the leaky score to 1024 exactly on the last read
+    p = Plausible(10, 0)
+    got = [p.check(100 + k, v) for k, v in enumerate((0, 11, 0, 0, 0, 11, 0, 11, 11, 0, 11, 0))]
+    assert p.score == 1024
+    assert got == [OK] * 11 + [NOISY] and p.noisy
+
+
+def test_reset_forgets_the_last_step_up_too():
+    # the last step before reset was up beyond the jitter; the first after it is down: no flip
+    p = Plausible(10, 0)
+    for k in range(6):
+        p.check(1000 + k, 11 if k % 2 else 0)     # ends on a step of +11
+    p.reset()
+    assert p.check(2000, -40) == OK and p.score == 0
+
+
+def test_reset_forgets_the_frozen_count_whatever_the_next_raw():
+    p = Plausible(10, 3)
+    got = [p.check(-1, 5) for _ in range(3)]       # a fresh one's last raw is -1 too
+    assert got == [OK, OK, STUCK] and p.same == 3
+    p.reset()
+    assert p.check(-1, 5) == OK and p.same == 1    # as after a fresh start

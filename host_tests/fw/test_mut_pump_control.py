@@ -187,3 +187,181 @@ def test_feed_forward_restarts_from_its_estimate_after_a_hold_or_a_switch():
     c.restart(3000)
     src.rpm = 2100
     assert c.update(3000, True, 10) == 0 and c.ff_rpm == 2100
+
+
+# --- pressure servo (P1) and zero-flow mode (issue 17) ---------------------------------------
+from ecmo.control.pump_control import PRESSURE, ZERO, ZERO_TARGET_MLPM, SERVO_GAIN_X  # noqa: E402
+
+
+class _P1:
+    def __init__(self, value=-400, status=0):
+        self.value = value
+        self.status = status
+
+
+class _Src:
+    def __init__(self, p1=-400):
+        self.p1 = _P1(p1)
+        self.suspect = 0
+        self.q_est = False
+
+
+def servo_world(kp=10, p1=-400, applied=2000):
+    c = PumpControl(0, 0, 0, 5000)
+    src = _Src(p1)
+    c.sources(src)
+    c.set_servo_gains(kp, 0, 0)
+    c.set_mode(PRESSURE, 3000, applied, p1)
+    return c, src
+
+
+def test_servo_gains_are_the_operators_times_100():
+    c = PumpControl(0, 0, 0, 5000)
+    c.set_servo_gains(3, 4, 5)
+    assert SERVO_GAIN_X == 100
+    assert (c.servo.kp, c.servo.ki, c.servo.kd) == (300, 400, 500)
+
+
+def test_pressure_mode_starts_from_the_applied_speed_and_the_p1_now():
+    c, src = servo_world()
+    assert c.mode == PRESSURE and c.rpm_target == 2000 and c.out_rpm == 2000
+    assert c.p1_sp_dmmhg == -400 and c.p1_target_dmmhg == -500
+    # the target moves 20 mmHg/s (2 a 10 ms tick) toward -50.0 mmHg; 1 RPM per 0.1 mmHg of error
+    assert [c.update(0, True, 10) for _ in range(3)] == [2002, 2004, 2006]
+    assert c.p1_sp_dmmhg == -406
+
+
+def test_pressure_servo_reaches_its_target_and_stops_there():
+    c, src = servo_world(p1=-496)
+    outs = [c.update(0, True, 10) for _ in range(4)]
+    assert c.p1_sp_dmmhg == -500 and outs == [2002, 2004, 2004, 2004]
+    src.p1.value = -510                   # more suction than asked: the speed comes down
+    assert c.update(0, True, 10) == 2000 - 10
+
+
+def test_pressure_servo_holds_without_a_trusted_p1_and_resumes_from_the_speed_held():
+    for spoil in ("none", "status", "suspect"):
+        c, src = servo_world()
+        c.update(0, True, 10)
+        if spoil == "none":
+            c.sources(None)
+        elif spoil == "status":
+            src.p1.status = 3
+        else:
+            src.suspect = 1
+        src.p1.value = -100               # whatever it reads is not followed
+        assert c.update(0, True, 10) == 2002 and c.holding, spoil
+        assert c.update(0, True, 10) == 2002 and c.holding, spoil
+        c.sources(src)
+        src.p1.status = 0
+        src.suspect = 0
+        src.p1.value = -300
+        # back: from the speed held, the target from the P1 now (one ramp step on)
+        assert c.update(0, True, 10) == 2002 + 2 and not c.holding, spoil
+        assert c.p1_sp_dmmhg == -302, spoil
+
+
+def test_pressure_servo_ignores_the_other_suspects():
+    c, src = servo_world()
+    src.suspect = 2                       # the flow sensor suspected, not P1
+    assert c.update(0, True, 10) == 2002 and not c.holding
+
+
+def test_track_in_pressure_mode_reseeds_the_servo():
+    c, src = servo_world()
+    c.update(0, True, 10)
+    c.track(1500)
+    assert c.out_rpm == 1500 and c.servo.out == 1500
+    # the integral takes the 1500 less the P it had (2); the next P is 4
+    assert c.update(0, True, 10) == 1500 - 2 + 4
+
+
+def test_restart_takes_the_servo_from_zero_speed_and_the_p1_now():
+    c, src = servo_world()
+    c.update(0, True, 10)
+    src.p1.value = -250
+    c.restart(0)
+    assert c.out_rpm == 0 and c.p1_sp_dmmhg == -250 and c.servo.out == 0
+    assert c.update(0, True, 10) == 2
+    d = PumpControl(0, 0, 0, 5000)
+    d.restart(0)                          # no sources yet: from P1 0
+    assert d.p1_sp_dmmhg == 0
+
+
+def zero_world(flow=1000, applied=2000, frm=FLOW):
+    c = PumpControl(0, 0, 0, 5000)
+    c.sources(_Src())
+    if frm != RPM:
+        c.set_mode(frm, flow, applied)
+    c.set_mode(ZERO, flow, applied)
+    return c
+
+
+def test_zero_mode_starts_from_the_speed_and_flow_now_and_remembers_where_it_came_from():
+    c = zero_world()
+    assert c.mode == ZERO and c.prev_mode == FLOW and c.rpm_target == 2000
+    assert c.zero_sp_mlpm == 1000 and c.zero.out == 2000
+    c.set_mode(ZERO, 500, 100)            # already there: nothing changes
+    assert c.prev_mode == FLOW and c.zero_sp_mlpm == 1000
+    assert zero_world(frm=RPM).prev_mode == RPM
+
+
+def test_zero_mode_target_ramps_to_50_ml_per_min_at_half_a_litre_a_second():
+    c = zero_world(flow=100)
+    sps = []
+    for _ in range(12):
+        c.update(100, True, 10)
+        sps.append(c.zero_sp_mlpm)
+    assert ZERO_TARGET_MLPM == 50
+    assert sps == [95, 90, 85, 80, 75, 70, 65, 60, 55, 50, 50, 50]
+
+
+def test_zero_mode_dead_band_is_strictly_inside_30_ml_per_min():
+    # the target stays put (flow at it): an error inside the band moves nothing, 30 does
+    for flow, moves in ((50 + 29, False), (50 - 29, False), (50 + 30, True), (50 - 30, True)):
+        c = zero_world(flow=50)
+        c.update(50, True, 10)
+        out = c.update(flow, True, 10)
+        assert (out != 2000) == moves, flow
+    c = zero_world(flow=50)
+    c.update(50, True, 10)
+    assert c.update(80, True, 10) < 2000 < zero_world(flow=50).update(20, True, 10)
+
+
+def test_zero_mode_gains_move_the_speed_against_the_flow():
+    # 100 mL/min above the target: P = 300 RPM/(L/min) * -0.1 = -30, I = -0.8 RPM a tick
+    c = zero_world(flow=50)
+    c.update(50, True, 10)
+    assert c.update(150, True, 10) == 2000 - 30 - 1
+    assert c.update(150, True, 10) == 2000 - 30 - 2
+
+
+def test_zero_mode_holds_on_an_untrusted_flow_or_the_estimate_and_resumes_from_it():
+    for spoil in ("invalid", "estimate"):
+        c = zero_world(flow=50)
+        c.update(50, True, 10)
+        ok = spoil != "invalid"
+        c.src.q_est = spoil == "estimate"
+        assert c.update(900, ok, 10) == 2000 and c.holding, spoil
+        c.src.q_est = False
+        # back: from the speed held and the flow now, the target ramping on from it
+        assert c.update(400, True, 10) == 2000 and not c.holding, spoil
+        assert c.zero_sp_mlpm == 395, spoil
+
+
+def test_zero_mode_holds_with_no_sources_only_on_an_invalid_flow():
+    c = PumpControl(0, 0, 0, 5000)
+    c.set_mode(ZERO, 50, 2000)
+    c.update(50, True, 10)
+    assert not c.holding
+    assert c.update(50, False, 10) == 2000 and c.holding
+
+
+def test_track_in_zero_mode_reseeds_its_pid_and_restart_its_target():
+    c = zero_world(flow=50)
+    c.update(50, True, 10)
+    c.track(1200)
+    assert c.out_rpm == 1200 and c.zero.out == 1200
+    assert c.update(50, True, 10) == 1200
+    c.restart(700)
+    assert c.out_rpm == 0 and c.zero.out == 0 and c.zero_sp_mlpm == 700

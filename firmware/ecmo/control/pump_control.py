@@ -132,7 +132,7 @@ class PumpControl:
     def update(self, flow_mlpm, flow_ok, dt_ms):
         m = self.mode
         if m == RPM:
-            self.holding = False
+            # (no hold in RPM mode: set_mode() cleared `holding` on the way in, nothing sets it)
             self.out_rpm = _slew(self.out_rpm, self.rpm_target, self.rpm_ramp_s * dt_ms // 1000)
             return self.out_rpm
         if m == PRESSURE:

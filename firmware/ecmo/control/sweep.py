@@ -10,7 +10,6 @@ from ecmo.drivers.o2cell import AIR_DPCT, O2_DPCT
 # gain that closes the loop in ~0.5 s would push ki * e * dt past 2**30 in duty_u16 units.
 _STEP_SHIFT = const(4)
 _STEPS_MAX = const(4095)
-SWEEP_MAX_MLPM = const(10000)    # adult sweep 0..10 L/min (docs/facts.md §7)
 # Gain bounds for the 10 Hz loop: ki * 10000 mL/min * 100 ms < 2**30, kp * 10000 < 2**30.
 SWEEP_KP_MAX = const(2000)
 SWEEP_KI_MAX = const(1000)
@@ -30,9 +29,6 @@ class SweepControl:
         self.out_u16 = 0
         self.holding = False
         self._closed = True
-
-    def set_gains(self, kp, ki, kd):
-        self.pid.set_gains(kp, ki, kd)
 
     def update(self, flow_mlpm, flow_ok, dt_ms):
         target = self.target_mlpm

@@ -23,7 +23,6 @@ class SFM3000(Reading):
         self._cmd = bytearray((_SFM_START >> 8, _SFM_START & 0xFF))
         self._started = False
         self._fresh = False          # the first result after a start is not valid (datasheet)
-        self.raw = 0
         Reading.__init__(self, BUS)
         self.start()
 
@@ -52,7 +51,6 @@ class SFM3000(Reading):
         if not word_ok(b, 0, INIT_SFM3000):    # CRC starts at 0x00 on this part
             return self._fail(CRC)
         raw = (b[0] << 8) | b[1]
-        self.raw = raw
         q = (raw - self._offset) * 1000 // self._scale   # |product| < 2**26
         if q < self._lo or q > self._hi:
             return self._fail(RANGE)

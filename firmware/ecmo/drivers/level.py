@@ -13,10 +13,8 @@ class LevelSwitch:
     def __init__(self, pin, active_level=1):
         self._pin = pin
         self._active = active_level
-        self.low = False
-        self.status = 0          # a switch has no status of its own (see above)
-        self.value = 0
+        self.low = False         # all a switch has: no status, no value (the supervisor and
+                                 # the telemetry read `low` when the board's LEVEL is a switch)
 
     def read(self):
         self.low = self._pin.value() == self._active
-        return 0

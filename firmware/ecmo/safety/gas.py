@@ -47,7 +47,6 @@ class GasSafety:
         self.sat = sat
         self.alarms = alarms
         self.period_ms = period_ms   # pump tick: sweep checks run every tick
-        self.step_ms = step_ms       # gas step: the slow signals are checked every step
         self.cut = False             # sweep held at its purge because blood is not moving
         self.lost = False
         self._n = counters(_C_COUNT)
