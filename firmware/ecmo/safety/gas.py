@@ -130,7 +130,13 @@ class GasSafety:
         return out
 
     def slow(self, now_ms, sweeping, fio2_target_dpct):
-        # every gas step: FiO2, temperature, saturation and sensor validity
+        # every gas step: FiO2, temperature, saturation and sensor validity (the oxygenator
+        # calls the two halves on two ticks of the step: ecmo/oxygenator.py)
+        self.slow_sensors(now_ms, sweeping, fio2_target_dpct)
+        self.slow_patient(now_ms)
+
+    def slow_sensors(self, now_ms, sweeping, fio2_target_dpct):
+        # every gas step: gas sensor validity and FiO2
         al = self.alarms
         c = self._n
         o2 = self.o2
@@ -149,6 +155,13 @@ class GasSafety:
         if v != fl[A.FIO2] & 1:
             al.set(A.FIO2, v, now_ms)
 
+    def slow_patient(self, now_ms):
+        # every gas step: blood temperature and post-oxygenator saturation
+        al = self.alarms
+        c = self._n
+        t = self.temp
+        sat = self.sat
+        fl = al.flags
         tv = t.value
         out = t.status == 0 and (tv < self.temp_low_cdegc or tv > self.temp_high_cdegc)
         v = held(c, _C_TEMP, out, self._temp_n)
