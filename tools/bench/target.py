@@ -220,6 +220,7 @@ class Target:
     def rows_figures(self):
         # one row as the timer makes it: _fill() inside a scheduled callback (no tick can
         # interleave), timed and its allocation counted there; 20 rows, median and max
+        shown = self.ex("print(rig.al.codes())").strip()     # alarm names make a row longer
         self.ex(_ROWTIME)
         self.rig.run_for(600)
         out = self.ex("_RTT.deinit(); print('ROWS', sorted(_RT), sorted(_RA))")
@@ -229,7 +230,8 @@ class Target:
         rt = ast.literal_eval(rt_s + "]")
         ra = ast.literal_eval("[" + ra_s)
         self.put("target.telemetry.row_us", _pct(rt, 50), "us",
-                 "Telemetry._fill() in a scheduled callback, median of %d (max %d)" % (len(rt), max(rt)))
+                 "Telemetry._fill() in a scheduled callback, median of %d (max %d); alarms shown %s"
+                 % (len(rt), max(rt), shown))
         self.put("target.telemetry.row_max_us", max(rt), "us")
         self.put("target.telemetry.row_alloc_B", max(ra), "B", "gc.mem_alloc() around _fill(), worst")
 
