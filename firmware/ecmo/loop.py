@@ -96,7 +96,8 @@ class Loop:
             self.control.track(applied)
             for a in self.aux:
                 a.tick(now, self.n)
-            self.alarms.set(A.TICK_ERROR, False, now)
+            if self.alarms.flags[A.TICK_ERROR] & 1:    # set() only on a change (_F_PRESENT)
+                self.alarms.set(A.TICK_ERROR, False, now)
         except Exception as e:
             ok = False
             self.errors += 1
@@ -108,7 +109,8 @@ class Loop:
             self._fail_safe(now)
             raise
         try:
-            self.alarms.set(A.OVERRUN, self._ovr_hold > 0, now)
+            if (self._ovr_hold > 0) != self.alarms.flags[A.OVERRUN] & 1:
+                self.alarms.set(A.OVERRUN, self._ovr_hold > 0, now)
             if self._ovr_hold:
                 self._ovr_hold -= 1
             top = self.alarms.update(now)

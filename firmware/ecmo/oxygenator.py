@@ -5,6 +5,15 @@ from micropython import const
 from ecmo.telemetry import fixed, reading, rounded
 
 EVERY = const(10)      # gas loops at 10 Hz: valve, line and sensors respond in ~100 ms
+# The gas step's work is spread over its ticks (each tick pays a share, not one tick all of it:
+# the whole tick's p99 was the step's tick). Tick k of the step (n % every):
+_K_TEMP = const(1)     # 1: the thermistor read
+_K_SAT = const(2)      # 2: the saturation read
+_K_SENSORS = const(3)  # 3: gas sensor validity (SENSOR_GAS) and the FiO2 alarm
+_K_PATIENT = const(4)  # 4: temperature and saturation alarms (TEMP, SAT_LOW)
+# 0 keeps the O2 read, the sweep loop and the FiO2 loop, as before. So the slow alarms are
+# judged 30-40 ms after their step's start (their debounces are 0.3 s to 30 s, counted in
+# steps as before); the sweep interlocks (GasSafety.update) still run every tick.
 COLUMNS = ("sweep_setpoint_lpm", "sweep_lpm", "fio2", "temp_c", "sat_post_pct")
 
 
@@ -27,6 +36,7 @@ class Oxygenator:
         self.fio2_control = fio2_control
         self.safety = safety
         self.fio2_target_dpct = 1000    # ELSO: start at FiO2 1.0, then wean
+        self._spread = every > _K_PATIENT   # else the whole step on its first tick
         if ads is not None:
             ads.prime()
 
@@ -41,22 +51,35 @@ class Oxygenator:
         sweep.read()
         if self.ads is not None:
             self.ads.poll()
-        step = n % self.every == 0
+        k = n % self.every
+        step = k == 0
+        spread = self._spread
         c = self.control
         sf = self.safety
         was_cut = sf.cut
         if step:
             self.o2.read()
-            self.temp.read()
-            self.sat.read()
+            if not spread:
+                self.temp.read()
+                self.sat.read()
             if not was_cut:
                 c.update(sweep.value, sweep.status == 0, self.step_ms)
+        elif k == _K_TEMP:
+            self.temp.read()
+        elif k == _K_SAT:
+            self.sat.read()
         duty = sf.update(now_ms, c.target_mlpm, c.sp_mlpm, c.out_u16, self.purge_u16)
         if was_cut and not sf.cut:
             c.restart(sweep.value)
         self.valve.set(duty)
+        if not spread:
+            if step:
+                sf.slow(now_ms, duty > 0 and c.target_mlpm > 0, self.fio2_target_dpct)
+        elif k == _K_SENSORS:
+            sf.slow_sensors(now_ms, duty > 0 and c.target_mlpm > 0, self.fio2_target_dpct)
+        elif k == _K_PATIENT:
+            sf.slow_patient(now_ms)
         if step:
-            sf.slow(now_ms, duty > 0 and c.target_mlpm > 0, self.fio2_target_dpct)
             fc = self.fio2_control
             bl = self.blender
             if fc is not None and bl is not None:

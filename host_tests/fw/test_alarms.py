@@ -121,3 +121,53 @@ def test_patterns_differ_by_priority():
 def test_silenced_alarm_keeps_flashing_without_sound():
     b, l = pattern(HIGH, False)
     assert not any(b) and edges(l) == 6
+
+
+def test_presence_is_bit_0_of_flags():
+    # the tick's call sites read al.flags[code] & 1 and call set() only when it would change
+    # (supervisor, gas, loop): bit 0 must be "the condition is there now", for latching and
+    # non-latching alarms alike
+    for code in (A.AIR, A.LOW_FLOW, A.SENSOR_P2, A.SWEEP_LOST):
+        al = Alarms()
+        assert al.flags[code] & 1 == 0
+        al.set(code, True, 5)
+        assert al.flags[code] & 1 == 1 and al.present(code)
+        al.set(code, False, 6)
+        assert al.flags[code] & 1 == 0 and not al.present(code)
+        assert al.active(code) == bool(A.LATCH[code])     # latched: still shown
+
+
+class _Counting:
+    # wraps an Alarms: counts set() calls, passes them on
+    def __init__(self, al):
+        self.al = al
+        self.calls = []
+        self._set = al.set
+
+        def set(code, present, now_ms):
+            self.calls.append((code, bool(present)))
+            self._set(code, present, now_ms)
+        al.set = set
+
+
+def test_a_steady_tick_calls_alarms_set_only_for_changes():
+    # ~26 alarm conditions are judged every tick; set() is called only where a presence bit
+    # changes, so a healthy rig in steady state makes no call at all (the log and the
+    # latches are set() 's: nothing is lost), and a new condition still gets its call
+    from rigkit import Bench
+    b = Bench()
+    b.running(2500, settle=300)
+    c = _Counting(b.rig.al)
+    before = list(b.rig.al.flags)
+    b.ticks(50)
+    assert list(b.rig.al.flags) == before
+    assert c.calls == [], c.calls
+    b.air(True)               # air: AIR raised through set(), once, and latched
+    b.ticks(20)
+    b.air(False)
+    b.ticks(20)
+    assert c.calls.count((A.AIR, True)) == 1, c.calls
+    assert b.rig.al.present(A.AIR) and b.rig.al.active(A.AIR)
+    n = len(c.calls)
+    b.ticks(50)                # steady again (stopped): no further calls
+    assert len(c.calls) == n, c.calls[n:]

@@ -140,6 +140,56 @@ def test_crc8_vector():
     assert crc8(b, 0, 2) == 0x92
 
 
+def _crc8_by_bits(data, init):
+    # Sensirion's CRC-8 as its datasheets define it, bit by bit (poly 0x31, MSB first)
+    crc = init
+    for v in data:
+        crc ^= v
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x31) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
+    return crc
+
+
+def test_crc8_by_table_is_the_bit_definition_for_every_word():
+    # the table-driven crc8/word_ok against the definition: every first byte with a spread
+    # of second bytes, both start values (SLF3S 0xFF, SFM3000 0x00), and the known vectors
+    from ecmo.drivers.sensirion import word_ok, INIT_SLF3S, INIT_SFM3000
+    b = bytearray(4)
+    for init in (INIT_SLF3S, INIT_SFM3000):
+        for hi in range(256):
+            for lo in (0, 1, 0x55, 0x80, 0xAA, 0xFF, hi):
+                want = _crc8_by_bits((hi, lo), init)
+                b[0] = 0x5A
+                b[1] = hi
+                b[2] = lo
+                b[3] = want
+                assert crc8(b, 1, 2, init) == want, (init, hi, lo)
+                assert word_ok(b, 1, init)
+                b[3] = want ^ 0x01
+                assert not word_ok(b, 1, init)
+    assert crc8(bytearray(b"\x7d\x18"), 0, 2, INIT_SFM3000) == 0x81
+    assert crc8(bytearray(b"\xbe\xef"), 0, 2, INIT_SFM3000) == 0x13
+    assert crc8(bytearray(b"\x01\x02\x03\x04"), 0, 4, 0x00) == _crc8_by_bits((1, 2, 3, 4), 0)
+
+
+def test_crc_word_check_allocates_nothing():
+    import gc
+    if not hasattr(gc, "mem_alloc"):
+        return
+    from ecmo.drivers.sensirion import word_ok
+    b = bytearray((0xBE, 0xEF, 0x92))
+    word_ok(b, 0)
+    gc.collect()
+    gc.disable()
+    a = gc.mem_alloc()
+    for _ in range(200):
+        word_ok(b, 0)
+        crc8(b, 0, 2)
+    d = gc.mem_alloc() - a
+    gc.enable()
+    assert d == 0, d
+
+
 class _SfmBus:
     # an I2C bus with one fixed read frame (the SFM3000's 3 bytes)
     def __init__(self, frame):

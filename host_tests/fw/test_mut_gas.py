@@ -32,9 +32,11 @@ class _Sup:
 class _Al:
     def __init__(self):
         self.on = {}
+        self.flags = bytearray(64)     # bit 0: present (the gas side calls set() on a change)
 
     def set(self, code, on, now):
         self.on[code] = bool(on)
+        self.flags[code] = 1 if on else 0
 
 
 class World:

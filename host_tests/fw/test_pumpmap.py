@@ -76,3 +76,59 @@ def test_map_bounds_are_checked():
             assert False, bad
         except ValueError:
             pass
+
+
+def _bisected(m, rpm, head):
+    # the flow estimate as it was computed before the warm start: 16 bisection steps over the
+    # whole monotone branch, one head_dmmhg() a step
+    if head >= m.head_dmmhg(rpm, 0):
+        lo, hi = -10000, 0
+    else:
+        lo, hi = m.peak_mlpm(rpm), 20000
+    for _ in range(16):
+        mid = (lo + hi) >> 1
+        if m.head_dmmhg(rpm, mid) > head:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) >> 1
+
+
+def test_flow_estimate_warm_started_is_the_bisection_within_8_mlpm():
+    # flow_mlpm() searches near its last answer with the head formula written out; it finds
+    # the bisection's answer where the integer head falls monotonically with flow, and within
+    # 8 mL/min where the integer rounding makes it step back up by 0.1 mmHg (near the peak).
+    # Tick-like runs (head drifting by a few 0.1 mmHg) and jumps across the whole range.
+    worst = 0
+    same = 0
+    n = 0
+    for a, b, c in ((28.0, 2.6, 0.6), (33.6, 3.12, 0.72), (20.0, 1.5, 0.0), (40.0, 5.0, 2.0)):
+        m = PumpMap(a, b, c)
+        for rpm in (1000, 2000, 2900, 3600, 4400, 5500):
+            h0 = m.head_dmmhg(rpm, 0)
+            heads = list(range(h0 - 40, h0 + 60, 9))               # backflow and the peak
+            heads += list(range(h0 - 40, -300, -(h0 + 300) // 25))  # down the forward branch
+            heads += [h0 + 400, h0 - 5, -200, h0 // 2, h0 // 2 + 3, h0 // 2 - 2, h0 // 2 + 1]
+            for head in heads:
+                got = m.flow_mlpm(rpm, head)
+                want = _bisected(m, rpm, head)
+                n += 1
+                same += got == want
+                d = got - want if got > want else want - got
+                if d > worst:
+                    worst = d
+                assert d <= 8, (a, b, c, rpm, head, got, want)
+    assert same * 100 >= 95 * n, (same, n)      # mostly exactly the same answer
+    assert worst <= 8
+
+
+def test_flow_estimate_does_not_depend_on_where_it_starts():
+    m = PumpMap(28.0, 2.6, 0.6)
+    want = _bisected(m, 3600, 2000)
+    for start in (-10000, -3000, 0, 100, 4000, 6000, 19999, 20000, 50000):
+        m._q = start
+        assert abs(m.flow_mlpm(3600, 2000) - want) <= 8, start
+    # the speed and head the tick can see at their bounds
+    assert m.flow_mlpm(0, 0) == _bisected(m, 0, 0)
+    assert m.flow_mlpm(20000, 1000) == _bisected(m, 10000, 1000)
+    assert m.flow_mlpm(3000, 30000) == -10000 and m.flow_mlpm(3000, -30000) == 19999

@@ -49,3 +49,58 @@ def test_row_allocates_nothing():
     used = gc.mem_alloc() - a
     gc.enable()
     assert used < 64, "200 rows allocated %d bytes" % used
+
+
+_ROW_MAX = 400     # ecmo/telemetry.py's _ROW_MAX and _SLACK (private consts: not importable)
+_SLACK = 48
+
+
+def _fixed_by_parts(buf, n, v, decimals):
+    # the number writer as it was: sign, the integer part, the point and the fraction as
+    # separate calls of _uint (each refused whole past the row's limit)
+    from ecmo.telemetry import _uint
+    if v < 0:
+        buf[n] = 45
+        n += 1
+        v = -v
+    if decimals == 0:
+        return _uint(buf, n, v, 1)
+    d = 10 ** decimals
+    n = _uint(buf, n, v // d, 1)
+    buf[n] = 46
+    return _uint(buf, n + 1, v % d, decimals)
+
+
+def test_number_writer_in_one_call_writes_what_fixed_does():
+    # _fixed() writes a number in one call: the text of fixed(), and at the end of a full row
+    # the same bytes (and position) as the writer made of parts
+    from ecmo.telemetry import _fixed, fixed
+    vals = [0, 1, 5, 9, 10, 99, 100, 101, 999, 1000, 1001, 12345, 99999, 100000, 2 ** 29, 123456789]
+    vals += [-v for v in vals if v]
+    for dec in (0, 1, 2, 3, 4):
+        for v in vals:
+            buf = bytearray(_ROW_MAX + _SLACK)
+            end = _fixed(buf, 7, v, dec)
+            assert bytes(buf[7:end]).decode() == fixed(v, dec), (v, dec)
+            for n in range(_ROW_MAX - 16, _ROW_MAX):     # the row's limit in every position
+                a = bytearray(_ROW_MAX + _SLACK)
+                b = bytearray(_ROW_MAX + _SLACK)
+                ea = _fixed(a, n, v, dec)
+                eb = _fixed_by_parts(b, n, v, dec)
+                assert ea == eb and a == b, (v, dec, n)
+
+
+def test_number_writer_allocates_nothing():
+    if not hasattr(gc, "mem_alloc"):
+        return
+    from ecmo.telemetry import _fixed
+    buf = bytearray(_ROW_MAX + _SLACK)
+    _fixed(buf, 0, -12345, 3)
+    gc.collect()
+    gc.disable()
+    a = gc.mem_alloc()
+    for i in range(300):
+        _fixed(buf, 10, i * 37 - 5000, i % 4)
+    used = gc.mem_alloc() - a
+    gc.enable()
+    assert used == 0, used

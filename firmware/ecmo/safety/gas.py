@@ -104,7 +104,9 @@ class GasSafety:
             back = moving and q_ok and q >= self.sweep_blood_min_mlpm + _BLOOD_HYST_MLPM
             if held(c, _C_OK, back, self._restore_n):
                 self.cut = False
-        al.set(A.SWEEP_NO_BLOOD, self.cut, now_ms)
+        fl = al.flags      # set() only where the presence bit (alarms._F_PRESENT, 1) changes
+        if self.cut != fl[A.SWEEP_NO_BLOOD] & 1:
+            al.set(A.SWEEP_NO_BLOOD, self.cut, now_ms)
         out = req_u16
         if self.cut and out > purge_u16:
             out = purge_u16
@@ -117,32 +119,57 @@ class GasSafety:
         lost = target_mlpm > 0 and not self.cut and \
             (not f_ok or f.value * 100 < want * self.sweep_lost_pct)
         self.lost = held(c, _C_LOST, lost, self._lost_n)
-        al.set(A.SWEEP_LOST, self.lost, now_ms)
+        if self.lost != fl[A.SWEEP_LOST] & 1:
+            al.set(A.SWEEP_LOST, self.lost, now_ms)
         # sweep high: more gas than asked for, also while closed or cut (valve stuck open)
         high = f_ok and f.value * 100 > want * self.sweep_high_pct + _SWEEP_HIGH_MARGIN_MLPM * 100
-        al.set(A.SWEEP_HIGH, held(c, _C_HIGH, high, self._high_n), now_ms)
+        v = held(c, _C_HIGH, high, self._high_n)
+        if v != fl[A.SWEEP_HIGH] & 1:
+            al.set(A.SWEEP_HIGH, v, now_ms)
         return out
 
     def slow(self, now_ms, sweeping, fio2_target_dpct):
-        # every gas step: FiO2, temperature, saturation and sensor validity
+        # every gas step: FiO2, temperature, saturation and sensor validity (the oxygenator
+        # calls the two halves on two ticks of the step: ecmo/oxygenator.py)
+        self.slow_sensors(now_ms, sweeping, fio2_target_dpct)
+        self.slow_patient(now_ms)
+
+    def slow_sensors(self, now_ms, sweeping, fio2_target_dpct):
+        # every gas step: gas sensor validity and FiO2
         al = self.alarms
         c = self._n
         o2 = self.o2
         t = self.temp
         sat = self.sat
         bad = self.sweep.status != 0 or o2.status != 0 or t.status != 0 or sat.status != 0
-        al.set(A.SENSOR_GAS, held(c, _C_SENSOR, bad, self._sensor_n), now_ms)
+        fl = al.flags      # set() only on a change of the presence bit
+        v = held(c, _C_SENSOR, bad, self._sensor_n)
+        if v != fl[A.SENSOR_GAS] & 1:
+            al.set(A.SENSOR_GAS, v, now_ms)
 
         off = o2.value - fio2_target_dpct
         dev = sweeping and o2.status == 0 and (off > self.fio2_tol_dpct or -off > self.fio2_tol_dpct)
         dev = held(c, _C_FIO2, dev, self._fio2_n)
-        al.set(A.FIO2, o2.out_of_cal or dev, now_ms)
+        v = o2.out_of_cal or dev
+        if v != fl[A.FIO2] & 1:
+            al.set(A.FIO2, v, now_ms)
 
+    def slow_patient(self, now_ms):
+        # every gas step: blood temperature and post-oxygenator saturation
+        al = self.alarms
+        c = self._n
+        t = self.temp
+        sat = self.sat
+        fl = al.flags
         tv = t.value
         out = t.status == 0 and (tv < self.temp_low_cdegc or tv > self.temp_high_cdegc)
-        al.set(A.TEMP, held(c, _C_TEMP, out, self._temp_n), now_ms)
+        v = held(c, _C_TEMP, out, self._temp_n)
+        if v != fl[A.TEMP] & 1:
+            al.set(A.TEMP, v, now_ms)
 
         # only meaningful while blood passes the membrane
         moved = held(c, _C_MOVING, self.blood_moving(), self._sat_hold_n)
         low = sat.status == 0 and not self.cut and moved and sat.value < self.sat_post_low_dpct
-        al.set(A.SAT_LOW, held(c, _C_SAT, low, self._sat_n), now_ms)
+        v = held(c, _C_SAT, low, self._sat_n)
+        if v != fl[A.SAT_LOW] & 1:
+            al.set(A.SAT_LOW, v, now_ms)

@@ -338,13 +338,17 @@ class Supervisor:
         if self.bubble.latched:
             self._stop()
             self._running = False
-        self.alarms.set(A.AIR, self.state == STOP and self.bubble.latched, now_ms)
+        v = self.state == STOP and self.bubble.latched
+        if v != self.alarms.flags[A.AIR] & 1:       # set() only on a change (_F_PRESENT)
+            self.alarms.set(A.AIR, v, now_ms)
 
     def _h02_estop(self, now_ms):
         if self.estop.latched:
             self._stop()
             self._running = False
-        self.alarms.set(A.ESTOP, self.state == STOP and self.estop.latched, now_ms)
+        v = self.state == STOP and self.estop.latched
+        if v != self.alarms.flags[A.ESTOP] & 1:
+            self.alarms.set(A.ESTOP, v, now_ms)
 
     def _h08_sensor_faults(self, now_ms):
         # fail operational: a sensor a pump interlock needs is blind -> hold the speed
@@ -359,11 +363,22 @@ class Supervisor:
         # flow loop astray for the half second it took to see it).
         r = self.red
         s = r.suspect
-        al.set(A.SENSOR_BUBBLE, held(c, _D_BUBBLE, self.bubble.status != 0, n), now_ms)
-        al.set(A.SENSOR_P1, held(c, _D_P1, self.p1.status != 0 or s & 1 != 0, n), now_ms)
-        al.set(A.SENSOR_P2, held(c, _D_P2, self.p2.status != 0 or s & 2 != 0, n), now_ms)
-        al.set(A.SENSOR_P3, held(c, _D_P3, self.p3.status != 0 or s & 4 != 0, n), now_ms)
-        al.set(A.SENSOR_FLOW, held(c, _D_FLOW, self.flow.status != 0 or s & 8 != 0, n), now_ms)
+        fl = al.flags      # set() only where the presence bit (_F_PRESENT, 1) changes
+        v = held(c, _D_BUBBLE, self.bubble.status != 0, n)
+        if v != fl[A.SENSOR_BUBBLE] & 1:
+            al.set(A.SENSOR_BUBBLE, v, now_ms)
+        v = held(c, _D_P1, self.p1.status != 0 or s & 1 != 0, n)
+        if v != fl[A.SENSOR_P1] & 1:
+            al.set(A.SENSOR_P1, v, now_ms)
+        v = held(c, _D_P2, self.p2.status != 0 or s & 2 != 0, n)
+        if v != fl[A.SENSOR_P2] & 1:
+            al.set(A.SENSOR_P2, v, now_ms)
+        v = held(c, _D_P3, self.p3.status != 0 or s & 4 != 0, n)
+        if v != fl[A.SENSOR_P3] & 1:
+            al.set(A.SENSOR_P3, v, now_ms)
+        v = held(c, _D_FLOW, self.flow.status != 0 or s & 8 != 0, n)
+        if v != fl[A.SENSOR_FLOW] & 1:
+            al.set(A.SENSOR_FLOW, v, now_ms)
         holding = not (r.p1_g_ok and r.p3_g_ok and r.q_g_ok)
         trusted = r.all_trusted()
         if not trusted and self._was_trusted and self._running:
@@ -400,8 +415,11 @@ class Supervisor:
         crit = held(self._held_n, _D_SUCTION, running and not bad and p1 < self.p1_crit_dmmhg,
                           self._deb_n)
         warn = not bad and p1 < self.p1_warn_dmmhg
-        self.alarms.set(A.SUCTION_WARN, running and warn, now_ms)
-        self.alarms.set(A.SUCTION_CRIT, crit, now_ms)
+        fl = self.alarms.flags
+        if (running and warn) != fl[A.SUCTION_WARN] & 1:    # set() only on a change
+            self.alarms.set(A.SUCTION_WARN, running and warn, now_ms)
+        if crit != fl[A.SUCTION_CRIT] & 1:
+            self.alarms.set(A.SUCTION_CRIT, crit, now_ms)
         if crit:
             self._limit_speed(SPEED_BACK_OFF)
         elif warn:
@@ -418,8 +436,11 @@ class Supervisor:
         crit = held(self._held_n, _D_PRESSURE, running and not bad and p3 > self.p3_crit_dmmhg,
                           self._deb_n)
         warn = not bad and p3 > self.p3_warn_dmmhg
-        self.alarms.set(A.PRESSURE_WARN, running and warn, now_ms)
-        self.alarms.set(A.PRESSURE_CRIT, crit, now_ms)
+        fl = self.alarms.flags
+        if (running and warn) != fl[A.PRESSURE_WARN] & 1:    # set() only on a change
+            self.alarms.set(A.PRESSURE_WARN, running and warn, now_ms)
+        if crit != fl[A.PRESSURE_CRIT] & 1:
+            self.alarms.set(A.PRESSURE_CRIT, crit, now_ms)
         if crit:
             self._limit_speed(SPEED_BACK_OFF)
         elif warn:
@@ -438,8 +459,11 @@ class Supervisor:
         crit = held(self._held_n, _D_P2_HIGH, running and not bad and p2 > self.p2_crit_dmmhg,
                     self._deb_n)
         warn = not bad and p2 > self.p2_warn_dmmhg
-        self.alarms.set(A.P2_HIGH, running and warn, now_ms)
-        self.alarms.set(A.P2_CRIT, crit, now_ms)
+        fl = self.alarms.flags
+        if (running and warn) != fl[A.P2_HIGH] & 1:    # set() only on a change
+            self.alarms.set(A.P2_HIGH, running and warn, now_ms)
+        if crit != fl[A.P2_CRIT] & 1:
+            self.alarms.set(A.P2_CRIT, crit, now_ms)
         if crit:
             self._limit_speed(SPEED_BACK_OFF)
         elif warn:
@@ -452,14 +476,16 @@ class Supervisor:
         # zero-flow mode (VA weaning) runs near zero on purpose: H32 judges it instead
         low = self._running and r.q_g_ok and r.q_g < self.flow_low_mlpm and not self._zero_mode()
         low = held(self._held_n, _D_LOW_FLOW, low, self._low_flow_n)
-        self.alarms.set(A.LOW_FLOW, low, now_ms)
+        if low != self.alarms.flags[A.LOW_FLOW] & 1:     # set() only on a change
+            self.alarms.set(A.LOW_FLOW, low, now_ms)
 
     def _h07_retrograde(self, now_ms):
         # also while stopped: VA with an open return line flows backwards
         r = self.red
         retro = r.q_g_ok and r.q_g < self.flow_retro_mlpm
         retro = held(self._held_n, _D_RETRO, retro, self._deb_n)
-        self.alarms.set(A.RETROGRADE, retro, now_ms)
+        if retro != self.alarms.flags[A.RETROGRADE] & 1:
+            self.alarms.set(A.RETROGRADE, retro, now_ms)
 
     def _h05_clot(self, now_ms):
         # delta-P above its limit, or membrane resistance up by dp_rise_pct within a minute;
@@ -492,7 +518,8 @@ class Supervisor:
             rising = self._r_n >= _R_MIN_SAMPLES and base > 0 and \
                 r * 100 > base * (100 + self.dp_rise_pct) and r - base > _R_MIN_RISE
         clot = held(self._held_n, _D_CLOT, high or rising, self._clot_n)
-        self.alarms.set(A.CLOT, clot, now_ms)
+        if clot != self.alarms.flags[A.CLOT] & 1:
+            self.alarms.set(A.CLOT, clot, now_ms)
 
     def _h31_reservoir_level(self, now_ms):
         # a venous reservoir must never run dry (air into the pump, H01). Low: the speed comes
@@ -525,11 +552,16 @@ class Supervisor:
                 self._lvl_rising = not bad and v > self._lvl_prev + _LEVEL_RISE_ML
                 self._lvl_prev = v
         al = self.alarms
-        al.set(A.SENSOR_LEVEL, held(c, _D_LEVEL_SENSOR, bad, n), now_ms)
+        fl = al.flags      # set() only on a change
+        v = held(c, _D_LEVEL_SENSOR, bad, n)
+        if v != fl[A.SENSOR_LEVEL] & 1:
+            al.set(A.SENSOR_LEVEL, v, now_ms)
         low = held(c, _D_LEVEL_LOW, low, n)
         crit = held(c, _D_LEVEL_CRIT, running and crit, n)
-        al.set(A.LEVEL_LOW, running and low, now_ms)
-        al.set(A.LEVEL_CRIT, crit, now_ms)
+        if (running and low) != fl[A.LEVEL_LOW] & 1:
+            al.set(A.LEVEL_LOW, running and low, now_ms)
+        if crit != fl[A.LEVEL_CRIT] & 1:
+            al.set(A.LEVEL_CRIT, crit, now_ms)
         if crit:
             self._limit_speed(SPEED_BACK_OFF)
         elif low:
@@ -560,7 +592,9 @@ class Supervisor:
             d = f.value - ZERO_TARGET_MLPM
             bad = f.status != 0 or self.red.suspect & 8 != 0 or d > _ZERO_BAND_MLPM or \
                 d < -_ZERO_BAND_MLPM
-        self.alarms.set(A.ZERO_FLOW, held(self._held_n, _D_ZERO, bad, self._zero_n), now_ms)
+        v = held(self._held_n, _D_ZERO, bad, self._zero_n)
+        if v != self.alarms.flags[A.ZERO_FLOW] & 1:     # set() only on a change
+            self.alarms.set(A.ZERO_FLOW, v, now_ms)
 
     def _clot_ceiling(self, now_ms):
         up = self.alarms.present(A.CLOT)
@@ -581,9 +615,10 @@ class Supervisor:
         off = self.pump.rpm - rpm
         tol = _TACH_TOL_RPM + rpm * _TACH_TOL_PCT // 100
         bad = off > tol or -off > tol
-        bad = held(self._held_n, _D_TACH, bad, self._tach_n)
         r = self.red
-        self.alarms.set(A.TACH, bad or (r is not None and r.tach_bad), now_ms)
+        v = held(self._held_n, _D_TACH, bad, self._tach_n) or (r is not None and r.tach_bad)
+        if v != self.alarms.flags[A.TACH] & 1:      # set() only on a change
+            self.alarms.set(A.TACH, v, now_ms)
 
     # ---- the decision ----
     def _decide(self, now_ms, req_rpm, dt_ms):
