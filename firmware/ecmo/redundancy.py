@@ -47,8 +47,8 @@ _TACH_TOL_RPM = const(300)
 _STEADY_RPM = const(50)         # tach within 50 rpm + 2 % of the command: the motor is settled
 _TF_RPM = const(8)              # tach frozen: within 8 rpm + 5 % of where it was ...
 _TF_TICKS = const(100)          # ... for 1 s
-_TF_MOVED = const(50)           # ... while the command was away from its own start by twice
-                                # that band for 0.5 s (a healthy motor follows in ~0.3 s)
+_TF_MOVED = const(50)           # ... while the command sat away from that reading by twice
+                                # the band for 0.5 s in a row (a healthy motor follows in ~0.3 s)
 _TF_MIN_RPM = const(500)        # below this the tach may rightly read nothing
 _TC_TICKS = const(100)          # the command steady 1 s: the map judges the tach's speed
 
@@ -84,10 +84,9 @@ class Redundancy:
         # the tach's own checks (tach_bad): frozen while the command moved; the map fits the
         # command's speed and not the tach's
         self.tach_bad = False
-        self._tf_ref = 0         # tach reading the frozen window started at, and the command then
-        self._tf_cmd = 0
+        self._tf_ref = 0         # tach reading the frozen window started at
         self._tf_n = 0           # ticks the tach stayed within its band
-        self._tf_m = 0           # ... of them with the command away
+        self._tf_m = 0           # ticks in a row the command sat away from that reading
         self._tc_cmd = 0         # command the steady window started at
         self._tc_s = 0           # ticks it stayed there
         self._tc_n = 0           # ticks the map fitted the command's speed and not the tach's
@@ -139,23 +138,25 @@ class Redundancy:
 
     def _tach_frozen(self, t, c):
         # check 1: the tach stays within 8 rpm + 5 % of where it was for 1 s while the command
-        # moved away from where it was by twice that for 0.5 s (a healthy motor follows a
-        # command change within a few tenths of a second, its tach with it)
-        tol = _TF_RPM + self._tf_ref * 5 // 100
-        d = t - self._tf_ref
+        # sat away from that reading by twice the band for 0.5 s in a row (a healthy motor
+        # follows a command within a few tenths of a second, its tach with it)
+        ref = self._tf_ref
+        tol = _TF_RPM + ref * 5 // 100
+        d = t - ref
         if d > tol or d < -tol:
             self._tf_ref = t      # it moved: alive, a new window from here
-            self._tf_cmd = c
             self._tf_n = 0
             self._tf_m = 0
             self._tc_n = 0
             return False
         if self._tf_n < _TF_TICKS:
             self._tf_n += 1
-        e = c - self._tf_cmd
-        if self.pump.enabled and c >= _TF_MIN_RPM and (e > 2 * tol or e < -2 * tol) and \
-                self._tf_m < _TF_MOVED:
-            self._tf_m += 1
+        e = c - ref
+        if self.pump.enabled and c >= _TF_MIN_RPM and (e > 2 * tol or e < -2 * tol):
+            if self._tf_m < _TF_MOVED:
+                self._tf_m += 1
+        elif self._tf_n < _TF_TICKS or self._tf_m < _TF_MOVED:
+            self._tf_m = 0        # not (yet) frozen: the command's move must be one stretch
         return self._tf_n >= _TF_TICKS and self._tf_m >= _TF_MOVED
 
     def _tach_fit(self, raw, rpm, head, q, tol):

@@ -186,6 +186,8 @@ class Rig:
             S.write_latch(self.path, self.bubble.latched, self.estop.latched)
         except Exception as e:        # a full or failing flash must not take the loop down
             self.loop.last_error = e
+            # but the operator must know a power cycle would now lose the stop (H21)
+            self.al.set(A.SETTINGS, True, self.loop.now_ms)
 
     def _keep(self, asked=False):
         resume.keep(self.parts, self.retain, self._run_intent, self._dirty, asked)

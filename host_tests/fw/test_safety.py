@@ -975,6 +975,26 @@ def test_h29_loosening_a_limit_while_running_needs_confirm_tightening_never():
     assert b.rig.limits()["p3_warn_dmmhg"] == 2900
 
 
+def test_h21_a_stop_the_flash_did_not_take_raises_settings():
+    # the record that keeps an air stop across a power cycle failed (flash full or failing):
+    # the stop still holds, and the operator is told (found by review)
+    from ecmo import settings as S
+    b = Bench()
+    b.running(2500)
+    assert not shown(b, A.SETTINGS)
+    w = S.write_latch
+
+    def broken(path, air, estop):
+        raise OSError(28)            # ENOSPC
+    S.write_latch = broken
+    try:
+        b.air(True)
+        b.ticks(5)
+    finally:
+        S.write_latch = w
+    assert b.rig.sup.state == STOP and shown(b, A.AIR) and shown(b, A.SETTINGS)
+
+
 def test_h29_loosening_during_a_stop_latched_from_a_run_needs_confirm():
     # restart() takes the pump back up on whatever limits were set during the stop, so a
     # stop latched from a run counts as running (found by review: VA -> VV during an air
