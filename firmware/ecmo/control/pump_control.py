@@ -98,6 +98,7 @@ class PumpControl:
             return
         if mode == FLOW:
             self.flow_sp_mlpm = flow_mlpm
+            self._sp_ref = flow_mlpm * 16      # the reference model from the flow now, too
             self.pid.reset(applied_rpm, flow_mlpm)
             self._ff_f = -1
         elif mode == PRESSURE:
@@ -120,6 +121,7 @@ class PumpControl:
         # after a stop: ramp up from zero speed and from the flow now measured
         self.out_rpm = 0
         self.flow_sp_mlpm = flow_mlpm if flow_mlpm > 0 else 0
+        self._sp_ref = self.flow_sp_mlpm * 16
         self.pid.reset(0, flow_mlpm)
         self._ff_f = -1
         src = self.src
