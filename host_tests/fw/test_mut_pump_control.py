@@ -438,3 +438,14 @@ def test_zero_mode_resumes_from_the_speed_held_with_its_p_in_it():
 def test_a_new_controller_has_its_servo_and_zero_targets_at_zero_and_comes_from_rpm():
     c = PumpControl(0, 0, 0, 5000)
     assert c.p1_sp_dmmhg == 0 and c.zero_sp_mlpm == 0 and c.prev_mode == RPM
+
+
+def test_feed_forward_restarts_from_its_estimate_after_the_estimate_was_lost():
+    c, src = ff_world()
+    c.update(3000, True, 10)
+    assert c.ff_rpm == 2000
+    src.q_map_ok = False                # the estimate not usable for a tick: PID alone
+    assert c.update(3000, True, 10) == 2000 and c.ff_rpm == -1
+    src.q_map_ok = True
+    src.rpm = 2600                      # back, with another speed: its first estimate, no step
+    assert c.update(3000, True, 10) == 2000 and c.ff_rpm == 2600
