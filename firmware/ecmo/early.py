@@ -6,7 +6,8 @@
 # the same pins at the same levels (ecmo/wiring.py), so no output ever passes through the unsafe
 # level on its way up, after any reset: power-on, watchdog, crash, machine.reset(), Ctrl-D.
 # The profile: the live one a reset kept (retained word), else the saved one; VA when in doubt
-# (a closed return line with the pump stopped is VA's safe state; in VV the first tick opens it).
+# (a closed return line with the pump stopped is VA's safe state; in VV the first tick opens it),
+# and closed in VV too while an air or e-stop stop is recorded.
 from machine import Pin
 
 
@@ -28,6 +29,25 @@ def profile(board):
     return "VA"
 
 
+def stop_recorded(board):
+    # an air or e-stop stop not yet released: in the retained word (any reset but a power cycle)
+    # or on flash beside the settings (settings.stop, ecmo/settings.py latch_path)
+    try:
+        from ecmo.drivers.retain import Retained, STOP_AIR, STOP_ESTOP
+        kept = Retained(getattr(board, "RETAIN", None)).get()
+        if kept is not None and kept[0] & (STOP_AIR | STOP_ESTOP):
+            return True
+    except Exception:
+        pass
+    path = getattr(board, "SETTINGS_PATH", "settings.json")
+    i = path.rfind(".")
+    try:
+        with open((path[:i] if i > path.rfind("/") else path) + ".stop", "rb") as f:
+            return len(f.read(16)) > 0
+    except Exception:
+        return False
+
+
 def safe_pins(board):
     # returns the profile the clamp was set for
     p = board.PUMP
@@ -38,5 +58,8 @@ def safe_pins(board):
     prof = profile(board)
     c = board.CLAMP
     closed = c.get("closed_level", 1)
-    Pin(c["pin"], Pin.OUT, value=closed if prof == "VA" else 1 - closed)
+    # a recorded stop keeps the line closed in VV too: the trapped air stays behind the clamp
+    # until the rig restores the stop (it keeps the clamp closed until restart())
+    shut = prof == "VA" or stop_recorded(board)
+    Pin(c["pin"], Pin.OUT, value=closed if shut else 1 - closed)
     return prof

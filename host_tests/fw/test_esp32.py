@@ -262,6 +262,36 @@ def test_early_safe_pins_close_the_clamp_in_va_and_open_it_in_vv():
     assert machine.sim_pin(23).level == 1 and machine.sim_pin(25).level == 0
 
 
+def test_early_safe_pins_keep_the_clamp_closed_in_vv_while_a_stop_is_recorded():
+    # found by review: a VV rig booting with a recorded air stop opened the return line for
+    # 0.3-0.7 s (until the rig restored the stop), with the trapped air behind it
+    esp32kit.esp32()
+    from ecmo import early
+    from ecmo.drivers.retain import Retained, STOP_AIR, STOP_ESTOP
+    r = Retained("esp32_rtc")
+    for flag in (STOP_AIR, STOP_ESTOP):
+        r.put(flag, 0)                    # VV, a stop latched before the reset
+        assert early.safe_pins(board_esp32) == "VV"
+        assert machine.sim_pin(23).level == 1
+    r.put(0, 0)
+    assert early.safe_pins(board_esp32) == "VV" and machine.sim_pin(23).level == 0
+
+    class OnFlash:                         # after a power cycle: only the flash record is left
+        pass
+    b = OnFlash()
+    for k in ("PUMP", "CLAMP"):
+        setattr(b, k, getattr(board_esp32, k))
+    b.SETTINGS_PATH = "/tmp/_ecmo_fwtest_early.json"
+    with open("/tmp/_ecmo_fwtest_early.json", "w") as f:
+        f.write('{"profile": "VV"}')
+    with open("/tmp/_ecmo_fwtest_early.stop", "w") as f:
+        f.write("air ")
+    assert early.safe_pins(b) == "VV" and machine.sim_pin(23).level == 1
+    import os
+    os.remove("/tmp/_ecmo_fwtest_early.stop")
+    assert early.safe_pins(b) == "VV" and machine.sim_pin(23).level == 0
+
+
 # ---- resets told apart ----
 
 def test_soft_reset_is_planned_not_a_watchdog_reset():

@@ -262,15 +262,13 @@ def test_a_floating_spell_restarts_the_frozen_count():
     adc.uv = 10000 * 1000
     a.read()
     a.read()                              # the same raw twice: one repeat
-    out, k = [], 0
-    while True:                           # wild steps until floating
+    for k in range(5):                    # five wild steps: floating
         adc.uv = (40000 if k % 2 == 0 else 10000) * 1000
         a.read()
-        k += 1
-        if a.floating:
-            break
+    assert a.floating
     adc.uv = 10000 * 1000                 # calm at the first raw until the spell is over
-    while a.read() == S.NOISY:
-        pass
+    for _ in range(60):
+        if a.read() != S.NOISY:
+            break
     got = [a.status] + [a.read() for _ in range(3)]
     assert got == [S.OK, S.OK, S.OK, S.STUCK], got

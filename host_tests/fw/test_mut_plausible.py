@@ -44,6 +44,7 @@ def test_noisy_clears_only_below_the_off_level():
     assert p.noisy
     k, seen = 7, []
     while p.noisy:
+        assert k < 200                   # (a mutant that never clears must not hang the run)
         s_before = p.score
         st = p.check(2000 + k, 0)        # steady now
         seen.append((s_before, p.score, st))

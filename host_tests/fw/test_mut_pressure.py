@@ -137,3 +137,13 @@ def test_abp_raw_is_minus_one_before_the_first_read_and_a_saturation_restarts_th
         s.read()
         counts(bus, 8192)
         assert [s.read() for _ in range(4)] == [S.OK, S.OK, S.OK, S.STUCK], end
+
+
+def test_abp_an_all_zero_frame_restarts_the_frozen_count_too():
+    bus, s = part(frozen_ticks=3)
+    counts(bus, 8192)
+    assert [s.read() for _ in range(2)] == [S.OK, S.OK]
+    counts(bus, 0)                        # SDA stuck low, or the part in reset
+    assert s.read() == S.RANGE
+    counts(bus, 8192)
+    assert [s.read() for _ in range(4)] == [S.OK, S.OK, S.OK, S.STUCK]

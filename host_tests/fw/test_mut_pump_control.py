@@ -365,3 +365,87 @@ def test_track_in_zero_mode_reseeds_its_pid_and_restart_its_target():
     assert c.update(50, True, 10) == 1200
     c.restart(700)
     assert c.out_rpm == 0 and c.zero.out == 0 and c.zero_sp_mlpm == 700
+
+
+def test_switch_to_flow_with_the_feed_forward_in_use_is_bumpless():
+    # the reference model starts from the flow now: it once started from its stale value (0 on
+    # a new controller), so the PID saw a setpoint far below the flow and dropped the speed
+    c = PumpControl(1000, 0, 0, 5000, flow_ramp_mlpm_s=100000)
+    c.feed_forward(_FF(3000, True, 2000))
+    c.flow_target_mlpm = 3000
+    c.set_mode(FLOW, 3000, 2000)
+    assert [c.update(3000, True, 10) for _ in range(3)] == [2000, 2000, 2000]
+    # and again after a spell in RPM mode at another flow
+    c.set_mode(RPM, 3000, 2000)
+    c.set_mode(FLOW, 2500, 2000)
+    c.flow_target_mlpm = 2500
+    assert c.update(2500, True, 10) == 2000
+
+
+def test_restart_with_the_feed_forward_starts_the_reference_from_the_flow_now():
+    c = PumpControl(1000, 0, 0, 5000, flow_ramp_mlpm_s=100000)
+    c.feed_forward(_FF(3000, True, 2000))
+    c.flow_target_mlpm = 3000
+    c.set_mode(FLOW, 3000, 2000)
+    for _ in range(300):                   # long enough at 3 L/min for any start to settle
+        c.update(3000, True, 10)
+    c.restart(600)                         # after a stop: from 0 RPM and the flow now
+    c.flow_target_mlpm = 600
+    assert c.update(600, True, 10) == 0
+
+
+def test_the_reference_model_lags_a_setpoint_step_by_280_ms():
+    # P only (1 RPM per mL/min): the output shows the setpoint the PID sees, the reference
+    # model's 1/16 mL/min steps d * 10 // (280 + 10), floored to mL/min
+    c = PumpControl(1000, 0, 0, 5000, flow_ramp_mlpm_s=100000)
+    src = _FF(3000, True, 2000)
+    c.feed_forward(src)
+    c.flow_target_mlpm = 3000
+    c.set_mode(FLOW, 3000, 2000)
+    c.update(3000, True, 10)
+    src.rpm = 2000 * 3000 // 4000          # the estimate follows: the feed-forward stays put
+    src.q_map = 3000
+    c.flow_target_mlpm = 4000
+    outs = [c.update(3000, True, 10) - c.pid.i_mrpm // 1000 for _ in range(8)]
+    assert outs == [34, 67, 99, 130, 160, 189, 217, 244]
+
+
+def test_ramps_of_the_servo_and_zero_targets_per_second():
+    c, src = servo_world(p1=-100)
+    c.update(0, True, 1000)
+    assert c.p1_sp_dmmhg == -100 - 200     # 20 mmHg in one second
+    z = zero_world(flow=1000)
+    z.update(1000, True, 1000)
+    assert z.zero_sp_mlpm == 1000 - 500    # 0.5 L/min in one second
+
+
+def test_zero_mode_integral_gain_to_the_rpm():
+    # 1 L/min above the target for one second: P -300, I -800 RPM
+    z = zero_world(flow=50)
+    z.update(50, True, 10)
+    assert z.update(1050, True, 1000) == 2000 - 300 - 800
+
+
+def test_zero_mode_resumes_from_the_speed_held_with_its_p_in_it():
+    z = zero_world(flow=50)
+    z.update(50, True, 10)
+    held = z.update(150, True, 10)         # P -30 in this speed
+    assert held == 2000 - 30 - 1
+    assert z.update(150, False, 10) == held and z.holding
+    assert z.update(50, True, 10) == held  # at the target now: no error, stays at the speed held
+
+
+def test_a_new_controller_has_its_servo_and_zero_targets_at_zero_and_comes_from_rpm():
+    c = PumpControl(0, 0, 0, 5000)
+    assert c.p1_sp_dmmhg == 0 and c.zero_sp_mlpm == 0 and c.prev_mode == RPM
+
+
+def test_feed_forward_restarts_from_its_estimate_after_the_estimate_was_lost():
+    c, src = ff_world()
+    c.update(3000, True, 10)
+    assert c.ff_rpm == 2000
+    src.q_map_ok = False                # the estimate not usable for a tick: PID alone
+    assert c.update(3000, True, 10) == 2000 and c.ff_rpm == -1
+    src.q_map_ok = True
+    src.rpm = 2600                      # back, with another speed: its first estimate, no step
+    assert c.update(3000, True, 10) == 2000 and c.ff_rpm == 2600

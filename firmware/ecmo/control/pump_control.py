@@ -63,8 +63,8 @@ class PumpControl:
         self.out_rpm = 0               # what we asked for last
         self.holding = False
         self.ff = None                 # feed-forward source (q_map, q_map_ok, rpm); None = off
-        self.ff_rpm = -1               # the feed-forward's speed now (-1: not in use)
-        self._ff_f = -1                # filtered, RPM
+        self.ff_rpm = -1               # the feed-forward's speed now (-1: not in use); its
+                                       # filtered speed _ff_f is set by feed_forward()
         self._sp_ref = 0               # setpoint through the reference model, 1/16 mL/min
         # issue 17: pressure servo and zero-flow mode, each with a PID of its own
         self.servo = PID(0, 0, 0, 0, rpm_max)
@@ -98,6 +98,7 @@ class PumpControl:
             return
         if mode == FLOW:
             self.flow_sp_mlpm = flow_mlpm
+            self._sp_ref = flow_mlpm * 16      # the reference model from the flow now, too
             self.pid.reset(applied_rpm, flow_mlpm)
             self._ff_f = -1
         elif mode == PRESSURE:
@@ -120,6 +121,7 @@ class PumpControl:
         # after a stop: ramp up from zero speed and from the flow now measured
         self.out_rpm = 0
         self.flow_sp_mlpm = flow_mlpm if flow_mlpm > 0 else 0
+        self._sp_ref = self.flow_sp_mlpm * 16
         self.pid.reset(0, flow_mlpm)
         self._ff_f = -1
         src = self.src
