@@ -449,3 +449,40 @@ def test_feed_forward_restarts_from_its_estimate_after_the_estimate_was_lost():
     src.q_map_ok = True
     src.rpm = 2600                      # back, with another speed: its first estimate, no step
     assert c.update(3000, True, 10) == 2000 and c.ff_rpm == 2600
+
+
+def test_flow_hold_resumes_from_the_speed_held_with_its_p_in_it():
+    c = PumpControl(1000, 0, 0, 5000, flow_ramp_mlpm_s=100000)
+    c.flow_target_mlpm = 3000
+    c.set_mode(FLOW, 3000, 2000)
+    assert c.update(2800, True, 10) == 2200          # P +200 in this speed
+    assert c.update(0, False, 10) == 2200 and c.holding
+    assert c.update(3000, True, 10) == 2200          # on target now: stays at the speed held
+
+
+def test_restart_with_the_feed_forward_aims_at_the_flow_it_restarted_from():
+    c = PumpControl(1000, 0, 0, 5000, flow_ramp_mlpm_s=100000)
+    c.feed_forward(_FF(3000, True, 2000))
+    c.set_mode(FLOW, 3000, 2000)
+    c.restart(600)
+    c.flow_target_mlpm = 600
+    assert c.update(0, True, 10) == 600              # P on 600 - 0, from 0 RPM
+
+
+def test_the_reference_model_lands_exactly_on_the_setpoint():
+    c, src = ff_world()
+    c.pid.kp = 1000
+    c.update(3000, True, 10)
+    c.flow_target_mlpm = 4000
+    src.rpm = 1500                                    # the feed-forward stays at 2000
+    for _ in range(300):
+        out = c.update(3000, True, 10)
+    assert out - c.pid.i_mrpm // 1000 == 1000        # P on the whole 1 L/min step
+
+
+def test_a_feed_forward_estimate_of_0_rpm_is_an_estimate():
+    # the filter goes on from 0 RPM (its first estimate), in steps of at most 20 RPM
+    c, src = ff_world(rpm=0)
+    assert c.update(3000, True, 10) == 2000 and c.ff_rpm == 0
+    src.rpm = 2000
+    assert c.update(3000, True, 10) == 2020 and c.ff_rpm == 20

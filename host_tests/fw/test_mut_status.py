@@ -34,6 +34,6 @@ def test_a_new_reading_is_zero_and_a_failed_read_clears_the_saturation():
     a = AnalogSensor(adc, (1000, 0, 11000, 1000), (500, 60000), (-40, 1040))
     assert a.value == 0 and a.conv == 0 and a.sat == 0 and a.faults == 0 and a.status == S.OK
     adc.v = 59999
-    assert a.read() == S.RANGE and a.sat == 1
+    assert a.read() == S.RANGE and a.status == S.RANGE and a.sat == 1
     adc.exc = OSError(5)
     assert a.read() == S.BUS and a.sat == 0 and a.faults == 2

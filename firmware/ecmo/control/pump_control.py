@@ -65,7 +65,8 @@ class PumpControl:
         self.ff = None                 # feed-forward source (q_map, q_map_ok, rpm); None = off
         self.ff_rpm = -1               # the feed-forward's speed now (-1: not in use); its
                                        # filtered speed _ff_f is set by feed_forward()
-        self._sp_ref = 0               # setpoint through the reference model, 1/16 mL/min
+        # _sp_ref: the setpoint through the reference model, 1/16 mL/min (set_mode(FLOW) and
+        # restart() start it from the flow; only flow mode reads it)
         # issue 17: pressure servo and zero-flow mode, each with a PID of its own
         self.servo = PID(0, 0, 0, 0, rpm_max)
         self.p1_target_dmmhg = -500
