@@ -93,40 +93,11 @@ def _uint(buf, n, v, width):
 
 
 def _fixed(buf, n, v, decimals):
-    # the same text as fixed() above, in one call: the digits counted once, then written from
-    # the right with the point among them (at least one digit before it)
+    # the same text as fixed() above
     if v < 0:
         buf[n] = 45
         n += 1
         v = -v
-    k = 1
-    d = 10
-    while d <= v:
-        d *= 10
-        k += 1
-    if k <= decimals:
-        k = decimals + 1
-    end = n + k + 1 if decimals else n + k
-    if end > _LIM:
-        return _fixed_cut(buf, n, v, decimals)
-    i = end
-    if decimals:
-        stop = end - decimals
-        while i > stop:
-            i -= 1
-            buf[i] = 48 + v % 10
-            v //= 10
-        i -= 1
-        buf[i] = 46
-    while i > n:
-        i -= 1
-        buf[i] = 48 + v % 10
-        v //= 10
-    return end
-
-
-def _fixed_cut(buf, n, v, decimals):
-    # a number that does not fit before _LIM, as it always was cut (v >= 0, sign written)
     if decimals == 0:
         return _uint(buf, n, v, 1)
     d = _POW[decimals]
