@@ -24,10 +24,11 @@ _P1_OFS = 0x8000        # the P1 target (dmmHg, below zero) in the unsigned setp
 
 class Boot:
     # what after_reset() found: run intent, unsaved live changes, whether the reset was unexpected
-    # and its cause. after_reset(), the only maker of one, sets run_intent, unexpected and cause
-    # on every path; dirty only when live changes were restored.
     def __init__(self):
+        self.run_intent = False
         self.dirty = False
+        self.unexpected = False
+        self.cause = "power-on"
 
 
 def cause_name(boot_cause, planned):
