@@ -168,3 +168,13 @@ def test_a_file_edited_while_the_coverage_map_runs_is_mapped_again_next_time(her
     assert state["maps"] == 2               # its key holds the old hash: mapped again
     mutate.coverage_map(["test_mut_held"], here, 1)
     assert state["maps"] == 2               # and now it is current
+
+
+@pytest.mark.parametrize("bad", ["test_mut_resume", "test_mut_resume:", ":test_a", "a:b:c"])
+def test_a_malformed_tests_option_is_a_clear_error_not_a_traceback(bad, capsys):
+    from tools import mutate
+    with pytest.raises(SystemExit) as e:
+        mutate.main(["--module", "resume.py", "--only", "x", "--tests", bad])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "--tests takes test_x:test_a,test_b" in err and "Traceback" not in err

@@ -480,6 +480,9 @@ def main(argv=None):
                     help="with --only: run these test functions (test_x:test_a,test_b) instead "
                          "of the ones that cover the line")
     a = ap.parse_args(argv)
+    if a.tests and (a.tests.count(":") != 1 or not all(a.tests.split(":"))):
+        ap.error("--tests takes test_x:test_a,test_b (a firmware test module, a colon, its "
+                 "test functions), got %r" % a.tests)
     a.out = os.path.abspath(a.out)    # the workers' scratch trees live under it (see _worker_init)
     os.makedirs(a.out, exist_ok=True)
     work = os.path.join(a.out, "work")

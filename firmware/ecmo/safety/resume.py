@@ -23,7 +23,9 @@ _P1_OFS = 0x8000        # the P1 target (dmmHg, below zero) in the unsigned setp
 
 
 class Boot:
-    # what after_reset() found: run intent, unsaved live changes, whether the reset was unexpected
+    # what after_reset() found: run intent, unsaved live changes, whether the reset was unexpected.
+    # after_reset() sets run_intent, unexpected and cause on every path; their defaults are here
+    # for the type checker (docs/mutation-equivalent.txt)
     def __init__(self):
         self.run_intent = False
         self.dirty = False
