@@ -5,6 +5,7 @@ import gc
 import json
 import run
 import simpaths
+from trustkit import longest_true as longest
 
 COLS = ("t_s", "state", "flow_lpm", "true_flow_lpm", "rpm", "true_p1_mmhg", "true_p2_mmhg",
         "true_p3_mmhg", "alarms")
@@ -30,22 +31,6 @@ def _sim(path, until=None):
         rows.append(r)
     sim.rows = None
     return None, rows, summary
-
-
-def longest(rows, col, above=None, below=None):
-    # the longest stretch (s) with the true value beyond its threshold
-    worst = 0.0
-    since = None
-    for r in rows:
-        v = float(r[col])
-        out = (above is not None and v > above) or (below is not None and v < below)
-        if out:
-            since = r["t"] if since is None else since
-            if r["t"] - since + 0.01 > worst:
-                worst = r["t"] - since + 0.01
-        else:
-            since = None
-    return worst
 
 
 def alarms_seen(rows):
