@@ -53,8 +53,11 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-test: venv node ## the whole suite (CI); TESTS=path narrows it
-	$(VPY) -m pytest -q -rfE --durations=15 $(TESTS)
+# Test files run side by side on every core (pytest-xdist; a file stays on one worker, so its
+# MicroPython run and its CPython items stay together); WORKERS=1 runs them one by one.
+WORKERS ?= auto
+test: venv node ## the whole suite (CI); TESTS=path narrows it, WORKERS=n sets the parallel runs
+	$(VPY) -m pytest -q -rfE --durations=15 -n $(WORKERS) --dist loadfile $(TESTS)
 
 # The day-to-day subset: firmware tests (both runtimes) and host-tool tests that need no pty
 # rig, no browser and no fresh clone; the two host tests that compile every module or run a

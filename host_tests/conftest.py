@@ -20,6 +20,13 @@ RUNTIMES = ("cpython", "micropython")
 MP_TIMEOUT_S = 120
 MP_HEAP = "16M"    # the unix port's default heap is small for simulator-heavy tests
 
+# A folder of our own for the firmware tests' files (fwtmp.py), before anything reads it: pytest
+# workers run side by side, and so may another checkout's suite.
+import atexit  # noqa: E402
+import tempfile  # noqa: E402
+os.environ["ECMO_FWTEST_TMP"] = tempfile.mkdtemp(prefix="ecmo-fwtest-")
+atexit.register(shutil.rmtree, os.environ["ECMO_FWTEST_TMP"], True)
+
 sys.path.insert(0, FW_TESTS)
 import fwrun  # noqa: E402
 

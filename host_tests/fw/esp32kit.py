@@ -3,12 +3,13 @@
 # and saturation, floating unpulled inputs, the board's pulls from BOOT_PULLS, 100 k pull-downs
 # on the analog inputs (an unplugged sensor reads 0 V at the pin). Healthy sensors at mid-range,
 # an ideal motor that pulses the tach, and a blocking C call during which the world goes on.
+import fwtmp
 import machine
 import board_esp32 as board
 from devices import HoneywellABP
 from ecmo.rig import Rig
 
-SETTINGS = "/tmp/_ecmo_fwtest_esp32kit.json"
+SETTINGS = fwtmp.path("esp32kit.json")
 
 
 def esp32(quirks=("adc_cal", "float")):

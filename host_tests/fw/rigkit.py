@@ -1,6 +1,7 @@
 # A bench around a Rig for firmware tests: healthy sensors on the Pico pin map, an ideal motor
 # that follows its command and pulses the tach, and helpers to set pressures and flow.
 # No hydraulics: tests set the readings they need (the simulator in tools/sim has the plant).
+import fwtmp
 import machine
 import board_pico as board
 from devices import HoneywellABP
@@ -16,7 +17,7 @@ def u16_for(spec, value):
 
 
 class Bench:
-    def __init__(self, profile="VA", start=True, settings_path="/tmp/_ecmo_fwtest_settings.json",
+    def __init__(self, profile="VA", start=True, settings_path=fwtmp.path("settings.json"),
                  keep_settings=False):
         self._adc = {}        # ADC id -> counts; real ADCs are noisy, so ticks() adds 1 LSB dither
         sp = board.SENSORS["p2"]

@@ -3,13 +3,14 @@
 # operator's run() and restart() are refused with the reason and the next step; VA's resume
 # after an unexpected reset, which cannot be refused, starts on the pump map's speed for the
 # flow setpoint (at the trusted head P2 - P1), never below the VA floor. Both runtimes.
+import fwtmp
 import machine
 import board_pico as board
 from rigkit import Bench
 from ecmo.safety import alarms as A
 from ecmo.safety.supervisor import RUN, STOP, STANDBY
 
-SETTINGS = "/tmp/_ecmo_fwtest_blind.json"
+SETTINGS = fwtmp.path("blind.json")
 
 
 def shown(b, code):

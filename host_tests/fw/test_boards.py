@@ -1,5 +1,6 @@
 # Both board files build a working rig on the fake machine, each with its port's quirks:
 # the ESP32 port's Pin.irq() rejects hard=, so its air/e-stop handlers fall back to soft IRQs.
+import fwtmp
 import machine
 import devices
 import board_esp32
@@ -7,7 +8,7 @@ import board_pico
 from ecmo.rig import Rig
 from ecmo.safety.supervisor import RUN, STOP
 
-SETTINGS = "/tmp/_ecmo_fwtest_boards.json"
+SETTINGS = fwtmp.path("boards.json")
 
 
 def _world(board):

@@ -1,10 +1,11 @@
 # docs/checklist.md line by line on the bench (issue #12): every `>>>` line runs, in order, with
 # the world doing what the page tells the operator's hands to do (priming moves air past the
 # detector, the stopcocks open to air for the zero, the line clamped for the flow zero).
+import fwtmp
 import machine
 from rigkit import Bench
 
-PATH = "/tmp/_ecmo_fwtest_checklist.json"
+PATH = fwtmp.path("checklist.json")
 
 
 def _lines():

@@ -1,5 +1,6 @@
 # The firmware on the ESP32 as the esp32 port really behaves (issue #20), fake `machine` in
 # esp32 mode with its quirks on (host_tests/fw/esp32kit.py). Runs under CPython and MicroPython.
+import fwtmp
 import machine
 import board_esp32
 import esp32kit
@@ -281,14 +282,14 @@ def test_early_safe_pins_keep_the_clamp_closed_in_vv_while_a_stop_is_recorded():
     b = OnFlash()
     for k in ("PUMP", "CLAMP"):
         setattr(b, k, getattr(board_esp32, k))
-    b.SETTINGS_PATH = "/tmp/_ecmo_fwtest_early.json"
-    with open("/tmp/_ecmo_fwtest_early.json", "w") as f:
+    b.SETTINGS_PATH = fwtmp.path("early.json")
+    with open(fwtmp.path("early.json"), "w") as f:
         f.write('{"profile": "VV"}')
-    with open("/tmp/_ecmo_fwtest_early.stop", "w") as f:
+    with open(fwtmp.path("early.stop"), "w") as f:
         f.write("air ")
     assert early.safe_pins(b) == "VV" and machine.sim_pin(23).level == 1
     import os
-    os.remove("/tmp/_ecmo_fwtest_early.stop")
+    os.remove(fwtmp.path("early.stop"))
     assert early.safe_pins(b) == "VV" and machine.sim_pin(23).level == 0
 
 
@@ -422,3 +423,35 @@ def test_air_handler_running_inside_keep_is_still_retained():
         r.put = put
     from ecmo.drivers.retain import STOP_AIR
     assert r.get()[0] & STOP_AIR
+
+
+# ---- the console link's rate: the ESP32's UART REPL (issue #20) ----
+
+def test_telemetry_faster_than_the_esp32_link_takes_is_refused_with_the_reason():
+    esp32kit.esp32()
+    b = Bench()
+    assert b.rig.telemetry(10) == 10
+    try:
+        b.rig.telemetry(20)
+        raise AssertionError("20 rows/s accepted on a 115200 baud console")
+    except ValueError as e:
+        assert "at most 10 rows/s" in str(e), str(e)
+    assert b.rig.telemetry() == 10 and b.rig.settings["telemetry_hz"] == 10
+
+
+def test_a_settings_file_faster_than_the_esp32_link_runs_at_the_link_s_rate():
+    # a Pico's file (20 rows/s) on an ESP32: the rest of the file applies, the rate is capped
+    import json
+    from ecmo import settings as S
+    esp32kit.esp32()
+    b = Bench(start=False)
+    d = dict(b.rig.settings)
+    d["telemetry_hz"] = 20
+    S.save(esp32kit.SETTINGS, d)
+    with open(esp32kit.SETTINGS) as f:
+        assert json.load(f)["payload"]["telemetry_hz"] == 20
+    b2 = Bench(start=True, keep=True)
+    assert b2.rig.telemetry() == 10 and b2.rig.settings["telemetry_hz"] == 10
+    assert "SETTINGS" not in codes(b2)
+    b2.rig.load()
+    assert b2.rig.telemetry() == 10

@@ -1,6 +1,7 @@
 # Safety interlocks, one test (or more) per row of docs/hazards.md: inject the condition through
 # the fake hardware, assert the reaction and the alarm, then clear it and assert the recovery.
 # The hazard id each test covers is in its name (hNN) and checked by host_tests/test_hazards.py.
+import fwtmp
 import machine
 from rigkit import Bench
 from ecmo.safety import alarms as A
@@ -923,14 +924,14 @@ def test_h01_run_and_standby_during_a_latched_stop_raise_and_the_status_never_sa
 def test_h21_a_power_cycle_after_an_air_stop_keeps_the_stop():
     # regression: a brownout or power cycle booted into standby with only POWER_ON, and a plain
     # run() sent the trapped air to the patient
-    b = Bench(settings_path="/tmp/_ecmo_fwtest_latch.json")
+    b = Bench(settings_path=fwtmp.path("latch.json"))
     b.running(2500)
     b.air(True)
     b.ticks(2)
     b.air(False)
     b.ticks(5)                        # the latch is on flash by now (scheduled from the tick)
     machine.sim_reboot(machine.PWRON_RESET)
-    b2 = Bench(profile=None, keep_settings=True, settings_path="/tmp/_ecmo_fwtest_latch.json")
+    b2 = Bench(profile=None, keep_settings=True, settings_path=fwtmp.path("latch.json"))
     b2.ticks(2)
     assert b2.rig.sup.state == STOP and shown(b2, A.AIR) and b2.duty() == 0 and b2.clamp_closed()
     refused(b2.rig.run, "latched stop", "run() after a power cycle with an air stop")
@@ -940,7 +941,7 @@ def test_h21_a_power_cycle_after_an_air_stop_keeps_the_stop():
     b2.rig.restart()
     assert b2.rig.sup.state == STANDBY        # what the rig was before is not known: off
     machine.sim_reboot(machine.PWRON_RESET)   # released properly: the next boot is clean
-    b3 = Bench(profile=None, keep_settings=True, settings_path="/tmp/_ecmo_fwtest_latch.json")
+    b3 = Bench(profile=None, keep_settings=True, settings_path=fwtmp.path("latch.json"))
     b3.ticks(2)
     assert b3.rig.sup.state == STANDBY and not shown(b3, A.AIR)
 

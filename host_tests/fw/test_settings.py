@@ -1,6 +1,7 @@
 # Settings on flash: round trip, atomic save (a reset between write and rename keeps the old
 # file), corrupt or tampered files boot with defaults and the SETTINGS alarm, migration of the
 # older formats, and field-by-field validation on load.
+import fwtmp
 import os
 import json
 import machine
@@ -8,7 +9,7 @@ import rigkit
 from ecmo import settings as S
 from ecmo.safety import alarms as A
 
-DIR = "/tmp/_ecmo_settings_test"
+DIR = fwtmp.path("settings_dir")
 PATH = DIR + "/settings.json"
 BAD = DIR + "/settings.bad"
 

@@ -1,6 +1,7 @@
 # The one settings table (ecmo/table.py): the setters, the settings file check and the limits
 # all take their bounds, defaults and units from it, and the disagreements issue #10 found
 # between them stay fixed.
+import fwtmp
 import machine
 import board_pico as board
 import rigkit
@@ -8,7 +9,7 @@ from ecmo import table as T
 from ecmo import settings as S
 from ecmo.safety import profiles
 
-PATH = "/tmp/_ecmo_fwtest_table_settings.json"
+PATH = fwtmp.path("table_settings.json")
 
 
 def _raises(f):

@@ -1,10 +1,11 @@
 # Transducer zeros and the flow probe's bucket-test calibration (issue #12): a good zero, a zero
 # refused while the pump runs, an implausible offset refused, an invalid reading refused, both
 # kept on flash with their time and back after a reset; the offsets are applied in the tick.
+import fwtmp
 import machine
 from rigkit import Bench
 
-PATH = "/tmp/_ecmo_fwtest_zero.json"
+PATH = fwtmp.path("zero.json")
 
 
 def refused(f, words, *args):
