@@ -13,6 +13,10 @@ RETAIN = "esp32_rtc"   # where the run/standby intent survives a reset (ecmo/dri
 ADC_MV = True             # calibrations below are in mV from read_uv() // 1000
 ADC_ATTEN = 3             # machine.ADC.ATTN_11DB
 RPM_MAX = 5000
+# The REPL is UART0 at 115200 baud (11.5 bytes/ms) with a 128-byte TX buffer: a telemetry row
+# (at most 400 bytes) holds the scheduler up to ~24 ms while it goes out, under the ~70 ms that
+# fills its 8-slot queue; 10 rows/s of the widest rows is 35 % of the link
+TELEMETRY_MAX_HZ = 10
 # Hardware pulse counters (machine.Counter on the PCNT units, MicroPython 1.26+): the air
 # detector's and the e-stop's edges are counted in hardware, so an event whose soft IRQ the
 # full scheduler queue dropped still latches at the next tick; the tach's speed comes from

@@ -205,7 +205,15 @@ class Rig:
         self.wdt = self.wiring.watchdog()
         if self.wdt is not None:
             self.loop.wdt = self.wdt
-        self.tlm.set_rate(self.settings["telemetry_hz"])
+        self.tlm.set_rate(self._tlm_hz(self.settings))
+
+    def _tlm_hz(self, d):
+        # a file's rate within what this board's link takes (a Pico file on an ESP32): kept
+        # at the cap, so the next save() writes what runs
+        cap = getattr(self.board, "TELEMETRY_MAX_HZ", S.TELEMETRY_MAX_HZ)
+        if d["telemetry_hz"] > cap:
+            d["telemetry_hz"] = cap
+        return d["telemetry_hz"]
 
     def halt(self):
         # stop the loop timer (bench use only): the pump is stopped first
@@ -505,6 +513,12 @@ class Rig:
         if hz is None:
             return self.tlm.hz
         hz = T.check("telemetry_hz", hz, whole=True)
+        cap = getattr(self.board, "TELEMETRY_MAX_HZ", S.TELEMETRY_MAX_HZ)
+        if hz > cap:
+            # the ESP32's console is a 115200 baud UART: a row blocks the scheduler while it
+            # goes out, and faster rows would hold it long enough to drop queued events
+            raise ValueError("telemetry_hz %d: this board's serial link takes at most %d rows/s"
+                             % (hz, cap))
         self.tlm.set_rate(hz)
         self.settings["telemetry_hz"] = hz
         return hz
@@ -534,7 +548,7 @@ class Rig:
         self._gains_can_control(d["gains"], d["control"] == "flow")
         self._apply_settings(d)
         self.settings = d
-        if d["telemetry_hz"] != self.tlm.hz:
+        if self._tlm_hz(d) != self.tlm.hz:
             self.tlm.set_rate(d["telemetry_hz"])
         self._dirty = False
         self._keep()
