@@ -227,6 +227,10 @@ def run_pending(until=None):
     while w.q_len and not w.sched_lock and W is w and w.now_us <= until:
         i = w.q_head
         f = w.q_func[i]
+        if f is None:
+            # MicroPython runs its own scheduler after the loop's test: the pty rig's clock
+            # (tools/rigboot.py) can step the world there and empty this queue under us
+            continue
         a = w.q_arg[i]
         w.q_func[i] = None
         w.q_arg[i] = None
