@@ -5,7 +5,6 @@ from micropython import const
 from time import sleep_ms
 
 # ADS1115 datasheet, Config register (8.6.3): OS | MUX | PGA | MODE | DR | COMP_QUE
-_REG_CONV = const(0x00)
 _REG_CFG = const(0x01)
 _OS_START = const(0x8000)
 _MUX_AIN0_GND = const(0x4000)   # MUX 100..111: AINn against GND, n << 12 on top
@@ -35,8 +34,7 @@ class ADS1115:
     def __init__(self, i2c, addr=0x48):
         self._i2c = i2c
         self._addr = addr
-        self._ptr = bytearray(1)        # pointer byte: conversion register
-        self._ptr[0] = _REG_CONV
+        self._ptr = bytearray(1)        # pointer byte: 0, the conversion register
         self._buf = bytearray(2)
         self._cfg = []                  # one 3-byte config write per channel, made once
         self.counts = []
