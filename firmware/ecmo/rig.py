@@ -210,10 +210,14 @@ class Rig:
     def _tlm_hz(self, d):
         # a file's rate within what this board's link takes (a Pico file on an ESP32): kept
         # at the cap, so the next save() writes what runs
-        cap = getattr(self.board, "TELEMETRY_MAX_HZ", S.TELEMETRY_MAX_HZ)
+        cap = self._tlm_cap()
         if d["telemetry_hz"] > cap:
             d["telemetry_hz"] = cap
         return d["telemetry_hz"]
+
+    def _tlm_cap(self):
+        # rows/s this board's serial link takes (boards/board_esp32.py says why it has one)
+        return getattr(self.board, "TELEMETRY_MAX_HZ", S.TELEMETRY_MAX_HZ)
 
     def halt(self):
         # stop the loop timer (bench use only): the pump is stopped first
@@ -513,7 +517,7 @@ class Rig:
         if hz is None:
             return self.tlm.hz
         hz = T.check("telemetry_hz", hz, whole=True)
-        cap = getattr(self.board, "TELEMETRY_MAX_HZ", S.TELEMETRY_MAX_HZ)
+        cap = self._tlm_cap()
         if hz > cap:
             # the ESP32's console is a 115200 baud UART: a row blocks the scheduler while it
             # goes out, and faster rows would hold it long enough to drop queued events
