@@ -320,7 +320,9 @@ def _private_tmp():
         ok = False
         if shutil.which("unshare"):
             try:
-                ok = subprocess.run(pre + ["true"], capture_output=True, timeout=20).returncode == 0
+                # a checkout or venv under /tmp would vanish under the new /tmp: then none
+                probe = [sys.executable, "-c", "import os; os.stat(%r)" % ROOT]
+                ok = subprocess.run(pre + probe, capture_output=True, timeout=20).returncode == 0
             except (OSError, subprocess.SubprocessError):
                 ok = False
         _W["priv"] = pre if ok else []
