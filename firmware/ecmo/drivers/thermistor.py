@@ -21,6 +21,9 @@ class Thermistor(Reading):
         for i in range(len(tab)):
             r = r25_ohm * exp(beta * (1.0 / (t_min_c + i + 273.15) - 1.0 / _T0_K))
             tab[i] = int(raw_ref * r / (r + r_fixed_ohm) + 0.5)
+            # a divider that moves less than a count per degC cannot give 0.01 degC: a board error
+            if i and tab[i] >= tab[i - 1]:
+                raise ValueError("thermistor: under 1 count per degC at %d degC" % (t_min_c + i))
         self._tab = tab      # raw falls as temperature rises
         self.raw = -1
         Reading.__init__(self)
@@ -44,7 +47,7 @@ class Thermistor(Reading):
                 lo = m
             else:
                 hi = m
-        span = t[lo] - t[hi]
-        self.value = self._t0 + lo * 100 + ((t[lo] - raw) * 100 // span if span else 0)
+        # the table falls strictly (checked at start-up): span > 0
+        self.value = self._t0 + lo * 100 + (t[lo] - raw) * 100 // (t[lo] - t[hi])
         self.status = OK
         return OK
