@@ -234,7 +234,7 @@ class Rig:
     def help(self):
         # the text lives in ecmo/help.py, imported only when asked for (a board's heap is small)
         from ecmo.help import commands
-        print(commands(VERSION, S.TELEMETRY_MAX_HZ))
+        print(commands(VERSION, self._tlm_cap()))   # this board's cap, not the table's
 
     def status(self):
         # printed, not returned: the REPL would echo a returned line a second time

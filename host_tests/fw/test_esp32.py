@@ -455,3 +455,19 @@ def test_a_settings_file_faster_than_the_esp32_link_runs_at_the_link_s_rate():
     assert "SETTINGS" not in codes(b2)
     b2.rig.load()
     assert b2.rig.telemetry() == 10
+
+
+def test_help_shows_this_board_s_telemetry_cap():
+    # rig.help() on the ESP32 says max 10 rows/s, what rig.telemetry() takes there (not the 50
+    # of the settings table)
+    import ecmo.help as H
+    esp32kit.esp32()
+    b = Bench()
+    seen = []
+    keep = H.commands
+    H.commands = lambda version, hz: seen.append(hz) or ""
+    try:
+        b.rig.help()
+    finally:
+        H.commands = keep
+    assert seen == [board_esp32.TELEMETRY_MAX_HZ] and b.rig.telemetry(seen[0]) == seen[0], seen
