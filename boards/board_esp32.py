@@ -9,6 +9,10 @@ TICK_HZ = 100
 TELEMETRY_TIMER_ID = 1    # telemetry rows: hardware timer 1: timer 0 runs the tick
 TIMER_ID = 0
 WDT_TIMEOUT_MS = 2000
+# The longest a settings save() can hold the chip (ESP32: cache off, non-IRAM interrupts held, docs/hazards.md):
+# a littlefs write plus rename erases up to 3 sectors of 4 KB, 400 ms each at the flash's
+# datasheet maximum, and programs ~8 pages (3 ms each). The watchdog must outlast it.
+FLASH_STALL_MAX_MS = 1300
 RETAIN = "esp32_rtc"   # where the run/standby intent survives a reset (ecmo/drivers/retain.py)
 ADC_MV = True             # calibrations below are in mV from read_uv() // 1000
 ADC_ATTEN = 3             # machine.ADC.ATTN_11DB

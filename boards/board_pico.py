@@ -8,6 +8,10 @@ TICK_HZ = 100
 TELEMETRY_TIMER_ID = -1    # telemetry rows: soft virtual timer, like the tick
 TIMER_ID = -1
 WDT_TIMEOUT_MS = 2000
+# The longest a settings save() can hold the chip (RP2040: interrupts off for each erase, docs/hazards.md):
+# a littlefs write plus rename erases up to 3 sectors of 4 KB, 400 ms each at the flash's
+# datasheet maximum, and programs ~8 pages (3 ms each). The watchdog must outlast it.
+FLASH_STALL_MAX_MS = 1300
 RETAIN = "rp2_scratch"   # where the run/standby intent survives a reset (ecmo/drivers/retain.py)
 ADC_MV = False            # calibrations below are in read_u16 counts
 RPM_MAX = 5000

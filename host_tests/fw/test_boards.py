@@ -64,3 +64,9 @@ def test_esp32_rig_builds_with_soft_pin_irqs_and_still_stops_on_air():
     machine.sim_advance_us(10000)
     assert rig.sup.state == STOP
     assert machine.sim_pwm(board_esp32.PUMP["pwm"]).duty_u16 == 0
+
+
+def test_the_watchdog_outlasts_the_longest_flash_stall():
+    # a save() that takes the flash's worst case must not reset the board (a VA pump restart)
+    for b in (board_pico, board_esp32):
+        assert b.WDT_TIMEOUT_MS >= b.FLASH_STALL_MAX_MS + 2 * 1000 // b.TICK_HZ, b.NAME

@@ -471,3 +471,28 @@ def test_help_shows_this_board_s_telemetry_cap():
     finally:
         H.commands = keep
     assert seen == [board_esp32.TELEMETRY_MAX_HZ] and b.rig.telemetry(seen[0]) == seen[0], seen
+
+
+def test_a_save_at_the_flash_s_worst_case_loses_no_air_and_no_watchdog():
+    # board_esp32.FLASH_STALL_MAX_MS (3 sector erases at the datasheet's 400 ms): a 5 ms bubble
+    # at its start and one at its end are both stopped, the watchdog does not fire, the loop
+    # runs on after it
+    esp32kit.esp32()
+    b = Bench()
+    b.running(5000)
+    stall = board_esp32.FLASH_STALL_MAX_MS
+    for at in (2, stall - 8):
+        b.rig.save()
+        b.blocked(stall, _air_pulse_during(b, stall, at))
+        machine.sim_advance_us(0)
+        late_ms = 0
+        while b.enabled() and late_ms < 50:
+            b.ms(1)
+            late_ms += 1
+        assert not b.enabled() and late_ms <= 10, (at, late_ms)
+        assert not machine.sim_wdt().expired and b.rig.loop.errors == 0, at
+        b.rig.ack()
+        b.rig.deaired()
+        b.rig.restart()
+        b.ticks(300)
+        assert b.rig.sup.state == RUN and b.enabled(), (at, codes(b))
