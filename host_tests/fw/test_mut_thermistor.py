@@ -89,9 +89,9 @@ def test_a_good_read_after_a_fault_is_ok_again():
 
 
 def test_a_divider_too_coarse_for_the_table_is_refused():
-    # 40 counts of reference: under a count per degC near 50 degC
+    # 40 counts of reference: 26 counts at 10 and at 11 degC; the message names the first
     try:
         Thermistor(_Adc(0), 10000, 3435, 10000, 40, (1, 39))
         raise AssertionError("a table with equal steps accepted")
     except ValueError as e:
-        assert "count per degC" in str(e)
+        assert "count per degC at 11 degC" in str(e), str(e)
