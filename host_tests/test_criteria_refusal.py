@@ -58,6 +58,14 @@ def test_a_refusal_without_an_alarm_or_a_next_step_still_counts():
         assert "pump_stopped" in criteria.failed(v), msg
 
 
+def test_a_restart_from_standby_that_names_the_start_is_the_firmware_s_answer():
+    # campaign sample0001/0005: run() refused (blind flow start, stated), then air, de-air, ack
+    # and restart(): refused from standby with rig.run() as the next step; not a stopped pump
+    msg = "ValueError: nothing to restart: state is standby; rig.run() starts the pump"
+    v = criteria.judge_rows(_sc("restart"), COLS, _rows(500, alarms=""), [(1.0, "restart", msg)])
+    assert criteria.failed(v) == [], v["pump_stopped"]
+
+
 def test_the_alarm_named_must_be_shown():
     # the message names SENSOR_FLOW but the alarm column does not show it: not stated
     v = criteria.judge_rows(_sc(), COLS, _rows(500, alarms="POWER_ON"), [(1.0, "run", BLIND)])

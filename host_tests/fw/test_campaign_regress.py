@@ -89,3 +89,14 @@ def test_h08_blind_flow_run_after_a_power_cycle_is_refused_and_the_next_step_tur
     refusals = [e for e in errors[0] if e[1] == "run"]
     assert len(refusals) == 1 and "SENSOR_FLOW" in refusals[0][2], errors[0]
     assert "rig.mode('rpm')" in refusals[0][2], refusals
+
+
+def test_h08_a_restart_from_standby_after_a_refused_run_names_the_next_step():
+    # campaign random sample: a blind flow-mode run() refused (stated), then air and a
+    # restart(): refused from standby, now with rig.run() as the next step; the pump does not
+    # count as stopped against the operator's wish
+    errors = []
+    _check("sample0001-pico-VV-flow.short+p1.saturated_low-repl_reboot_running+air-random.json",
+           errors)
+    r = [e for e in errors[0] if e[1] == "restart"]
+    assert len(r) == 1 and "rig.run()" in r[0][2], errors[0]

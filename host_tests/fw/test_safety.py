@@ -909,6 +909,19 @@ def test_h02_restart_after_a_stop_taken_in_standby_leaves_the_pump_off():
     assert b.rig.status_line().startswith("standby")
 
 
+def test_h08_restart_from_standby_names_the_start_as_the_next_step():
+    # restart() only resumes a latched stop; from standby it says what does start the pump
+    b = Bench()
+    b.ticks(5)
+    refused(b.rig.restart, "state is standby; rig.run() starts the pump", "restart from standby")
+    b.running(2500)
+    try:
+        b.rig.restart()
+        raise AssertionError("restart while running accepted")
+    except ValueError as e:
+        assert str(e) == "nothing to restart: state is run", str(e)
+
+
 def test_h01_run_and_standby_during_a_latched_stop_raise_and_the_status_never_says_run():
     b = Bench()
     b.running(2500)

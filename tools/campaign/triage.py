@@ -33,12 +33,13 @@ RULES = (
     ("pump_stopped", None, None, "profile_switch_low_speed",
      "#12: a profile switch while running drops the VA speed floor without confirm"),
     ("pump_stopped", None, None, None,
-     "open (H08, #12): the campaign's event sequence restarts after a refused run: the "
-     "blind flow-mode run() is refused with SENSOR_FLOW shown and the next step (the criteria "
-     "accept that, tools/sim/criteria.py stated_refusal), but the later restart() is refused "
-     "'nothing to restart' without an alarm or a next step, so the pump counts as meant to run; "
-     "or three pressure sensors failed at once (P3 saturated high is taken as the bound it is, "
-     "P3_CRIT backs the speed off to 0)"),
+     "accepted (H04, H08): three pressure sensors failed at once and the last of them reads "
+     "P3 at its full scale: a saturated-high reading is taken as the bound it is (a true P3 at "
+     "or above 776 mmHg reads exactly so, and with P1 and P2 gone nothing can cross-check it), "
+     "so P3_CRIT backs the speed off to 0 with SENSOR_P1/P2/P3 shown. Stopping a VV pump for a "
+     "pressure that may be real is the safer error. (A restart() refused from standby after a "
+     "refused run used to fail here too: it now names rig.run() as the next step, "
+     "examples/campaign/regress/sample0001-...)"),
     ("suction", "p1", None, None,
      "open (#11): with P1 invalid the suction interlock runs on the pump-map estimate (seeded "
      "in the first second: P1 saturated + volume loss is fixed, examples/campaign/regress/)"),

@@ -119,13 +119,19 @@ def injects(line):
 def stated_refusal(message, codes):
     # A refused start is the firmware's answer, not a stopped pump, when it says why with the
     # alarm that is shown and what to do next (H08's blind-start refusal: "... (SENSOR_FLOW, ...):
-    # use rig.mode('rpm') and rig.set_rpm(...)"). "nothing to restart" and the like are not.
+    # use rig.mode('rpm') and rig.set_rpm(...)"), or when it is a restart() from standby that
+    # names the start as the next step (restart() only resumes a latched stop; the start has its
+    # own checks). A bare "nothing to restart" and the like are not.
+    if "rig." not in message:
+        return False
+    if "nothing to restart: state is standby" in message and "rig.run()" in message:
+        return True
     named = False
     for c in codes:
         if c and c in message:
             named = True
             break
-    return named and "rig." in message
+    return named
 
 
 def _repl_intent(line):

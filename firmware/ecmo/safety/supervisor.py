@@ -247,7 +247,9 @@ class Supervisor:
 
     def restart(self, now_ms):
         if self.state != STOP:
-            raise ValueError("nothing to restart: state is %s" % STATE_NAMES[self.state])
+            # from standby the next step is a start, which has its own checks (H08, H21)
+            raise ValueError("nothing to restart: state is %s%s" % (
+                STATE_NAMES[self.state], "; rig.run() starts the pump" if self.state == STANDBY else ""))
         why = self.restart_blockers()
         if why:
             raise ValueError("cannot restart: " + ", ".join(why))
