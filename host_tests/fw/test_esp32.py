@@ -343,6 +343,27 @@ def test_a_counted_air_stop_is_released_by_restart_like_any_other():
     assert b.rig.sup.state == RUN and b.enabled() and not b.rig.bubble.latched
 
 
+def _stall_with_air(b, block_ms, at_ms):
+    # one blocking call of block_ms with a 5 ms bubble at_ms into it: the stop must come within
+    # a tick after the call, the watchdog must not fire, and the rig must restart as usual.
+    # The tick that was queued first runs as the call returns: the stop is there at once.
+    t0 = machine.sim_now_us()
+    b.blocked(block_ms, _air_pulse_during(b, block_ms, at_ms))
+    machine.sim_advance_us(0)
+    late_ms = 0
+    while b.enabled() and late_ms < 50:
+        b.ms(1)
+        late_ms += 1
+    assert not b.enabled() and late_ms <= 10, (block_ms, at_ms, late_ms)
+    assert not machine.sim_wdt().expired and b.rig.loop.errors == 0, (block_ms, at_ms)
+    b.rig.ack()
+    b.rig.deaired()
+    b.rig.restart()
+    b.ticks(300)
+    assert b.rig.sup.state == RUN and b.enabled(), (block_ms, at_ms, codes(b))
+    assert machine.sim_now_us() > t0
+
+
 def test_worst_case_blocking_call_still_stops_within_one_tick_after_it():
     # a flash erase can hold the scheduler for hundreds of ms (a 4 KB sector); the queue drops
     # ticks and the air IRQ, the counter keeps the edge: the stop comes one tick after the call
@@ -350,22 +371,7 @@ def test_worst_case_blocking_call_still_stops_within_one_tick_after_it():
     b = Bench()
     b.running(5000)
     for block_ms in (50, 150, 500):
-        t0 = machine.sim_now_us()
-        b.blocked(block_ms, _air_pulse_during(b, block_ms, 10))
-        # the tick that was queued first runs as the call returns: the stop is there at once
-        machine.sim_advance_us(0)
-        late_ms = 0
-        while b.enabled() and late_ms < 50:
-            b.ms(1)
-            late_ms += 1
-        assert not b.enabled() and late_ms <= 10, (block_ms, late_ms)
-        assert b.rig.loop.errors == 0
-        b.rig.ack()
-        b.rig.deaired()
-        b.rig.restart()
-        b.ticks(300)
-        assert b.rig.sup.state == RUN, (block_ms, codes(b))
-        assert machine.sim_now_us() > t0
+        _stall_with_air(b, block_ms, 10)
 
 
 # ---- disable_irq() does not keep out a queued handler (ports/esp32, py/scheduler.c) ----
@@ -483,16 +489,4 @@ def test_a_save_at_the_flash_s_worst_case_loses_no_air_and_no_watchdog():
     stall = board_esp32.FLASH_STALL_MAX_MS
     for at in (2, stall - 8):
         b.rig.save()
-        b.blocked(stall, _air_pulse_during(b, stall, at))
-        machine.sim_advance_us(0)
-        late_ms = 0
-        while b.enabled() and late_ms < 50:
-            b.ms(1)
-            late_ms += 1
-        assert not b.enabled() and late_ms <= 10, (at, late_ms)
-        assert not machine.sim_wdt().expired and b.rig.loop.errors == 0, at
-        b.rig.ack()
-        b.rig.deaired()
-        b.rig.restart()
-        b.ticks(300)
-        assert b.rig.sup.state == RUN and b.enabled(), (at, codes(b))
+        _stall_with_air(b, stall, at)
