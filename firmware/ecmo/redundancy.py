@@ -349,6 +349,12 @@ class Redundancy:
             s = FLOW if (e1 > 0) == (e2 > 0) else P2
         elif f1:
             s = P1
+        if self.suspect & FLOW and (s == 0 and (b1 or b2) or s == P1 and b2):
+            # a flow reading named stays named while a relation it is in is still broken (and
+            # not R1 alone, P1's pattern): the counts start from 0 after every settle (a speed
+            # the tach did not follow, a stop), and the first judged tick cleared it, so the
+            # loop went back to the offset reading (true flow 0.5 L/min at a 2.0 setpoint)
+            s = FLOW
         if s & (P1 | P2) and (not steady or self._tf_m > 0):
             # P1 and P2 are named from the pump relation only with the motor at its command
             # and a tach that followed the command's last move (a speed the tach shows wrong
