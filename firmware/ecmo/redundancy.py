@@ -51,6 +51,10 @@ _TF_MOVED = const(50)           # ... while the command sat away from that readi
                                 # the band for 0.5 s in a row (a healthy motor follows in ~0.3 s)
 _TF_MIN_RPM = const(500)        # below this the tach may rightly read nothing
 _TC_TICKS = const(100)          # the command steady 1 s: the map judges the tach's speed
+_AW = const(64)                 # head and flow kept over the tach's window (ticks, power of 2)
+_AW_MASK = const(63)
+_A_OFS = const(40000)           # added to head (0.1 mmHg) and flow (mL/min): sums stay >= 0
+_A_WRAP = const(0x3FFFFFFF)     # running sums wrap here (differences over a window are exact)
 
 
 class Redundancy:
@@ -93,6 +97,15 @@ class Redundancy:
         self._n1 = 0
         self._n2 = 0
         self._n3 = 0
+        # The tach's speed is its mean over a window (the ESP32's pulse counter: 32 pulses, up to
+        # 0.5 s at 2000 rpm; the pin IRQ: one tick), while head and flow are read now. R1 and the
+        # map's flow compare the tach's speed with head and flow averaged over the same window:
+        # running sums per tick, the window's mean a difference of two (nothing allocated)
+        self._ah = array("i", [0] * _AW)
+        self._aq = array("i", [0] * _AW)
+        self._ai = 0
+        self._h_last = 0
+        self._q_last = 0
         self._hist = array("i", [0] * _HIST)
         self._hist_ok = bytearray(_HIST)
         self._hi = 0
@@ -205,9 +218,28 @@ class Redundancy:
         rpm = self.pump.rpm if tach else c
         self.rpm = rpm
         q = fl.value
+        # head and flow over the tach's window (the last valid one held through an invalid tick)
+        if p1ok and p2ok:
+            self._h_last = p2.value - p1.value
+        if qok:
+            self._q_last = q
+        i = self._ai
+        j = (i + 1) & _AW_MASK
+        self._ah[j] = (self._ah[i] + self._h_last + _A_OFS) & _A_WRAP
+        self._aq[j] = (self._aq[i] + self._q_last + _A_OFS) & _A_WRAP
+        self._ai = j
+        head = p2.value - p1.value
+        q1 = q                   # the flow R1 compares with the map's (the window's mean)
+        wn = self.pump.win
+        rf = rpm                 # _tach_fit may reuse raw (only when it is on the heads now)
+        if tach and rpm == self.pump.rpm and 1 < wn < _AW:
+            rf = -1
+            i = (j - wn) & _AW_MASK
+            head = ((self._ah[j] - self._ah[i]) & _A_WRAP) // wn - _A_OFS
+            q1 = ((self._aq[j] - self._aq[i]) & _A_WRAP) // wn - _A_OFS
         # R1 estimates
         if p1ok and p2ok:
-            raw = m.flow_mlpm(rpm, p2.value - p1.value)
+            raw = m.flow_mlpm(rpm, head)
             qm = raw + (self._qb >> 4)
             self.q_map = qm
             self.q_map_ok = tach and running and self.anchored and m.informative(rpm, qm) and \
@@ -246,7 +278,7 @@ class Redundancy:
                 # an invalid sensor is named by its own status; a bad speed names nobody
                 self.suspect = 0
             if every and self.tach_bad:
-                self._tach_fit(raw, rpm, p2.value - p1.value, q, self._tol(q))
+                self._tach_fit(raw, rf, p2.value - p1.value, q, self._tol(q))
             self._history(rpm_applied)
             return
         # tolerance on the smallest of the three flows (a reading that is off must not widen
@@ -255,7 +287,7 @@ class Redundancy:
         if rm > 0 and self.q_mem < qs:
             qs = self.q_mem
         tol = self._tol(qs)
-        e1 = q - self.q_map
+        e1 = q1 - self.q_map
         e2 = q - self.q_mem if rm > 0 else 0
         self.r1_res = e1
         self.r2_res = e2
@@ -272,7 +304,7 @@ class Redundancy:
         # while they hold, so a fault is not learnt away
         if self.suspect == 0 and steady and (seeding or not (b1 or b2 or b3)):
             sh = _SEED_SHIFT if seeding else _BIAS_SHIFT
-            self._qb += ((q - raw) * 16 - self._qb) >> sh
+            self._qb += ((q1 - raw) * 16 - self._qb) >> sh
             self._pb += ((p1.value - pe_raw) * 16 - self._pb) >> sh
             r = (p2.value - p3.value) * _RM_K // q
             if self._rm16 == 0:
@@ -305,7 +337,7 @@ class Redundancy:
             self._history(rpm_applied)
             return
         self.anchored = True
-        self._tach_fit(raw, rpm, p2.value - p1.value, q, tol)
+        self._tach_fit(raw, rf, p2.value - p1.value, q, tol)
         w = 2 if steady else 1
         self._n1 = (self._n1 + w if self._n1 < 250 else self._n1) if b1 else 0
         self._n2 = (self._n2 + w if self._n2 < 250 else self._n2) if b2 else 0
@@ -317,6 +349,12 @@ class Redundancy:
             s = FLOW if (e1 > 0) == (e2 > 0) else P2
         elif f1:
             s = P1
+        if self.suspect & FLOW and (s == 0 and (b1 or b2) or s == P1 and b2):
+            # a flow reading named stays named while a relation it is in is still broken (and
+            # not R1 alone, P1's pattern): the counts start from 0 after every settle (a speed
+            # the tach did not follow, a stop), and the first judged tick cleared it, so the
+            # loop went back to the offset reading (true flow 0.5 L/min at a 2.0 setpoint)
+            s = FLOW
         if s & (P1 | P2) and (not steady or self._tf_m > 0):
             # P1 and P2 are named from the pump relation only with the motor at its command
             # and a tach that followed the command's last move (a speed the tach shows wrong

@@ -31,6 +31,8 @@ class Pump:
         self.enabled = False
         self.rpm_cmd = 0
         self.rpm = 0          # measured by the tachometer
+        self.win = 1          # ticks the reading spans (its mean over them): 1 with the pin IRQ
+                              # (pulses since the last read); the counter's window up to 50
         self._acc_us = 0
         self._n = 0
         self._t_last = ticks_us()
@@ -130,6 +132,7 @@ class Pump:
             per = dt // dn
             if per > 0:
                 self.rpm = _US_PER_MIN // (per * self._ppr)
+                self.win = k - 1
                 self._stalled = False
         return 0
 
