@@ -534,6 +534,10 @@ def main(argv=None):
                     # module-level data (a table, a constant) is read by tests that execute
                     # none of the module's lines after import: the module's own tests run too
                     cands |= {t for t in speed if t.split(":")[0] in pref}
+                if not cands:
+                    # a line no test runs after the import (a function only the import calls,
+                    # such as a table's builder): the module's own tests, which read what it made
+                    cands = {t for t in speed if t.split(":")[0] in pref}
                 cover = sorted(cands,
                                key=lambda t: (t.split(":")[0] not in pref, speed[t]))
                 keep = [t for t in cover if t.split(":")[0] in pref]
