@@ -5,7 +5,7 @@ import machine
 from ecmo.drivers import retain as R
 from ecmo.safety import alarms as A
 from ecmo.safety import resume
-from ecmo.control.pump_control import RPM, FLOW
+from ecmo.control.pump_control import RPM, FLOW, PRESSURE, ZERO
 
 
 class _Al:
@@ -48,11 +48,13 @@ class _Ctl:
         self.mode = RPM
         self.rpm_target = 0
         self.flow_target_mlpm = 0
+        self.p1_target_dmmhg = -500
+        self.prev_mode = RPM
         self.modes = []
 
-    def set_mode(self, mode, flow, applied):
+    def set_mode(self, mode, flow, applied, p1=None):
         self.mode = mode
-        self.modes.append((mode, flow, applied))
+        self.modes.append((mode, flow, applied) if p1 is None else (mode, flow, applied, p1))
 
 
 class _GasSafety:
@@ -78,6 +80,10 @@ class _Flow:
     value = 1234
 
 
+class _P1:
+    value = -321
+
+
 class _P:
     def __init__(self, profile="VA", gas=True):
         self.al = _Al()
@@ -86,6 +92,7 @@ class _P:
         self.sup = _Sup(profile)
         self.control = _Ctl()
         self.flow = _Flow()
+        self.p1 = _P1()
         self.gas = _Gas() if gas else None
 
 
@@ -110,10 +117,10 @@ class _Retain:
         self.put_args = (f | flag, sp, sweep)
 
 
-def boot(word, cause=machine.WDT_RESET, profile="VA", on_flash=(False, False), gas=True):
+def boot(word, cause=machine.WDT_RESET, profile="VA", on_flash=(False, False), gas=True, mode=0):
     p = _P(profile, gas)
     settings = {}
-    out = resume.after_reset(p, _Retain(word), cause, settings, 5000, 77, on_flash)
+    out = resume.after_reset(p, _Retain(word, mode), cause, settings, 5000, 77, on_flash)
     return p, settings, out
 
 
@@ -276,3 +283,52 @@ def test_after_reset_without_flash_latches_releases_nothing_and_latches_nothing(
     out = resume.after_reset(p, _Retain((R.RUN | R.VA, 2500, None)), machine.WDT_RESET, {}, 5000, 5)
     assert not p.bubble.latched and not p.estop.latched and p.sup.stop_restored is None
     assert out.run_intent and p.sup.started == 5
+
+
+# ---- the P1 servo and the weaning search (issue 17) through a reset ----
+
+def _kept(mode, setup):
+    # what keep() stores for a controller in `mode`, as after_reset() will read it
+    p = _P("VA")
+    r = _Retain()
+    p.control.mode = mode
+    setup(p.control)
+    resume.keep(p, r, True, False)
+    return r.put_args, r.mode_byte
+
+
+def test_the_p1_servo_comes_back_on_its_target():
+    def setup(c):
+        c.p1_target_dmmhg = -850
+    (flags, sp, sweep), mode = _kept(PRESSURE, setup)
+    assert mode == PRESSURE
+    p, s, out = boot((flags, sp, sweep), mode=mode)
+    assert p.control.p1_target_dmmhg == -850 and p.control.modes == [(PRESSURE, 1234, 0, -321)]
+    assert s["control"] == "pressure" and s["p1_target_mmhg"] == -85.0
+    assert out.run_intent and not p.al.raised(A.SETTINGS)
+
+
+def test_the_weaning_search_comes_back_with_the_mode_and_speed_it_returns_to():
+    for back in (RPM, FLOW):
+        def setup(c):
+            c.prev_mode = back
+            c.rpm_target = 3100
+        (flags, sp, sweep), mode = _kept(ZERO, setup)
+        p, s, out = boot((flags, sp, sweep), mode=mode)
+        c = p.control
+        assert c.modes == [(ZERO, 1234, 0)] and c.prev_mode == back and c.rpm_target == 3100, back
+        assert s["control"] == "zero" and out.run_intent and not p.al.raised(A.SETTINGS), back
+
+
+def test_a_weaning_word_is_refused_for_each_of_its_impossible_parts_alone():
+    ok = (R.RUN | R.VA, 3000, None)
+    p, s, out = boot(ok, mode=ZERO | RPM << 2)
+    assert not p.al.raised(A.SETTINGS) and p.control.modes
+    p, s, out = boot((R.RUN | R.VA, 5000, None), mode=ZERO | RPM << 2)    # rpm_max itself: fine
+    assert not p.al.raised(A.SETTINGS) and p.control.rpm_target == 5000
+    for word, mode in (((R.RUN | R.VA, 5001, None), ZERO | RPM << 2),     # over rpm_max
+                       (ok, ZERO | ZERO << 2),                          # returns to itself
+                       ((R.RUN, 3000, None), ZERO | RPM << 2)):         # weaning is VA only
+        p, s, out = boot(word, mode=mode, profile="VV" if not word[0] & R.VA else "VA")
+        assert p.al.raised(A.SETTINGS) and p.control.modes == [] and s.get("control") is None, \
+            (word, mode)
