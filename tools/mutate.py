@@ -658,6 +658,11 @@ def load_store(store):
     return per
 
 
+def _pct(x):
+    # rounded down to a tenth: 89.9 must not print as 90 next to a 90 % target
+    return "%.1f" % (int(x * 10 + 1e-9) / 10.0)
+
+
 def score(st):
     counted = st["total"] - st["equivalent"]
     return 100.0 * st["killed"] / counted if counted else 100.0
@@ -673,9 +678,9 @@ def render(per, a):
         tk += st["killed"]
         tt += counted
         cpu += st.get("cpu", 0.0)
-        out.append("| %s | %d | %d | %d | %d | %d | %.0f %% | %.0f | %s %s%s%s |" % (
+        out.append("| %s | %d | %d | %d | %d | %d | %s %% | %.0f | %s %s%s%s |" % (
             rel.replace("firmware/ecmo/", ""), st["total"], st["killed"], len(st["survived"]),
-            len(st["uncovered"]), st["equivalent"], score(st), st.get("cpu", 0.0),
+            len(st["uncovered"]), st["equivalent"], _pct(score(st)), st.get("cpu", 0.0),
             st.get("when", "?"), st.get("commit", "?"),
             " (a 1-in-%d sample)" % st["every"] if st.get("every", 1) > 1 else "",
             "" if st.get("current", True) else " (module changed since)"))
