@@ -100,10 +100,7 @@ class Pump:
     def _read_count(self):
         # counts between this read and one up to 0.5 s back, as far back as _WIN_PULSES need:
         # +-1 count in 32 at speed (1.5 %), coarser below ~2000 rpm where 0.5 s holds fewer
-        c = self._count
-        if c is None:
-            return 0
-        n = c.value()
+        n = self._count.value()        # read() calls this only with a counter
         t = ticks_us()
         i = self._ci
         self._cn[i] = n
