@@ -60,9 +60,9 @@ RULES = (
     ("sensor_silent", None, "offset", "air_then_power_cycle", _SEED),
     ("sensor_silent", None, "offset", "repl_reboot_running", _SEED),
     ("sensor_silent", None, "offset", None,
-     "open (#11): a flow offset with a setpoint step, an e-stop, air, a settings load or a "
-     "profile switch is not named (esp32-VV-flow.offset-setpoint_down-before also loses flow "
-     "silently for 12 s); not explained yet (full tier at 4ab661b, 2026-12-02)"),
+     "open (#11): an offset named late or not at all that no rule above explains (the six "
+     "ESP32 flow-offset cases of 2026-12-02 were the tach's window against heads read now, "
+     "fixed: examples/campaign/regress/)"),
     ("sensor_silent", None, "stuck", None,
      "#11: a frozen reading passes every range check (plausibility)"),
     ("sensor_silent", None, "noise", None,
