@@ -1,0 +1,212 @@
+# safety/supervisor.py to the tick (mutation run, docs/mutation.md, issue #13): the Supervisor
+# with stub parts, so each interlock's limit, debounce and timer is seen at its exact boundary
+# (the event at exactly N ticks and not one earlier; a value at the limit and one past it).
+from ecmo.safety import alarms as A
+from ecmo.safety.supervisor import Supervisor, RUN, STOP, STANDBY
+from ecmo.control.pump_control import FLOW, ZERO, ZERO_TARGET_MLPM
+
+P = 10      # tick period, ms
+
+
+class Pump:
+    def __init__(self):
+        self.rpm = 0            # the tach
+        self.cmd = 0
+        self.enabled = False
+        self.follow = True      # the tach shows the command
+
+    def drive(self, rpm, enable):
+        self.cmd = rpm
+        self.enabled = enable
+        if self.follow:
+            self.rpm = rpm if enable else 0
+
+    def stop(self):
+        self.cmd = 0
+        self.enabled = False
+        if self.follow:
+            self.rpm = 0
+
+
+class Clamp:
+    def __init__(self):
+        self.closed = True
+
+    def close(self):
+        self.closed = True
+
+    def open(self):
+        self.closed = False
+
+
+class Trip:
+    def __init__(self):
+        self.pump = Pump()
+        self.clamp = Clamp()
+        self.tripped = False
+
+    def fire(self):
+        self.tripped = True
+        self.pump.stop()
+        self.clamp.close()
+
+
+class Latch:
+    # the bubble detector or the e-stop: an IRQ latch with an event count
+    def __init__(self):
+        self.latched = False
+        self.status = 0
+        self.events = 0
+        self.now = False
+        self.on_clear = None
+
+    def present(self):
+        return self.now
+
+    def clear(self):
+        self.latched = False
+        if self.on_clear is not None:
+            self.on_clear()
+
+
+class Sensor:
+    def __init__(self, value=0):
+        self.value = value
+        self.status = 0
+        self.sat = 0
+        self.low = False
+
+
+class Red:
+    # the cross-checks: every guard trusted, the readings given here
+    def __init__(self):
+        self.p1_g_ok = self.p2_g_ok = self.p3_g_ok = self.q_g_ok = True
+        self.p1_g = -300
+        self.p2_g = 2000
+        self.p3_g = 1500
+        self.q_g = 3000
+        self.suspect = 0
+        self.trusted = True
+        self.fallback_rpm = 0
+        self.tach_bad = False
+        self.p2_est_ok = True
+        self.map = None
+
+    def all_trusted(self):
+        return self.trusted
+
+
+class Control:
+    def __init__(self, mode=FLOW):
+        self.mode = mode
+        self.zero_sp_mlpm = ZERO_TARGET_MLPM
+        self.flow_target_mlpm = 3000
+
+
+class Rig:
+    def __init__(self, profile="VV", rpm_max=5000, level=None, control=None, **kw):
+        self.trip = Trip()
+        self.bubble = Latch()
+        self.estop = Latch()
+        self.p1 = Sensor(-300)
+        self.p2 = Sensor(2000)
+        self.p3 = Sensor(1500)
+        self.flow = Sensor(3000)
+        self.al = A.Alarms()
+        self.red = Red()
+        self.level = level
+        self.sup = Supervisor(self.trip, self.bubble, self.estop, self.p1, self.p2, self.p3,
+                              self.flow, self.al, profile, rpm_max, P, self.red, level=level,
+                              control=control, **kw)
+        self.t = 0
+
+    def tick(self, req, n=1, dt=P):
+        r = 0
+        for _ in range(n):
+            self.t += dt
+            r = self.sup.update(self.t, req, dt)
+        return r
+
+    def on(self, code):
+        return self.al.present(code)
+
+    def run(self, req=3000, n=5):
+        self.sup.start(self.t)
+        return self.tick(req, n)
+
+
+def test_initial_public_state():
+    s = Rig().sup
+    assert s.state == STANDBY and s.holding is False and s.deaired_ms is None
+    assert s.clot_cap_rpm == 5000 and s.clot_lifted is False and s.profile == "VV"
+    assert s.cap_rpm == 5000 and s.level_switch is False
+
+
+def test_tach_alarm_after_exactly_2000_ms():
+    g = Rig()
+    g.run(3000, 5)
+    g.trip.pump.follow = False
+    g.trip.pump.rpm = 0
+    g.tick(3000, 199)
+    assert not g.on(A.TACH)
+    g.tick(3000)
+    assert g.on(A.TACH)
+
+
+def dp_clot(g, dp, q=3000):
+    g.red.p2_g = g.p2.value = 1000 + dp
+    g.red.p3_g = g.p3.value = 1000
+    g.flow.value = q
+
+
+def test_clot_after_exactly_1000_ms_and_not_at_the_limit():
+    g = Rig()
+    g.run(3000, 5)
+    dp_clot(g, 600)          # at dp_max: no clot
+    g.tick(3000, 300)
+    assert not g.on(A.CLOT)
+    dp_clot(g, 601)
+    g.tick(3000, 99)
+    assert not g.on(A.CLOT)
+    g.tick(3000)
+    assert g.on(A.CLOT)
+
+
+def test_clot_ceiling_holds_the_speed_clot_came_at_lifted_and_released():
+    g = Rig()
+    g.run(3000, 5)
+    dp_clot(g, 700)
+    g.tick(3000, 100)
+    assert g.on(A.CLOT)
+    assert g.tick(4000) == 3000 and g.sup.clot_cap_rpm == 3000
+    assert g.tick(4000, 10) == 3000
+    g.sup.lift_clot_ceiling()
+    assert g.sup.clot_lifted is True
+    assert g.tick(3500, 5) == 3500
+    g.sup.lift_clot_ceiling(False)
+    assert g.tick(3500, 5) == 3000       # back to the ceiling CLOT came at
+    dp_clot(g, 100)
+    g.tick(4000)
+    assert not g.on(A.CLOT)
+    assert g.tick(4000) == 4000          # given back the tick after CLOT cleared
+    assert g.sup.clot_cap_rpm == 5000 and not g.sup.clot_lifted
+    g.sup.lift_clot_ceiling()
+    dp_clot(g, 700)
+    g.tick(4000, 200)
+    assert g.on(A.CLOT)
+    assert not g.sup.clot_lifted         # a lift ends with its CLOT
+    g.tick(4000, 2)
+    assert g.tick(4500, 5) == 4000
+
+
+def test_no_clot_judged_on_one_faulted_pressure():
+    g = Rig()
+    g.run(3000, 5)
+    dp_clot(g, 2000)
+    g.p2.status = 1
+    g.tick(3000, 300)
+    assert not g.on(A.CLOT)
+    g.p2.status = 0
+    g.p3.status = 1
+    g.tick(3000, 300)
+    assert not g.on(A.CLOT)
