@@ -210,3 +210,93 @@ def test_no_clot_judged_on_one_faulted_pressure():
     g.p3.status = 1
     g.tick(3000, 300)
     assert not g.on(A.CLOT)
+
+
+def test_va_clamp_opens_at_90_pct_of_the_floor_at_once():
+    g = Rig(profile="VA")
+    g.trip.pump.follow = False
+    g.sup.start(g.t)
+    g.trip.pump.rpm = 1349          # just under 90 % of rpm_min 1500
+    g.tick(3000, 5)
+    assert g.trip.clamp.closed
+    g.trip.pump.rpm = 1350          # exactly 90 %: up to speed, well before the timeout
+    g.tick(3000)
+    assert not g.trip.clamp.closed
+
+
+def test_va_clamp_opens_after_exactly_3000_ms_without_the_tach():
+    g = Rig(profile="VA")
+    g.trip.pump.follow = False
+    g.sup.start(g.t)
+    g.tick(3000)                    # the floor starts here: timed from now
+    t0 = g.t
+    while g.t - t0 < 2990:
+        g.tick(3000)
+    assert g.trip.clamp.closed
+    g.tick(3000)                    # 3000 ms since the floor started
+    assert not g.trip.clamp.closed
+
+
+def test_va_first_tick_ever_in_run_times_the_clamp_from_then():
+    g = Rig(profile="VA")
+    g.trip.pump.follow = False
+    g.t = 50000
+    g.sup.start(g.t)
+    g.trip.clamp.open()
+    g.tick(3000)
+    assert g.trip.clamp.closed      # a floor starting now: the line shut until up or late
+    g.tick(3000, 100)
+    assert g.trip.clamp.closed
+
+
+def test_vv_first_run_tick_applies_the_request():
+    g = Rig()
+    g.tick(0, 3)
+    g.sup.start(g.t)
+    assert g.tick(2000) == 2000 and g.trip.pump.cmd == 2000
+
+
+def test_speed_clamped_to_zero_and_to_rpm_max_under_a_high_floor():
+    g = Rig()
+    g.run(-200, 2)
+    assert g.sup.rpm_applied == 0 and g.trip.pump.cmd == 0
+    g = Rig(profile="VA", rpm_max=1200)      # a pump whose top speed is under the VA floor
+    g.run(1000, 3)
+    assert g.sup.rpm_applied == 1200 and g.trip.pump.cmd == 1200
+
+
+def test_stop_sets_the_applied_speed_to_zero():
+    g = Rig()
+    g.run(3000, 5)
+    assert g.sup.rpm_applied == 3000
+    g.trip.fire()
+    assert g.tick(3000) == 0
+    assert g.sup.state == STOP and g.sup.rpm_applied == 0
+
+
+class TripOnRead:
+    # a level sensor whose reading lands with a trip flagged (an IRQ in the middle of the tick)
+    def __init__(self):
+        self.trip = None
+        self.arm = False
+        self.status = 0
+        self.sat = 0
+        self.low = False
+
+    @property
+    def value(self):
+        if self.arm:
+            self.trip.tripped = True
+        return 1000
+
+
+def test_a_trip_flagged_during_the_tick_wins_at_the_actuators():
+    lv = TripOnRead()
+    g = Rig(level=lv)
+    lv.trip = g.trip
+    g.run(3000, 5)
+    assert g.trip.pump.cmd == 3000 and not g.trip.clamp.closed
+    lv.arm = True
+    assert g.tick(3000) == 0
+    assert g.sup.rpm_applied == 0
+    assert g.trip.pump.cmd == 0 and not g.trip.pump.enabled and g.trip.clamp.closed
