@@ -300,3 +300,165 @@ def test_a_trip_flagged_during_the_tick_wins_at_the_actuators():
     assert g.tick(3000) == 0
     assert g.sup.rpm_applied == 0
     assert g.trip.pump.cmd == 0 and not g.trip.pump.enabled and g.trip.clamp.closed
+
+
+def limit_band(name, warn_code, crit_code, warn, crit, sign):
+    # sign -1: below is bad (P1); +1: above is bad (P3, P2). The warning freezes the speed, the
+    # band 10 mmHg inside the warning keeps the ceiling, past it the speed is given back
+    g = Rig(level=Sensor(1000))     # a healthy analog level runs its own debounce alongside
+    g.run(3000, 5)
+    setattr(g.red, name, warn + sign)
+    g.tick(3000)
+    assert g.on(warn_code) and g.sup.cap_rpm == 3000, name     # frozen where it was
+    setattr(g.red, name, warn)       # at the warning limit: no warning, ceiling kept
+    g.tick(4000, 20)
+    assert not g.on(warn_code) and g.sup.rpm_applied == 3000, name
+    setattr(g.red, name, warn - sign * 100)     # the band's edge: kept
+    g.tick(4000, 20)
+    assert g.sup.cap_rpm == 3000 and g.sup.rpm_applied == 3000, name
+    setattr(g.red, name, warn - sign * 101)     # past it: given back at release_rpm_s
+    g.tick(4000, 10)
+    assert g.sup.cap_rpm == 3030 and g.sup.rpm_applied == 3030, name
+    setattr(g.red, name, crit)       # at the critical limit: no back-off
+    g.tick(4000, 20)
+    assert not g.on(crit_code) and g.sup.rpm_applied == 3030, name
+    setattr(g.red, name, crit + sign)
+    g.tick(4000)
+    assert not g.on(crit_code), name     # debounced: two ticks
+    g.tick(4000)
+    assert g.on(crit_code) and g.sup.rpm_applied == 3030 - 40, name   # backing off at once
+    g.tick(4000)
+    assert g.sup.rpm_applied == 3030 - 80, name
+    # blind: no judgement, no band, no ceiling kept (speed given back)
+    setattr(g.red, name[:2] + "_g_ok", False)
+    setattr(g.red, name, warn - sign * 50)
+    c = g.sup.cap_rpm
+    g.tick(4000, 5)
+    assert g.sup.cap_rpm > c, name
+
+
+def test_suction_limits_and_hysteresis_to_the_dmmhg():
+    limit_band("p1_g", A.SUCTION_WARN, A.SUCTION_CRIT, -1000, -1500, -1)
+
+
+def test_over_pressure_limits_and_hysteresis_to_the_dmmhg():
+    limit_band("p3_g", A.PRESSURE_WARN, A.PRESSURE_CRIT, 3000, 4000, 1)
+
+
+def test_pre_oxygenator_pressure_limits_and_hysteresis_to_the_dmmhg():
+    limit_band("p2_g", A.P2_HIGH, A.P2_CRIT, 4000, 4500, 1)
+
+
+def test_low_flow_after_exactly_low_flow_ms_and_not_at_the_limit():
+    g = Rig()
+    g.run(3000, 5)
+    g.red.q_g = 1000
+    g.tick(3000, 300)
+    assert not g.on(A.LOW_FLOW)
+    g.red.q_g = 999
+    g.tick(3000, 199)
+    assert not g.on(A.LOW_FLOW)
+    g.tick(3000)
+    assert g.on(A.LOW_FLOW)
+
+
+def test_retrograde_debounced_and_not_at_the_limit():
+    g = Rig()
+    g.run(3000, 5)
+    g.red.q_g = -100
+    g.tick(3000, 10)
+    assert not g.on(A.RETROGRADE)
+    g.red.q_g = -101
+    g.tick(3000)
+    assert not g.on(A.RETROGRADE)
+    g.tick(3000)
+    assert g.on(A.RETROGRADE)
+
+
+def test_air_and_estop_alarms_each_name_their_own_stop():
+    g = Rig()
+    g.run(3000, 5)
+    g.estop.latched = True
+    g.estop.events = 1
+    g.trip.fire()
+    g.tick(3000, 3)
+    assert g.sup.state == STOP and g.on(A.ESTOP) and not g.on(A.AIR)
+    g = Rig()
+    g.run(3000, 5)
+    g.bubble.latched = True
+    g.bubble.events = 1
+    g.trip.fire()
+    g.tick(3000, 3)
+    assert g.sup.state == STOP and g.on(A.AIR) and not g.on(A.ESTOP)
+
+
+def test_bubble_detector_fault_alarm_debounced():
+    g = Rig()
+    g.run(3000, 10)
+    assert not g.on(A.SENSOR_BUBBLE)
+    g.bubble.status = 1
+    g.tick(3000)
+    assert not g.on(A.SENSOR_BUBBLE)
+    g.tick(3000)
+    assert g.on(A.SENSOR_BUBBLE)
+    g.bubble.status = 0
+    g.tick(3000)
+    assert not g.on(A.SENSOR_BUBBLE)
+
+
+def test_restore_stop_fires_the_trip():
+    g = Rig()
+    g.sup.restore_stop(True)
+    assert g.sup.tripped and g.sup.stopped() and g.sup.state == STOP
+    assert g.sup.before_stop == RUN
+
+
+def test_restart_blockers_name_each_cause():
+    g = Rig()
+    g.bubble.status = 2
+    g.estop.events = 1
+    assert "bubble detector faulted: air cannot be seen" in g.sup.restart_blockers()
+    assert "e-stop pressed again since the acknowledgement" in g.sup.restart_blockers()
+    g.estop.now = True
+    assert "e-stop still pressed" in g.sup.restart_blockers()
+    g.bubble.status = 0
+    g.estop.now = False
+    g.sup.acked()
+    assert g.sup.restart_blockers() == []
+
+
+def test_restart_relatches_an_estop_queued_during_the_clearing():
+    g = Rig()
+    g.run(3000, 5)
+    g.estop.latched = True
+    g.estop.events = 1
+    g.trip.fire()
+    g.tick(3000, 3)
+    g.sup.acked()
+    g.al.ack(g.t)
+
+    def queued():           # the handler ran inside the section: its latch was wiped, its count shows
+        g.estop.events += 1
+    g.estop.on_clear = queued
+    try:
+        g.sup.restart(g.t)
+    except ValueError as e:
+        assert "seen just now" in str(e)
+    else:
+        raise AssertionError("restart accepted")
+    assert g.estop.latched and g.sup.tripped and g.sup.state == STOP
+    assert not g.bubble.latched
+
+
+def test_blind_names_the_substitutes_clot_and_air():
+    g = Rig()
+    assert g.sup.blind() == []
+    g.p2.status = 1
+    g.p3.status = 1
+    g.p3.sat = 0
+    out = g.sup.blind()
+    assert "over-pressure (on the pump-map estimate of P2)" in out and "clot" in out
+    g.p3.sat = 1
+    assert "over-pressure (on P3 saturated)" in g.sup.blind()
+    g.bubble.status = 1
+    assert g.sup.blind()[-1] == "air"
