@@ -462,3 +462,119 @@ def test_blind_names_the_substitutes_clot_and_air():
     assert "over-pressure (on P3 saturated)" in g.sup.blind()
     g.bubble.status = 1
     assert g.sup.blind()[-1] == "air"
+
+
+def test_standby_sets_the_applied_speed_to_zero():
+    g = Rig()
+    g.run(3000, 5)
+    g.sup.standby()
+    assert g.tick(3000) == 0 and g.sup.rpm_applied == 0 and g.trip.pump.cmd == 0
+
+
+def test_a_fallback_speed_is_applied_once_on_losing_trust_only():
+    g = Rig()
+    g.red.fallback_rpm = 2000
+    g.run(3000, 10)
+    assert g.sup.rpm_applied == 3000        # trusted: the fallback is not used
+    g.red.trusted = False
+    assert g.tick(3000) == 2000             # lost: the fallback speed, once
+    g = Rig()
+    g.red.trusted = False                   # the very first tick already untrusted
+    assert g.run(3000, 3) == 3000
+
+
+def test_a_blind_start_with_a_zero_flow_target_runs_at_the_request():
+    c = Control(FLOW)
+    c.flow_target_mlpm = 0
+    g = Rig(control=c)
+    g.red.q_g_ok = False                    # holding: flow blind
+    g.red.trusted = False
+    assert g.run(0, 5) == 0 and g.sup.holding
+    assert g.sup.state == RUN
+
+
+def secs(g, n, req=3000):
+    for _ in range(n):
+        g.tick(req, 100)
+
+
+def resist(g, r, q=2000):
+    # membrane resistance r = dP * 1000 // q
+    dp_clot(g, r * q // 1000, q)
+
+
+def test_resistance_rise_judged_to_its_limits():
+    g = Rig()
+    g.run(3000, 5)
+    resist(g, 100)
+    secs(g, 6)
+    resist(g, 140)          # 40 % up (the limit is 50 %), 40 above: no clot
+    secs(g, 3)
+    assert not g.on(A.CLOT)
+    resist(g, 150)          # exactly 50 % up: no clot
+    secs(g, 3)
+    assert not g.on(A.CLOT)
+    resist(g, 40)           # a new baseline
+    secs(g, 2)
+    resist(g, 70)           # 75 % up but only 30 above: no clot
+    secs(g, 3)
+    assert not g.on(A.CLOT)
+    resist(g, 71)           # 31 above: clot after its second
+    g.tick(3000, 99)
+    assert not g.on(A.CLOT)
+    g.tick(3000)
+    assert g.on(A.CLOT)
+
+
+def test_resistance_needs_a_flow_above_1500():
+    g = Rig()
+    g.run(3000, 5)
+    dp_clot(g, 150, 1500)
+    secs(g, 6)
+    dp_clot(g, 400, 1500)
+    secs(g, 3)
+    assert not g.on(A.CLOT)
+    g = Rig()
+    g.run(3000, 5)
+    dp_clot(g, 150, 1501)   # r = 99
+    secs(g, 6)
+    dp_clot(g, 300, 1501)   # r = 199
+    secs(g, 2)
+    assert g.on(A.CLOT)
+
+
+def test_resistance_baseline_is_the_last_60_samples():
+    g = Rig()
+    g.run(3000, 5)
+    resist(g, 80)           # one sample at 80
+    secs(g, 1)
+    resist(g, 100)          # then 60 at 100: the 80 has left the window
+    secs(g, 60)
+    resist(g, 140)          # 40 % over 100 (it would be 75 % over 80)
+    secs(g, 3)
+    assert not g.on(A.CLOT)
+
+
+def test_zero_flow_mode_band_and_time():
+    c = Control(ZERO)
+    g = Rig(control=c)
+    g.run(3000, 5)
+    g.flow.value = ZERO_TARGET_MLPM + 200
+    g.tick(3000, 600)
+    assert not g.on(A.ZERO_FLOW)
+    g.flow.value = ZERO_TARGET_MLPM - 200
+    g.tick(3000, 600)
+    assert not g.on(A.ZERO_FLOW)
+    g.flow.value = ZERO_TARGET_MLPM + 201
+    g.tick(3000, 499)
+    assert not g.on(A.ZERO_FLOW)
+    g.tick(3000)
+    assert g.on(A.ZERO_FLOW)
+    g.flow.value = ZERO_TARGET_MLPM - 201
+    g.tick(3000, 600)
+    assert g.on(A.ZERO_FLOW)
+    c.mode = FLOW           # flow mode: not judged
+    g.tick(3000)
+    assert not g.on(A.ZERO_FLOW)
+    g.tick(3000, 600)
+    assert not g.on(A.ZERO_FLOW)
