@@ -578,3 +578,74 @@ def test_zero_flow_mode_band_and_time():
     assert not g.on(A.ZERO_FLOW)
     g.tick(3000, 600)
     assert not g.on(A.ZERO_FLOW)
+
+
+def test_level_low_and_critical_limits_debounced():
+    g = Rig(level=Sensor(1000))
+    g.run(3000, 5)
+    g.level.value = 500
+    g.tick(3000, 10)
+    assert not g.on(A.LEVEL_LOW) and not g.on(A.SENSOR_LEVEL)
+    g.level.value = 499
+    g.tick(3000)
+    assert not g.on(A.LEVEL_LOW)
+    g.tick(3000)
+    assert g.on(A.LEVEL_LOW)
+    g.level.value = 200
+    g.tick(3000, 10)
+    assert not g.on(A.LEVEL_CRIT)
+    g.level.value = 199
+    g.tick(3000)
+    assert not g.on(A.LEVEL_CRIT)
+    g.tick(3000)
+    assert g.on(A.LEVEL_CRIT)
+
+
+def test_level_low_eases_the_speed_until_the_level_rises():
+    g = Rig(level=Sensor(450))      # low from the first tick
+    g.run(3000, 1)
+    assert g.sup.cap_rpm == 5000
+    g.tick(3000)                    # debounced: easing at 200 RPM/s
+    assert g.sup.cap_rpm == 2998 and g.sup.rpm_applied == 2998
+    while g.t < 990:
+        g.tick(3000)
+    c = g.sup.cap_rpm
+    assert c == 3000 - 2 * 98
+    g.tick(3000)                    # t = 1000: the first trend sample (from 0: rising): kept
+    assert g.sup.cap_rpm == c
+    g.tick(3000, 99)
+    assert g.sup.cap_rpm == c
+    g.level.value = 460             # t = 2000: up by 10 mL in a second: not rising, easing
+    g.tick(3000)
+    assert g.sup.cap_rpm == c - 2
+    g.tick(3000, 99)
+    c = g.sup.cap_rpm
+    g.level.value = 471             # t = 3000: up by 11: rising, kept
+    g.tick(3000)
+    assert g.sup.cap_rpm == c
+    g.tick(3000, 99)
+    g.level.value = 471             # t = 4000: flat: easing again, 200 RPM in a 1 s tick
+    g.tick(3000)
+    c = g.sup.cap_rpm
+    g.tick(3000, 1, 1000)
+    assert g.sup.cap_rpm == c - 200
+    g.level.value = 549             # inside the 50 mL band: kept
+    g.tick(3000, 20)
+    assert g.sup.cap_rpm == c - 200
+    g.level.value = 550             # past it: given back
+    g.tick(3000, 10)
+    assert g.sup.cap_rpm == c - 200 + 30
+
+
+def test_level_switch_raises_only_the_low_level():
+    lv = Sensor(0)
+    g = Rig(level=lv, level_switch=True)
+    g.run(3000, 5)
+    lv.low = True
+    g.tick(3000, 10)
+    assert g.on(A.LEVEL_LOW) and g.sup.cap_rpm < 3000
+    lv.low = False
+    c = g.sup.cap_rpm
+    g.tick(3000, 10)
+    assert g.sup.cap_rpm == c + 30      # no band on a switch: given back at once
+    assert not g.on(A.LEVEL_LOW) and not g.on(A.LEVEL_CRIT) and not g.on(A.SENSOR_LEVEL)
