@@ -543,16 +543,23 @@ def test_resistance_needs_a_flow_above_1500():
     assert g.on(A.CLOT)
 
 
+def until(g, t, req=3000):
+    while g.t < t:
+        g.tick(req)
+
+
 def test_resistance_baseline_is_the_last_60_samples():
     g = Rig()
     g.run(3000, 5)
-    resist(g, 80)           # one sample at 80
-    secs(g, 1)
-    resist(g, 100)          # then 60 at 100: the 80 has left the window
-    secs(g, 60)
-    resist(g, 140)          # 40 % over 100 (it would be 75 % over 80)
-    secs(g, 3)
+    resist(g, 80)           # one sample at 80 (t = 1000)
+    until(g, 1050)
+    resist(g, 100)          # then 59 at 100 (t = 2000 ... 60000)
+    until(g, 60990)
+    resist(g, 140)          # the 61st sample pushes the 80 out: 40 % over 100, no clot
+    until(g, 61990)         # (75 % over 80 held a second would be one)
     assert not g.on(A.CLOT)
+    for e in g.al.log():
+        assert e[1] != "CLOT", e
 
 
 def test_zero_flow_mode_band_and_time():
