@@ -26,7 +26,9 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FOLDERS = ("firmware/ecmo/safety", "firmware/ecmo/control", "firmware/ecmo/drivers")
 EQUIVALENT = os.path.join(ROOT, "docs", "mutation-equivalent.txt")
-COPY = ("firmware", "boards", "tools", "host_tests", "pytest.ini")
+# what the tests read: the firmware tests also read docs/checklist.md and examples/ (without
+# them those tests failed in the scratch tree on every mutant: kills that were not)
+COPY = ("firmware", "boards", "tools", "host_tests", "pytest.ini", "docs", "examples")
 # Tests written for a module run first (and test_mut_<module>): they kill most mutants at once.
 PREFERRED = {"pid": ("test_pid", "test_pid_exact"), "pump_control": ("test_pid", "test_mutants_gaps"),
              "sweep": ("test_gas", "test_sweep_exact"), "gas": ("test_gas",), "alarms": ("test_alarms",),
@@ -345,6 +347,34 @@ def _worker_init():
     _W["dir"] = d
 
 
+def _baseline(jobs):
+    # Every test a mutant will run must pass on the unmutated code in a scratch tree like the
+    # workers' (the coverage map ran in the checkout): a test that fails there would "kill"
+    # every mutant it meets. One CPython run of them all; a failing one is dropped, named.
+    used = sorted({t for j in jobs for t in j["tests"]})
+    if not used:
+        return jobs, []
+    _worker_init()
+    d = _W.pop("dir")
+    bad = set()
+    try:
+        for _ in range(10):
+            r = _run_tests(d, _specs([t for t in used if t not in bad]), "cpython", 1800)
+            if r == "pass":
+                break
+            if not r.startswith("fail "):
+                raise SystemExit("the unmutated tests do not run in a scratch tree: %s" % r)
+            bad.add(r[5:])
+            print("  not used (fails unmutated in a scratch tree): %s" % r[5:], flush=True)
+        else:
+            raise SystemExit("too many tests fail unmutated in a scratch tree: %s" % sorted(bad))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    for j in jobs:
+        j["tests"] = [t for t in j["tests"] if t not in bad]
+    return [j for j in jobs if j["tests"]], [j for j in jobs if not j["tests"]]
+
+
 def _specs(tests):
     by = {}
     for t in tests:
@@ -561,6 +591,9 @@ def main(argv=None):
                 st["text"][mid] = key
                 jobs.append({"id": mid, "rel": rel, "src": m["src"], "tests": cover,
                              "cost_s": sum(speed[t] for t in cover)})
+    jobs, dropped = _baseline(jobs)
+    for j in dropped:
+        per[j["rel"]]["uncovered"].append(j["id"])
     print("%d mutants to run on %d workers" % (len(jobs), a.jobs), flush=True)
     # (a sample, a limit or --only sees part of the mutants: an entry it missed is not stale)
     stale = [k for k in eq if any(k.startswith(r.replace("firmware/ecmo/", "") + " | ") for r in per)
