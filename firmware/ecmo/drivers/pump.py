@@ -112,8 +112,7 @@ class Pump:
             self._c_last = n
             self._t_change = t
         elif ticks_diff(t, self._t_change) > _TACH_TIMEOUT_US:
-            self.rpm = 0
-            self._stalled = True
+            self.rpm = 0        # (no _stalled here: only the pin IRQ reads it)
             return 0
         j = i
         k = 1
@@ -130,7 +129,6 @@ class Pump:
             if per > 0:
                 self.rpm = _US_PER_MIN // (per * self._ppr)
                 self.win = k - 1
-                self._stalled = False
         return 0
 
     def read(self):
