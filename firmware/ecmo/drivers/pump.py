@@ -100,7 +100,7 @@ class Pump:
     def _read_count(self):
         # counts between this read and one up to 0.5 s back, as far back as _WIN_PULSES need:
         # +-1 count in 32 at speed (1.5 %), coarser below ~2000 rpm where 0.5 s holds fewer
-        n = self._count.value()        # read() calls this only with a counter
+        n = self._count.value()  # pyright: ignore[reportOptionalMemberAccess] (only with one)
         t = ticks_us()
         i = self._ci
         self._cn[i] = n
