@@ -250,9 +250,11 @@ EXPECTED = {
     # emulator only: mpremote without `resume` on a running rig (Ctrl-C, raw REPL, Ctrl-D):
     # 200 ms after the Ctrl-D the pump's enable is still high and its PWM still runs: the
     # firmware's tick is gone but the pump is not stopped (the watchdog the rig started is the
-    # only thing left to stop it). In the emulator the soft reset does not finish (core 1 is not
-    # emulated), so the watchdog figure after it is not settled here.
+    # only thing left to stop it). It does, 2.0 s after the Ctrl-D (reason 1: the timer, as a
+    # hung tick's), and the rig boots as after a hang: WDT_RESET, and VA resumes the pump.
     "mpremote.no_resume.enable": 1, "mpremote.no_resume.pwm_running": True,
+    "mpremote.no_resume.watchdog_reset": 1, "mpremote.no_resume.reset_after_s": 2.0,
+    "mpremote.no_resume.after.wdt_alarm": True, "mpremote.no_resume.after.running": True,
 }
 
 # Facts whose check changed after the last emulator run: reported by the emulator's test but not

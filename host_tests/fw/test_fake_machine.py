@@ -352,3 +352,21 @@ def test_rp2_disable_irq_holds_a_hard_handler_until_enable():
     assert ran == []
     machine.enable_irq(st)
     assert ran == [True]
+
+
+def test_rp2_soft_reset_leaves_the_pump_pwm_running_until_the_watchdog_fires():
+    # as the rp2 v1.28 image does on the emulated Pico (tools/emu/conform.py facts
+    # mpremote.no_resume.*): after a Ctrl-D from the raw REPL the PWM slice keeps its duty and
+    # the enable its level; only the watchdog the firmware started ends it, 2 s on
+    machine.sim_reset()
+    machine.WDT(timeout=2000)
+    pwm = machine.PWM(machine.Pin(15), freq=20000, duty_u16=30000)
+    en = machine.Pin(14, machine.Pin.OUT, value=1)
+    machine.sim_soft_reset()
+    assert machine.sim_pwm(15).active and pwm.duty_u16() == 30000 and en.value() == 1
+    machine.sim_advance_us(1900000)
+    try:
+        machine.sim_advance_us(200000)
+        raise AssertionError("the watchdog did not fire")
+    except machine.SimWatchdogReset:
+        pass

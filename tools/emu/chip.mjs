@@ -161,6 +161,10 @@ function boot(scratch, reason) {
     wd.reason = reason;
   }
   wd.onWatchdogTrigger = () => {
+    // rp2040js re-arms the timed-out (decrementing) watchdog's alarm 0 cycles ahead: left on,
+    // the clock fires it again at the same instant forever and the emulator hangs. The chip is
+    // rebuilt at the restart anyway.
+    wd.alarm.enable = false;
     resetPending = { scratch: Uint32Array.from(wd.scratchData), reason: wd.reason };
   };
   mcu.addClockListener((hz) => {

@@ -5,7 +5,8 @@
 #      GP3's input for the edges and the spare ADC input set to 0xABCD >> 4;
 #   2. a 10 ms timer with a 7 ms callback, with the REPL at its prompt and inside sleep_ms;
 #   3. a reset, the rig again, then an `mpremote` connect without `resume` (Ctrl-C, raw REPL,
-#      Ctrl-D soft reset) as mpremote does it: the pump's enable and PWM 200 ms after it.
+#      Ctrl-D soft reset) as mpremote does it: the pump's enable and PWM 200 ms after it, the
+#      watchdog's reset that follows and what the rig does after it.
 # Prints one line `CONF {json}` with every fact (what was found before an error too).
 #   python -m tools.emu.conform       (ECMO_CONFORM_WALL_S: wall-clock limit, default 540)
 import json
@@ -201,8 +202,23 @@ def main(argv=None):
         rig.run_for(200)
         facts["mpremote.no_resume.enable"] = rig.chip.out.get(en)
         facts["mpremote.no_resume.pwm_running"] = bool(rig.chip.pwm.get(pwm))
-        # (not waited for here: after the soft reset the emulated chip runs so slowly that the
-        # watchdog's 2 s took over 3 minutes of wall time; on silicon it resets the chip)
+        # then nothing feeds the watchdog the rig started (2 s): it resets the chip, main.py
+        # boots, and the rig reads an unexpected reset (the conformance rig is VA: it resumes)
+        n = len(rig.chip.resets)
+        t_soft = rig.now_us()
+        rig.run_for(3000, until=lambda: len(rig.chip.resets) > n)
+        gone = rig.chip.resets[n:]
+        facts["mpremote.no_resume.watchdog_reset"] = bool(gone) and gone[0]["reason"]
+        if gone:
+            # from the soft reset on: the enable stays high that long with no firmware
+            ms = (gone[0]["t_us"] - t_soft) / 1000 + 200
+            facts["mpremote.no_resume.reset_after_s"] = round(ms / 1000, 1)
+            rig.run_for(3000)
+            rig.send(b"\r")
+            rig.wait_for(b">>> ", 8000)
+            st = rig.exec("rig.status()", 20000)
+            facts["mpremote.no_resume.after.wdt_alarm"] = "WDT_RESET" in st
+            facts["mpremote.no_resume.after.running"] = st.split()[:1] == ["run"]
     except (Exception, _WallLimit) as e:         # what was found so far still counts
         facts["runner.error"] = "%s: %s" % (type(e).__name__, str(e)[:300])
     finally:
