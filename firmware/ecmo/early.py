@@ -53,8 +53,8 @@ def safe_pins(board):
     p = board.PUMP
     on = p.get("enable_level", 1)
     Pin(p["enable"], Pin.OUT, value=1 - on)        # first: the pump cannot run
-    Pin(p["pwm"], Pin.OUT, value=0)                # no speed command (a soft reset stops the
-    #                                                PWM but leaves the enable as it was)
+    Pin(p["pwm"], Pin.OUT, value=0)                # no speed command: a soft reset leaves
+    #                                                the enable as it was, and on rp2 the PWM
     prof = profile(board)
     c = board.CLAMP
     closed = c.get("closed_level", 1)

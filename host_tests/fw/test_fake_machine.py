@@ -365,8 +365,21 @@ def test_rp2_soft_reset_leaves_the_pump_pwm_running_until_the_watchdog_fires():
     machine.sim_soft_reset()
     assert machine.sim_pwm(15).active and pwm.duty_u16() == 30000 and en.value() == 1
     machine.sim_advance_us(1900000)
+    assert machine.sim_pwm(15).active
     try:
         machine.sim_advance_us(200000)
         raise AssertionError("the watchdog did not fire")
     except machine.SimWatchdogReset:
         pass
+
+
+def test_a_pin_mode_takes_the_pin_back_from_its_pwm():
+    # main.py's first line after a soft reset (ecmo/early.py) drives the speed pin low as a
+    # GPIO: that ends a PWM the soft reset left running, as gpio_set_function does on rp2
+    machine.sim_reset()
+    machine.PWM(machine.Pin(15), freq=20000, duty_u16=30000)
+    machine.sim_soft_reset()
+    machine.Pin(15, machine.Pin.OUT, value=0)
+    assert not machine.sim_pwm(15).active
+    pwm = machine.PWM(machine.Pin(15), freq=20000, duty_u16=0)
+    assert machine.sim_pwm(15).active and pwm.duty_u16() == 0

@@ -69,6 +69,11 @@ class Pin:
             if _esp32() and mode != Pin.IN and 34 <= self._id <= 39:
                 raise ValueError("pin can only be input")    # GPIO34..39 (machine_pin.c)
             st.mode = mode
+            # a pin mode takes the pin back from a PWM slice (rp2: gpio_set_function SIO; esp32:
+            # the GPIO matrix): early.py's first drive after a soft reset that left it running
+            pw = _c.W.pwms.get(self._id)
+            if pw is not None:
+                pw.active = False
         if pull != -1:
             # esp32 GPIO34..39 have no pull resistors: the request does nothing
             if not (_esp32() and 34 <= self._id <= 39):
