@@ -143,6 +143,19 @@ def comes_after(g, code, n, req=3000):
     assert g.on(code)
 
 
+def latched_stop(g, latch, events=1):
+    # an air or e-stop IRQ: its latch and its count, the trip fired; the tick sees them
+    latch.latched = True
+    latch.events = events
+    g.trip.fire()
+    g.tick(3000, 3)
+
+
+def acknowledged(g):
+    g.sup.acked()
+    g.al.ack(g.t)
+
+
 def test_initial_public_state():
     s = Rig().sup
     assert s.state == STANDBY and s.holding is False and s.deaired_ms is None
@@ -377,17 +390,11 @@ def test_retrograde_debounced_and_not_at_the_limit():
 def test_air_and_estop_alarms_each_name_their_own_stop():
     g = Rig()
     g.run(3000, 5)
-    g.estop.latched = True
-    g.estop.events = 1
-    g.trip.fire()
-    g.tick(3000, 3)
+    latched_stop(g, g.estop)
     assert g.sup.state == STOP and g.on(A.ESTOP) and not g.on(A.AIR)
     g = Rig()
     g.run(3000, 5)
-    g.bubble.latched = True
-    g.bubble.events = 1
-    g.trip.fire()
-    g.tick(3000, 3)
+    latched_stop(g, g.bubble)
     assert g.sup.state == STOP and g.on(A.AIR) and not g.on(A.ESTOP)
 
 
@@ -426,12 +433,8 @@ def test_restart_blockers_name_each_cause():
 def test_restart_relatches_an_estop_queued_during_the_clearing():
     g = Rig()
     g.run(3000, 5)
-    g.estop.latched = True
-    g.estop.events = 1
-    g.trip.fire()
-    g.tick(3000, 3)
-    g.sup.acked()
-    g.al.ack(g.t)
+    latched_stop(g, g.estop)
+    acknowledged(g)
 
     def queued():           # the handler ran inside the section: its latch was wiped, its count shows
         g.estop.events += 1
@@ -877,6 +880,19 @@ def backed_off(g):
     g.red.p1_g = -300
 
 
+def test_the_ceiling_given_back_stops_at_rpm_max():
+    g = Rig()
+    g.run(5000, 5)
+    g.red.p1_g = -1501
+    g.tick(5000, 3)
+    g.red.p1_g = -300
+    assert g.sup.cap_rpm == 4920
+    g.tick(5000, 26)                # 3 RPM a tick (300 RPM/s) back
+    assert g.sup.cap_rpm == 4998
+    g.tick(5000)
+    assert g.sup.cap_rpm == 5000 and g.tick(5000) == 5000
+
+
 def test_a_start_and_a_restart_give_the_whole_speed_back_at_once():
     g = Rig()
     g.run(3000, 5)
@@ -886,14 +902,10 @@ def test_a_start_and_a_restart_give_the_whole_speed_back_at_once():
     g.sup.start(g.t)
     assert g.tick(3000) == 3000
     backed_off(g)
-    g.bubble.latched = True
-    g.bubble.events = 1
-    g.trip.fire()
-    g.tick(3000, 3)
+    latched_stop(g, g.bubble)
     g.sup.deaired(g.t + 1)
     assert g.sup.deaired_ms == g.t + 1
-    g.sup.acked()
-    g.al.ack(g.t)
+    acknowledged(g)
     g.sup.restart(g.t)
     assert g.tick(3000) == 3000
 
@@ -909,14 +921,10 @@ def test_on_latch_once_a_latched_stop_not_for_a_trip_alone():
     g.sup.restart(g.t)
     for n in (1, 2):                # each latched stop once, however many ticks it lasts
         g.tick(3000, 3)
-        g.bubble.latched = True
-        g.bubble.events = n
-        g.trip.fire()
-        g.tick(3000, 3)
+        latched_stop(g, g.bubble, n)
         assert len(seen) == n
         g.sup.deaired(g.t)
-        g.sup.acked()
-        g.al.ack(g.t)
+        acknowledged(g)
         g.sup.restart(g.t)
 
 
@@ -977,12 +985,8 @@ def test_an_air_edge_just_before_the_clearing_leaves_every_latch_as_it_was():
     import ecmo.safety.supervisor as S
     g = Rig()
     g.run(3000, 5)
-    g.estop.latched = True
-    g.estop.events = 1
-    g.trip.fire()
-    g.tick(3000, 3)
-    g.sup.acked()
-    g.al.ack(g.t)
+    latched_stop(g, g.estop)
+    acknowledged(g)
     off = S.disable_irq
 
     def edge_then_off():
