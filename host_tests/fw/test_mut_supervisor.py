@@ -606,10 +606,11 @@ def test_level_low_eases_the_speed_until_the_level_rises():
         g.tick(3000)
     c = g.sup.cap_rpm
     assert c == 3000 - 2 * 98
-    g.tick(3000)                    # t = 1000: the first trend sample (from 0: rising): kept
-    assert g.sup.cap_rpm == c
+    g.tick(3000)                    # t = 1000: the first trend sample is no trend: easing
+    assert g.sup.cap_rpm == c - 2   # (it was compared with 0, "rose", and kept the speed 1 s)
     g.tick(3000, 99)
-    assert g.sup.cap_rpm == c
+    assert g.sup.cap_rpm == c - 200
+    c -= 200
     g.level.value = 460             # t = 2000: up by 10 mL in a second: not rising, easing
     g.tick(3000)
     assert g.sup.cap_rpm == c - 2
@@ -630,6 +631,26 @@ def test_level_low_eases_the_speed_until_the_level_rises():
     g.level.value = 550             # past it: given back
     g.tick(3000, 10)
     assert g.sup.cap_rpm == c - 200 + 30
+
+
+def test_level_trend_needs_two_good_readings_not_one_across_a_sensor_fault():
+    # low level, easing; the sensor fails for a trend step and comes back (460 mL, still low,
+    # over critical) far above its failed reading (0): no rise is judged from the failed one, so easing goes on (it
+    # used to "rise" from 0 and keep the speed for a second)
+    lv = Sensor(450)
+    g = Rig(level=lv)
+    g.run(3000, 1)
+    g.tick(3000, 150)                 # t = 1510: low, easing, one good trend sample taken
+    assert g.on(A.LEVEL_LOW)
+    lv.status, lv.value = 1, 0        # failed (open wire) over the t = 2000 sample
+    g.tick(3000, 60)
+    assert g.on(A.SENSOR_LEVEL)
+    lv.status, lv.value = 0, 460
+    while g.t < 3000:                 # back, still low, before the next sample
+        g.tick(3000)
+    c = g.sup.cap_rpm
+    g.tick(3000, 50)                  # the t = 3000 sample: 460 mL over a failed 0
+    assert g.on(A.LEVEL_LOW) and not g.on(A.LEVEL_CRIT) and g.sup.cap_rpm == c - 100
 
 
 def test_level_switch_raises_only_the_low_level():
@@ -713,10 +734,22 @@ def test_a_fault_in_the_start_ramp_at_the_map_speed_or_under_it():
     g.red.trusted = False
     assert g.tick(1300) == 1100
     assert g.tick(1300) == 1300
-    g = mapped(head=1000, k=1000)               # the map's speed is 1 RPM: that is it
+    g = mapped(head=1000, k=1000)               # the map's speed is 1 RPM: as low as the
+    g.run(1200, 5)                              # fallback, so the speed now (a step to 1
+    g.red.trusted = False                       # RPM was a stop), then the request
+    assert g.tick(1300) == 1300
+    g = mapped(head=999)                        # 999 RPM: under 1000, the same
     g.run(1200, 5)
     g.red.trusted = False
-    assert g.tick(1300) == 1
+    assert g.tick(1300) == 1300
+    g = mapped(profile="VA", head=1400)         # VA: a map speed under the floor, the same
+    g.run(1600, 5)
+    g.red.trusted = False
+    assert g.tick(1700) == 1700
+    g = mapped(profile="VA", head=1500)         # at the floor: taken
+    g.run(1600, 5)
+    g.red.trusted = False
+    assert g.tick(1700) == 1500
 
 
 def test_the_fallback_speed_is_taken_from_1000_rpm_up_or_the_va_floor():
@@ -819,12 +852,24 @@ def test_holding_after_a_loss_of_trust_at_a_standstill_holds_the_speed_then():
     g.red.q_g_ok = False
     assert g.tick(2500) == 2000
     assert g.sup.holding
-    g = Rig()                       # lost at 1 RPM: that was the last trusted speed, held
+    g = Rig()                       # lost at 1 RPM, next to no blood: holding at 1 RPM
+    g.run(1, 5)                     # would stop a pump the substitutes took to 2000: held
+    g.red.trusted = False           # at 2000 (it held 1: 2000 -> 1 RPM in a tick)
+    assert g.tick(2000) == 2000
+    g.red.q_g_ok = False
+    assert g.tick(2500) == 2000
+    g = Rig()                       # ... to 999 only: still next to no blood, 1 held
     g.run(1, 5)
+    g.red.trusted = False
+    assert g.tick(999) == 999
+    g.red.q_g_ok = False
+    assert g.tick(2500) == 1
+    g = Rig()                       # lost at 1200 RPM: that speed is held, not the speed now
+    g.run(1200, 5)
     g.red.trusted = False
     assert g.tick(2000) == 2000
     g.red.q_g_ok = False
-    assert g.tick(2500) == 1
+    assert g.tick(2500) == 1200
 
 
 def test_tach_tolerance_to_the_rpm_and_its_debounce():

@@ -139,6 +139,7 @@ class Supervisor:
         self.level_switch = level_switch
         self._lvl_t = 0
         self._lvl_prev = 0
+        self._lvl_have = False       # _lvl_prev is a good reading a trend step ago
         self._lvl_rising = False
         self.control = control
         self._zero_n = ms_to_ticks(_ZERO_FAIL_MS, period_ms)
@@ -388,25 +389,34 @@ class Supervisor:
             # mode the operator's speed did not depend on the reading at all)
             fb = r.fallback_rpm
             now = self.rpm_applied
-            low = _FALLBACK_MIN_RPM
-            if self.profile == "VA" and self.rpm_min > low:
-                low = self.rpm_min
+            low = self._low_rpm()
             if fb < low < now:
                 # a fault in the start ramp: the speed of a second ago moved next to no blood
                 # (and in VA sits under the floor). The pump map's speed for the flow setpoint
-                # at the trusted head, ramped to as a blind start is; else the speed now
+                # at the trusted head, ramped to as a blind start is, where it is not as low
+                # itself; else the speed now
                 m = self._blind_start_rpm()
-                self._hold_rpm = m if m > 0 else now
+                self._hold_rpm = m if m >= low else now
                 if self._hold_rpm > now:
                     self._start_to = self._hold_rpm
             else:
                 self._hold_rpm = fb if 0 < fb < now else now
             self._fallback_now = self._hold_rpm != now
         if holding and not self.holding:
-            if trusted or self._hold_rpm <= 0:
+            # the speed from the loss of trust, unless none was known or it sat next to no
+            # blood while the loop has since run the pump above that on a substitute: a hold
+            # there would be a stop (2000 -> 1 RPM in a tick); then the speed now
+            h = self._hold_rpm
+            if trusted or h <= 0 or h < self._low_rpm() < self.rpm_applied:
                 self._hold_rpm = self.rpm_applied
         self._was_trusted = trusted
         self.holding = holding
+
+    def _low_rpm(self):
+        # a speed under this moves next to no blood (VV), or sits under the floor (VA)
+        if self.profile == "VA" and self.rpm_min > _FALLBACK_MIN_RPM:
+            return self.rpm_min
+        return _FALLBACK_MIN_RPM
 
     def _h03_suction(self, now_ms):
         # drainage pressure too low: warning freezes the speed, critical backs it off
@@ -551,8 +561,13 @@ class Supervisor:
             near = not bad and v < self.level_low_ml + _LEVEL_HYST_ML
             if ticks_diff(now_ms, self._lvl_t) >= _LEVEL_TREND_MS:
                 self._lvl_t = now_ms
-                self._lvl_rising = not bad and v > self._lvl_prev + _LEVEL_RISE_ML
+                # a trend needs two good readings a step apart: none from the first one (it
+                # was compared with 0: any level "rose" and a low one kept its speed for 1 s)
+                # and none across a sensor fault
+                self._lvl_rising = self._lvl_have and not bad and \
+                    v > self._lvl_prev + _LEVEL_RISE_ML
                 self._lvl_prev = v
+                self._lvl_have = not bad
         al = self.alarms
         fl = al.flags      # set() only on a change
         v = held(c, _D_LEVEL_SENSOR, bad, n)
