@@ -852,6 +852,12 @@ def test_holding_after_a_loss_of_trust_at_a_standstill_holds_the_speed_then():
     g.red.q_g_ok = False
     assert g.tick(2500) == 2000
     assert g.sup.holding
+    g = Rig()                       # lost at 0 RPM, the substitutes took it to 999 only:
+    g.run(0, 5)                     # no speed was known, so the speed then is held
+    g.red.trusted = False
+    assert g.tick(999) == 999
+    g.red.q_g_ok = False
+    assert g.tick(2500) == 999
     g = Rig()                       # lost at 1 RPM, next to no blood: holding at 1 RPM
     g.run(1, 5)                     # would stop a pump the substitutes took to 2000: held
     g.red.trusted = False           # at 2000 (it held 1: 2000 -> 1 RPM in a tick)
