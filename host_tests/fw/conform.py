@@ -72,12 +72,14 @@ def check_timer_overrun(io):
     # 65 70 70 73 in one build of this suite, 65 70 70 80 80 in another; gaps under 2 ms read 1
     # or 2, stop 28's CI), so the facts are: the first runs at the spin's end, all of them have
     # run within 2 periods of it, and from 1 period after it every call is on the 10 ms grid
+    # (within 1 ms: the suite's start phase made the grid 11 21 .. on the port once)
     n, rel = _periodic(io, 3, 35, 200)
     if len(rel) < 8:
         return [("timer.overrun35.calls_in_200ms", n)]
     end = rel[3]
     caught = sum(1 for x in rel if x <= end + 20) == (end + 20) // 10
-    return [("timer.overrun35.calls_in_200ms", n), ("timer.overrun35.after_spin_at_ms", end),
+    at_end = abs(end - (rel[2] + 35)) <= 1    # the port's ms clock: 65 or 66 by the phase
+    return [("timer.overrun35.calls_in_200ms", n), ("timer.overrun35.late_at_spin_end", at_end),
             ("timer.overrun35.caught_up_in_2_periods", caught),
             ("timer.overrun35.then_on_grid", _on_grid([x for x in rel if x >= end + 10]))]
 
@@ -246,7 +248,7 @@ EXPECTED = {
     # a period after the spin every call is on the 10 ms grid. Measured schedules (two builds of
     # this suite, each run twice, identical): 10 20 30 65 70 70 73 80 90 .. 200 and
     # 10 20 30 65 70 70 80 80 90 .. 200
-    "timer.overrun35.calls_in_200ms": 20, "timer.overrun35.after_spin_at_ms": 65,
+    "timer.overrun35.calls_in_200ms": 20, "timer.overrun35.late_at_spin_end": True,
     "timer.overrun35.caught_up_in_2_periods": True, "timer.overrun35.then_on_grid": True,
     # held off 120 ms: the 8-deep scheduler queue overflows and periods are lost (27 and 25 of
     # 30 in the two builds: the count is phase-bound), then one call per period on the grid
