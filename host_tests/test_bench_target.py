@@ -87,3 +87,9 @@ def test_window_figures_a_fall_of_the_heap_count_is_a_collection():
 def test_parse_dump_reads_the_recorders_line():
     out = "REC 3 [1, 2, 3] [10, 20, 30] [100, 100] 7 0\r\n"
     assert target.parse_dump(out) == ([1, 2, 3], [10, 20, 30], [100, 100], 7)
+
+
+def test_parse_dump_drops_a_telemetry_row_sent_in_the_middle_of_it():
+    out = ("REC 3 [6212, 6244, 66TLM 2.831,run,VA,flow,4.000,3.990,3185\r\n21] [10, 20, 30] "
+           "[100, 100] 7 0\r\nTLM 2.84,run\r\n")
+    assert target.parse_dump(out) == ([6212, 6244, 6621], [10, 20, 30], [100, 100], 7)

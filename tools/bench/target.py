@@ -66,6 +66,10 @@ def parse_dump(out):
     # the recorder's dump line: "REC count [tick_us..] [start_us..] [alloc0, alloc1] overruns
     # coalesced" -> (tick_us, start_us, (alloc0, alloc1), overruns)
     import ast
+    import re
+    # a telemetry row the firmware sends while the dump prints lands inside it, whole: the
+    # USB stream interleaves the two writers line-wise only by luck (2026-12-04: mid-list)
+    out = re.sub(r"TLM [^\r\n]*\r?\n", "", out)
     i = out.index("REC ")
     parts = out[i + 4:].strip()
     head, rest = parts.split(" ", 1)
