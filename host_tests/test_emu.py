@@ -43,6 +43,14 @@ def test_target_smoke_boot_deploy_air_stop():
     assert "AIR" in r["alarms"], r
     assert r["enable_low_after_us"] is not None and r["enable_low_after_us"] < 1000, r
     assert r["clamp_closed_after_us"] is not None and r["clamp_closed_after_us"] < 2000, r
+    # the I2C wire time the harness adds: 5 bytes of 9 SCL periods at 400 kHz are 112.5 us, and
+    # the port's own work on top is tens of us. Timed by clk_peri (48 MHz) instead of clk_sys,
+    # which the RP2040's I2C runs from, it was 353 us
+    assert r["i2c_read4_us"] is not None and 112 <= r["i2c_read4_us"] < 220, r
+    # main.py set the board's clock (boards/board_pico.py CPU) on the real port
+    sys.path.insert(0, os.path.join(ROOT, "boards"))
+    import board_pico
+    assert r["cpu_hz"] == board_pico.CPU["hz"], r
 
 
 @needs_image

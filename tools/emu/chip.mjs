@@ -242,8 +242,11 @@ function setupI2c() {
     let addr = -1, frame = null, ri = 0, wbuf = null;
     const byteNs = () => {
       if (!WIRE) return 0;
+      // the RP2040's I2C block runs from clk_sys (the pico-sdk's i2c_set_baudrate divides
+      // clk_sys into the SCL counts), not clk_peri, which MicroPython sets to 48 MHz: divided
+      // by clk_peri a byte at 400 kHz took 58.5 us instead of 22.5
       const per = i2c.sclLowPeriod + i2c.sclHighPeriod;
-      return per > 0 && mcu.clkPeri ? (9 * per * 1e9) / mcu.clkPeri : 22500;
+      return per > 0 && mcu.clkSys ? (9 * per * 1e9) / mcu.clkSys : 22500;
     };
     const flush = () => {
       if (wbuf !== null && wbuf.length) send({ ev: 'i2cw', bus, addr, d: hex(wbuf) });
