@@ -8,6 +8,12 @@ TICK_HZ = 100
 TELEMETRY_TIMER_ID = -1    # telemetry rows: soft virtual timer, like the tick
 TIMER_ID = -1
 WDT_TIMEOUT_MS = 2000
+# The CPU clock main.py sets before anything takes a divider from it (PWM and I2C run from
+# clk_sys on the RP2040): 200 MHz with the core regulator at 1.15 V, the pico-sdk's own RP2040
+# setting for that clock (docs/facts.md, "RP2040 clock"). MicroPython's machine.freq() does not
+# raise the voltage itself, so the board names the regulator field: (address, mask, value) of
+# VREG_AND_CHIP_RESET.VREG's VSEL, 0b1100 = 1.15 V. The tick's interpreter work scales with it.
+CPU = {"hz": 200_000_000, "vreg": (0x40064000, 0xF0, 0xC0)}
 # The longest a settings save() can hold the chip (RP2040: interrupts off for each erase, docs/hazards.md):
 # a littlefs write plus rename erases up to 3 sectors of 4 KB, 400 ms each at the flash's
 # datasheet maximum, and programs ~8 pages (3 ms each). The watchdog must outlast it.

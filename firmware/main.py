@@ -3,6 +3,7 @@
 import board
 from ecmo import early
 early.safe_pins(board)
+early.clock(board)     # before any PWM or I2C divider is set from it
 
 import micropython
 micropython.alloc_emergency_exception_buf(100)   # so an error inside an IRQ can still be reported

@@ -63,3 +63,29 @@ def safe_pins(board):
     shut = prof == "VA" or stop_recorded(board)
     Pin(c["pin"], Pin.OUT, value=closed if shut else 1 - closed)
     return prof
+
+
+def clock(board):
+    # the board's CPU clock (board.CPU), before the rig sets up PWM and I2C, which take their
+    # dividers from it. The core voltage first, only ever raised; then the clock. If the port
+    # refuses the clock the rig runs at the default one: slower ticks, the same interlocks.
+    c = getattr(board, "CPU", None)
+    if not c:
+        return None
+    import machine
+    hz = c["hz"]
+    if machine.freq() == hz:
+        return hz
+    v = c.get("vreg")
+    if v is not None:
+        addr, mask, want = v
+        now = machine.mem32[addr]
+        if now & mask < want:
+            machine.mem32[addr] = (now & ~mask) | want
+            import time
+            time.sleep_ms(2)     # the regulator settles (the pico-sdk waits 1 ms)
+    try:
+        machine.freq(hz)
+    except Exception as e:
+        print("CPU clock %d Hz refused (%s): running at %d Hz" % (hz, e, machine.freq()))
+    return machine.freq()
