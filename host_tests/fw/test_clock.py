@@ -76,3 +76,14 @@ def test_a_board_without_a_clock_setting_keeps_its_port_default():
     f0 = machine.freq()
     assert early.clock(board_esp32) is None
     assert machine.freq() == f0
+
+
+def test_after_a_watchdog_reset_the_clock_is_set_again():
+    # the chip restarts at its default clock; the regulator word survives (as the fake's
+    # retained words do): the clock comes back, the voltage is not touched again
+    _fresh()
+    early.clock(board_pico)
+    machine.sim_reboot()
+    assert machine.freq() != 200_000_000
+    assert early.clock(board_pico) == 200_000_000
+    assert machine.mem32[ADDR] & MASK == 0xC0
