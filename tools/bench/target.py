@@ -6,6 +6,7 @@
 # Run as its own process (it loads the World against the emulated chip). Prints one MARK line
 # per figure, as tools/bench/fwbench.py does.
 import json
+import os
 import sys
 
 MARK = "@@bench "
@@ -111,7 +112,6 @@ class Target:
         from tools.emu.scenario import deployed_flash
         from tools.emu.rig import EmuRig
         import shutil
-        import os
         import tempfile
         self.log = log
         src = deployed_flash("pico", log)
@@ -149,8 +149,12 @@ class Target:
         r.wait_for(b">>> ", 8000)
         out = self.ex("import gc; gc.collect(); print(gc.mem_free(), gc.mem_alloc())").split()
         free, used = int(out[0]), int(out[1])
+        # (asked of the image file, not the chip: a REPL line here would move the tick figures)
+        with open(os.environ["ECMO_RP2_FIRMWARE"], "rb") as f:
+            frozen = b"ecmo_image" in f.read()
         self.put("target.heap.free_after_boot", free, "B",
-                 "firmware as .mpy files, rig built, before setup; %d B used" % used)
+                 "firmware %s, rig built, before setup; %d B used"
+                 % ("frozen into the image (tools/image.py)" if frozen else "as .mpy files", used))
         self.put("target.heap.free_pct_after_boot", round(100.0 * free / (free + used), 1), "%")
         self.ex("rig.mode('flow'); rig.set_flow(4.0); rig.run(); rig.save()")
         r.run_for(3000)

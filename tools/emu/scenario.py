@@ -36,9 +36,10 @@ def _fixed3(us):
 def _build_hash(board):
     # the firmware as deploy would build it: hash of the sources it compiles and copies
     h = hashlib.sha256()
-    for d in ("firmware", "boards", "tools/cli.py"):
+    for d in ("firmware", "boards", "tools/cli.py", "tools/deploy.py"):
         top = os.path.join(ROOT, d)
-        walk = sorted(os.walk(top)) if os.path.isdir(top) else [(ROOT + "/tools", [], ["cli.py"])]
+        walk = sorted(os.walk(top)) if os.path.isdir(top) else [(os.path.dirname(top), [],
+                                                                  [os.path.basename(top)])]
         for base, _dirs, files in walk:
             for fn in sorted(files):
                 if fn.endswith(".py"):
