@@ -34,6 +34,8 @@ class Loop:
         self.last_error = None
         self.tick_us = 0
         self.max_tick_us = 0
+        self.max_tick_at_ms = 0         # when (ticks_ms) the longest tick and the last overrun
+        self.overrun_at_ms = 0          # ran: to find what coincided with them
         self.now_ms = ticks_ms()
         self._start_us = ticks_us()
         self._ovr_hold = 0
@@ -125,8 +127,10 @@ class Loop:
         self.tick_us = us
         if us > self.max_tick_us:
             self.max_tick_us = us
+            self.max_tick_at_ms = now
         if us > self._period_us:
             self.overruns += 1
+            self.overrun_at_ms = now
             self._ovr_hold = _OVERRUN_HOLD_TICKS
         # the watchdog is fed only by a healthy tick: a loop that keeps failing gets reset
         if ok and self.wdt is not None:

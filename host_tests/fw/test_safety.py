@@ -277,9 +277,11 @@ def test_h09_loop_overrun_is_counted_and_alarmed():
     sensors = loop.sensors
     loop.sensors = sensors + (SlowSensor(15000),)
     b.ticks(1)
+    at = loop.now_ms                            # the slow tick's start
     loop.sensors = sensors
     b.ticks(1)                                  # alarm raised by the next tick
     assert loop.overruns >= 1 and shown(b, A.OVERRUN)
+    assert loop.overrun_at_ms == at and loop.max_tick_at_ms == at    # when, for the diagnosis
     assert b.rig.sup.rpm_applied == 2500
     b.ticks(150)
     assert not shown(b, A.OVERRUN)

@@ -288,14 +288,23 @@ class Target:
         c0 = self._counters()
         self.ex("rig.loop.max_tick_us = 0")
         t0 = r.now_us()
+        t0_ms = int(self.ex("import time; print(time.ticks_ms())").split()[-1])
         lines = 0
         left = int(seconds * 1000)
+        seen = c0["overruns"]
+        when = []       # (last overrun, ms after the start) for each window that had one
         while left > 0:
             step = min(left, every_s * 1000)
             r.run_for(step)
             left -= step
-            self.ex("rig.status()")
+            out = self.ex("rig.status(); print('OVR', rig.loop.overruns, rig.loop.overrun_at_ms)")
             lines += 1
+            k = out.rfind("OVR ")
+            if k >= 0:
+                n, at = (int(x) for x in out[k + 4:].split()[:2])
+                if n != seen:
+                    when.append((n - seen, ((at - t0_ms) & 0x3FFFFFFF)))
+                    seen = n
         c1 = self._counters()
         span = (r.now_us() - t0) / 1e6
         self.ex("rig.telemetry(0)")
@@ -304,7 +313,8 @@ class Target:
             span, every_s, lines)
         self.put("target.long.seconds", round(span, 1), "s", note)
         self.put("target.long.ticks", d["n"], "ticks")
-        self.put("target.long.overruns", d["overruns"], "ticks", "ticks longer than the period")
+        self.put("target.long.overruns", d["overruns"], "ticks", "ticks longer than the period; "
+                 "per 5 s window that had any: (count, last at ms after the start) %r" % (when,))
         self.put("target.long.late", d["late"], "ticks", "ticks started > 1.5 periods after the last")
         self.put("target.long.coalesced", d["coalesced"], "calls", "timer calls dropped after a hold-off")
         self.put("target.long.errors", d["errors"], "ticks")
