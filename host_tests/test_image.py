@@ -27,8 +27,14 @@ def test_uf2_refuses_what_is_not_uf2():
         uf2.to_bin(bytes(512))
 
 
-@pytest.mark.skipif(not (os.environ.get("ECMO_RP2_FIRMWARE") or "").endswith(".uf2"),
-                    reason="needs the Pico's MicroPython .uf2 (ECMO_RP2_FIRMWARE)")
+def _official():
+    f = os.environ.get("ECMO_RP2_FIRMWARE") or ""
+    # our own image (tools/image.py writes image.json beside it) would prove nothing here
+    return f.endswith(".uf2") and not os.path.exists(os.path.join(os.path.dirname(f), "image.json"))
+
+
+@pytest.mark.skipif(not _official(), reason="needs the Pico's official MicroPython .uf2 "
+                    "(ECMO_RP2_FIRMWARE)")
 def test_uf2_writer_gives_the_official_images_file_byte_for_byte():
     # the RPI_PICO v1.28.0 .uf2 was written by picotool: ours from the same flash bytes is equal
     with open(os.environ["ECMO_RP2_FIRMWARE"], "rb") as f:
@@ -86,3 +92,38 @@ def test_deploy_to_a_frozen_image_copies_only_main_and_the_board(tmp_path):
     assert sorted(r for _, r in plan) == ["board.py", "main.py"]
     full = deploy.build("pico", str(tmp_path / "full"))
     assert any(r.startswith("ecmo/") and r.endswith(".mpy") for _, r in full)
+
+
+def test_identify_reads_the_frozen_tree_and_boards_without_one(monkeypatch):
+    replies = ["BOARDINFO ('rp2', 'Raspberry Pi Pico with RP2040', '0.1.0', 'a985ece70aaca0c8')\n",
+               "BOARDINFO ('rp2', 'Raspberry Pi Pico with RP2040', None)\n"]
+    monkeypatch.setattr(deploy, "_mpremote", lambda *a, **k: replies.pop(0))
+    assert deploy.identify("PORT")["frozen"] == "a985ece70aaca0c8"
+    info = deploy.identify("PORT")
+    assert info["frozen"] is None and deploy.match(info) == "pico"
+
+
+def _run_prepare(tmp_path, frozen):
+    import subprocess
+    import sys
+    mp = os.path.join(os.path.dirname(sys.executable), "micropython")
+    (tmp_path / "ecmo" / "safety").mkdir(parents=True)
+    (tmp_path / "ecmo" / "__init__.mpy").write_bytes(b"M")
+    (tmp_path / "ecmo" / "old.py").write_text("")
+    (tmp_path / "ecmo" / "safety" / "alarms.mpy").write_bytes(b"M")
+    (tmp_path / "main.py").write_text("")
+    script = deploy._PREPARE % ([], frozen)
+    p = subprocess.run([mp, "-c", script], cwd=str(tmp_path), capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return sorted(os.listdir(str(tmp_path)))
+
+
+def test_prepare_for_a_frozen_image_removes_the_flash_copy_on_micropython(tmp_path):
+    # run as the board runs it (the MicroPython unix port, its os module): nothing of ecmo/ left
+    assert _run_prepare(tmp_path, True) == ["main.py"]
+
+
+def test_prepare_for_mpy_files_removes_only_stale_sources(tmp_path):
+    assert _run_prepare(tmp_path, False) == ["ecmo", "main.py"]
+    assert sorted(os.listdir(str(tmp_path / "ecmo"))) == ["__init__.mpy", "safety"]

@@ -167,7 +167,7 @@ def _walk(d):
         elif p.endswith('.py'):
             os.remove(p)
 def _wipe(d):
-    for e in os.ilistdir(d):
+    for e in list(os.ilistdir(d)):
         p = d + '/' + e[0]
         if e[1] == 0x4000:
             _wipe(p)
@@ -180,13 +180,25 @@ for d in %r:
     except OSError:
         pass
 try:
-    if %r:
-        _wipe('ecmo')     # the image holds the firmware: a flash copy would shadow it
-        os.rmdir('ecmo')
-    else:
-        _walk('ecmo')
+    os.stat('ecmo')
+    _have = True
 except OSError:
-    pass
+    _have = False
+if _have and %r:
+    _wipe('ecmo')     # the image holds the firmware: a flash copy (even an empty folder) shadows it
+    os.rmdir('ecmo')
+elif _have:
+    _walk('ecmo')
+"""
+
+# after a deploy to a frozen image: no ecmo/ may be left on the flash
+_GONE = """
+import os
+try:
+    os.stat('ecmo')
+    print('ECMO_LEFT')
+except OSError:
+    print('ECMO_GONE')
 """
 
 # A first deploy had no rig to call expect_reset() on, and rp2's machine.reset() reads back as
@@ -351,6 +363,10 @@ def cmd_deploy(a):
     if bad:
         raise SystemExit("hash mismatch on the board: %s (deploy again; the copy did not land)"
                          % ", ".join(bad))
+    if frozen and "ECMO_GONE" not in _mpremote(a.port, "exec", _GONE):
+        raise SystemExit("an ecmo/ folder is still on the board's flash: it would shadow the "
+                         "frozen firmware (and an empty one stops the boot). Remove it with "
+                         "`mpremote connect %s resume rm -r :ecmo`, then deploy again" % a.port)
     print("all %d files verified" % len(local))
     if a.no_reset:
         return 0

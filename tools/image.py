@@ -23,16 +23,17 @@ NEEDS = ("lib/pico-sdk/CMakeLists.txt", "lib/tinyusb/src/tusb.h",
          "lib/micropython-lib/micropython", "lib/mbedtls/library/aes.c")
 
 
-def tree_hash():
+def tree_hash(root=None):
     # the firmware package as frozen: deploy compares it with the board's (ecmo_image.TREE)
     import hashlib
+    root = root or FIRMWARE
     h = hashlib.sha256()
-    pkg = os.path.join(FIRMWARE, "ecmo")
+    pkg = os.path.join(root, "ecmo")
     for d, _dirs, files in sorted(os.walk(pkg)):
         for fn in sorted(files):
             if fn.endswith(".py"):
                 p = os.path.join(d, fn)
-                h.update(os.path.relpath(p, FIRMWARE).replace(os.sep, "/").encode() + b"\0")
+                h.update(os.path.relpath(p, root).replace(os.sep, "/").encode() + b"\0")
                 with open(p, "rb") as f:
                     h.update(f.read())
     return h.hexdigest()[:16]
@@ -84,14 +85,20 @@ def build(mp, out, jobs):
     os.makedirs(out, exist_ok=True)
     log = os.path.join(out, "build.log")
     open(log, "w").close()
-    th = tree_hash()
+    # a copy is frozen and hashed, so an edit during the build cannot make the two disagree
+    src = os.path.join(out, "src")
+    shutil.rmtree(src, ignore_errors=True)
+    shutil.copytree(os.path.join(FIRMWARE, "ecmo"), os.path.join(src, "ecmo"),
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    th = tree_hash(src)
     # a module that says which firmware the image holds (deploy reads it on the board)
     with open(os.path.join(out, "ecmo_image.py"), "w") as f:
         f.write("# written by tools/image.py: the firmware frozen into this image\n")
         f.write("TREE = %r\nMICROPYTHON = %r\n" % (th, VERSION))
     manifest = os.path.join(out, "manifest.py")
     with open(manifest, "w") as f:
-        f.write("include(%r)\n" % os.path.join(FIRMWARE, "manifest.py"))
+        f.write("include('$(PORT_DIR)/boards/manifest.py')\n")
+        f.write("package('ecmo', base_path=%r)\n" % src)
         f.write("module('ecmo_image.py', base_path=%r)\n" % out)
     print("[image] mpy-cross", flush=True)
     run(["make", "-C", os.path.join(mp, "mpy-cross"), "-j%d" % jobs], mp, log)

@@ -67,15 +67,15 @@ def safe_pins(board):
 
 def clock(board):
     # the board's CPU clock (board.CPU), before the rig sets up PWM and I2C, which take their
-    # dividers from it. The core voltage first, only ever raised; then the clock. If the port
-    # refuses the clock the rig runs at the default one: slower ticks, the same interlocks.
+    # dividers from it. The core voltage first, every time and only ever raised (a clock set
+    # at the REPL and kept through a soft reset may be running on the default voltage); then
+    # the clock. If the port refuses the clock the rig runs at the default one: slower ticks,
+    # the same interlocks.
     c = getattr(board, "CPU", None)
     if not c:
         return None
     import machine
     hz = c["hz"]
-    if machine.freq() == hz:
-        return hz
     v = c.get("vreg")
     if v is not None:
         addr, mask, want = v
@@ -84,6 +84,8 @@ def clock(board):
             machine.mem32[addr] = (now & ~mask) | want
             import time
             time.sleep_ms(2)     # the regulator settles (the pico-sdk waits 1 ms)
+    if machine.freq() == hz:
+        return hz
     try:
         machine.freq(hz)
     except Exception as e:

@@ -92,7 +92,9 @@ def check_timer_holdoff_overflow(io):
     tail = rel[-6:]
     steady = len(tail) == 6 and _on_grid(tail) and all(
         9 <= tail[i + 1] - tail[i] <= 11 for i in range(5))
-    return [("timer.holdoff120.some_lost", n < 30), ("timer.holdoff120.then_one_per_period", steady)]
+    # most kept: the queue saved 8 of the 12 (a runtime without one keeps 1: 19 calls)
+    return [("timer.holdoff120.some_lost", n < 30), ("timer.holdoff120.most_kept", n >= 22),
+            ("timer.holdoff120.then_one_per_period", steady)]
 
 
 def check_pin_irq(io):
@@ -252,7 +254,8 @@ EXPECTED = {
     "timer.overrun35.caught_up_in_2_periods": True, "timer.overrun35.then_on_grid": True,
     # held off 120 ms: the 8-deep scheduler queue overflows and periods are lost (27 and 25 of
     # 30 in the two builds: the count is phase-bound), then one call per period on the grid
-    "timer.holdoff120.some_lost": True, "timer.holdoff120.then_one_per_period": True,
+    "timer.holdoff120.some_lost": True, "timer.holdoff120.most_kept": True,
+    "timer.holdoff120.then_one_per_period": True,
     "pin.hard_irq.calls_on_2_rising": 2, "pin.hard_irq.ran_before_next_line": True,
     "pin.hard_irq.arg_is_pin": True, "pin.hard_irq.alloc": "MemoryError",
     "pin.soft_irq.calls_on_1_falling": 1,

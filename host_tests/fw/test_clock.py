@@ -46,12 +46,32 @@ def test_a_higher_core_voltage_is_never_lowered():
     assert machine.mem32[ADDR] & MASK == 0xD0
 
 
-def test_a_board_already_at_its_clock_is_left_alone():
+def test_a_board_already_at_its_clock_gets_its_voltage_all_the_same():
+    # a clock set at the REPL and kept through a soft reset, on the default voltage
     _fresh()
     machine.freq(200_000_000)
     machine.mem32[ADDR] = 0xB1
     assert early.clock(board_pico) == 200_000_000
-    assert machine.mem32[ADDR] == 0xB1    # a soft reset: nothing to change, nothing touched
+    assert machine.mem32[ADDR] & MASK == 0xC0
+
+
+def test_a_soft_reset_at_the_clock_and_voltage_touches_nothing():
+    _fresh()
+    early.clock(board_pico)
+    seen = []
+    real = machine.freq
+
+    def freq(hz=None):
+        if hz is not None:
+            seen.append(hz)
+            return real(hz)
+        return real()
+    machine.freq = freq
+    try:
+        assert early.clock(board_pico) == 200_000_000
+    finally:
+        machine.freq = real
+    assert seen == [] and machine.mem32[ADDR] & MASK == 0xC0
 
 
 def test_a_refused_clock_leaves_the_default_running_and_says_so():

@@ -7,6 +7,7 @@
 # per figure, as tools/bench/fwbench.py does.
 import json
 import os
+import re
 import sys
 
 MARK = "@@bench "
@@ -149,9 +150,14 @@ class Target:
         r.wait_for(b">>> ", 8000)
         out = self.ex("import gc; gc.collect(); print(gc.mem_free(), gc.mem_alloc())").split()
         free, used = int(out[0]), int(out[1])
-        # (asked of the image file, not the chip: a REPL line here would move the tick figures)
+        # (asked of the image file, not the chip: a REPL line here would move the tick figures):
+        # frozen means this very tree is in the image (tools/image.py), so deploy copied no .mpy
+        from tools import image, uf2
         with open(os.environ["ECMO_RP2_FIRMWARE"], "rb") as f:
-            frozen = b"ecmo_image" in f.read()
+            data = f.read()
+        if data[:4] == b"UF2\n":
+            data = uf2.to_bin(data)
+        frozen = image.tree_hash().encode() in data
         self.put("target.heap.free_after_boot", free, "B",
                  "firmware %s, rig built, before setup; %d B used"
                  % ("frozen into the image (tools/image.py)" if frozen else "as .mpy files", used))
@@ -288,7 +294,9 @@ class Target:
         c0 = self._counters()
         self.ex("rig.loop.max_tick_us = 0")
         t0 = r.now_us()
-        t0_ms = int(self.ex("import time; print(time.ticks_ms())").split()[-1])
+        # (telemetry is on: a row may land beside any printed line, so each is marked)
+        t0_ms = int(re.search(r"T0 (\d+)", self.ex("import time; print('T0', time.ticks_ms())"))
+                    .group(1))
         lines = 0
         left = int(seconds * 1000)
         seen = c0["overruns"]
@@ -299,9 +307,9 @@ class Target:
             left -= step
             out = self.ex("rig.status(); print('OVR', rig.loop.overruns, rig.loop.overrun_at_ms)")
             lines += 1
-            k = out.rfind("OVR ")
-            if k >= 0:
-                n, at = (int(x) for x in out[k + 4:].split()[:2])
+            m = re.search(r"OVR (\d+) (\d+)", out)
+            if m:
+                n, at = int(m.group(1)), int(m.group(2))
                 if n != seen:
                     when.append((n - seen, ((at - t0_ms) & 0x3FFFFFFF)))
                     seen = n
