@@ -51,6 +51,9 @@ def test_target_smoke_boot_deploy_air_stop():
     sys.path.insert(0, os.path.join(ROOT, "boards"))
     import board_pico
     assert r["cpu_hz"] == board_pico.CPU["hz"], r
+    # 20 ticks with the heap locked and the redundancy's sums at their wrap: all ran, none
+    # allocated (with the sums wrapping at 2^30 - 1 each wrap made a long int: 20 errors)
+    assert r["locked_ticks_left_and_errors"] == [0, 0], r
 
 
 @needs_image

@@ -54,7 +54,11 @@ _TC_TICKS = const(100)          # the command steady 1 s: the map judges the tac
 _AW = const(64)                 # head and flow kept over the tach's window (ticks, power of 2)
 _AW_MASK = const(63)
 _A_OFS = const(40000)           # added to head (0.1 mmHg) and flow (mL/min): sums stay >= 0
-_A_WRAP = const(0x3FFFFFFF)     # running sums wrap here (differences over a window are exact)
+# Running sums wrap here (differences over a window are exact). 2^29, not 2^30: a board's small
+# ints end at 2^30 - 1, and a sum just under that plus one more tick's value made a long int,
+# a heap allocation in the tick once per wrap (~4 min at 4 L/min; found on the emulated Pico with
+# the heap locked around the tick). Public: the target test presets the sums next to it.
+SUM_WRAP = const(0x1FFFFFFF)
 
 
 class Redundancy:
@@ -225,8 +229,8 @@ class Redundancy:
             self._q_last = q
         i = self._ai
         j = (i + 1) & _AW_MASK
-        self._ah[j] = (self._ah[i] + self._h_last + _A_OFS) & _A_WRAP
-        self._aq[j] = (self._aq[i] + self._q_last + _A_OFS) & _A_WRAP
+        self._ah[j] = (self._ah[i] + self._h_last + _A_OFS) & SUM_WRAP
+        self._aq[j] = (self._aq[i] + self._q_last + _A_OFS) & SUM_WRAP
         self._ai = j
         head = p2.value - p1.value
         q1 = q                   # the flow R1 compares with the map's (the window's mean)
@@ -235,8 +239,8 @@ class Redundancy:
         if tach and rpm == self.pump.rpm and 1 < wn < _AW:
             rf = -1
             i = (j - wn) & _AW_MASK
-            head = ((self._ah[j] - self._ah[i]) & _A_WRAP) // wn - _A_OFS
-            q1 = ((self._aq[j] - self._aq[i]) & _A_WRAP) // wn - _A_OFS
+            head = ((self._ah[j] - self._ah[i]) & SUM_WRAP) // wn - _A_OFS
+            q1 = ((self._aq[j] - self._aq[i]) & SUM_WRAP) // wn - _A_OFS
         # R1 estimates
         if p1ok and p2ok:
             raw = m.flow_mlpm(rpm, head)

@@ -110,3 +110,13 @@ def test_p2_named_wrong_is_stood_in_for_by_the_map_estimate_from_p1_flow_and_spe
     assert red.p2_est_ok and abs(red.p2_est - true_p2) < 40, (red.p2_est, true_p2)
     assert red.p2_g_ok and abs(red.p2_g - true_p2) < 40, red.p2_g
     assert "pre-oxygenator pressure (on the pump-map estimate of P2)" in b.rig.sup.blind()
+
+
+def test_running_sums_stay_small_ints_on_a_board():
+    # a board's small ints end at 2^30 - 1 (the unix port's at 2^62: no host run sees a long
+    # int): the largest stored sum plus one tick's addition (the 40000 offset and a reading of
+    # at most +-20000: head in 0.1 mmHg, flow in mL/min) must stay below it, or each wrap makes
+    # a long int in the tick (the emulated Pico's smoke test runs that tick with the heap locked)
+    from ecmo import redundancy
+    assert redundancy.SUM_WRAP + 40000 + 20000 < 2 ** 30
+    assert redundancy.SUM_WRAP & (redundancy.SUM_WRAP + 1) == 0     # a mask: 2^k - 1

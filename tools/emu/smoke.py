@@ -11,6 +11,8 @@ SCENARIO = {
     "duration_s": 4.5, "control": "flow", "flow_lpm": 4.0, "sweep_lpm": 0,
     "plant": {"detector_ml": 30.0},     # a short drain line: the slug arrives within the run
     "events": [{"t": 1.0, "do": "repl", "line": "_i2c4()"},
+               {"t": 1.1, "do": "repl", "line": "_wrapchk()"},
+               {"t": 1.45, "do": "repl", "line": "print('WRAPCHK', _WC[0], _WC[2])"},
                {"t": 1.5, "do": "bubble", "volume_ul": 50}],
 }
 
@@ -29,6 +31,37 @@ def _i2c4():
         if d < best:
             best = d
     print('I2C4', best, machine.freq())
+
+# the redundancy's running sums moved next to their wrap (every entry by the same amount, so
+# the window differences stay exact), then 20 ticks with the heap locked: a tick that makes a
+# long int there (a board's small ints end at 2^30 - 1) raises instead of allocating
+import micropython
+_WC = [0, 0, -1]
+def _shift(_):
+    import ecmo.redundancy as R
+    r = rig.loop.red
+    W = R.SUM_WRAP
+    for a in (r._ah, r._aq):
+        k = (W - 3 - a[r._ai]) & W
+        for x in range(len(a)):
+            a[x] = (a[x] + k) & W
+    L = rig.loop
+    T = L.tick
+    _WC[1] = L.errors
+    _WC[0] = 20
+    def w(t=None):
+        micropython.heap_lock()
+        try:
+            T()
+        finally:
+            micropython.heap_unlock()
+        _WC[0] -= 1
+        if _WC[0] <= 0:
+            L.tick = T
+            _WC[2] = L.errors - _WC[1]
+    L.tick = w
+def _wrapchk():
+    micropython.schedule(_shift, 0)
 """
 
 
@@ -43,12 +76,15 @@ def main():
     sim = TargetSim(dict(SCENARIO), None, progress=False)
     b = sim.rig.board
     seen = []
+    wrap = []
     exec_ = sim._exec
 
     def capture(line, verb="repl"):
         if line == "_i2c4()":
             exec_("exec(%r)" % _I2C4, verb)
         out = exec_(line, verb)
+        if out and "WRAPCHK " in out:
+            wrap.append([int(x) for x in out.split("WRAPCHK ")[1].split()[:2]])
         if out and "I2C4 " in out:
             seen.append([int(x) for x in out.split("I2C4 ")[1].split()[:2]])
         return out
@@ -61,7 +97,8 @@ def main():
            "alarms": [c for c, _ in s["alarms_first_s"]], "air_at_us": air,
            "boots": s["boots"], "repl_errors": s["errors"], "rows": s["ticks"],
            "wall_s": s["wall_s"], "i2c_read4_us": seen[0][0] if seen else None,
-           "cpu_hz": seen[0][1] if seen else None}
+           "cpu_hz": seen[0][1] if seen else None,
+           "locked_ticks_left_and_errors": wrap[0] if wrap else None}
     with open(sim.flash + ".json") as f:
         out["after_first_deploy"] = json.load(f)
     if air is not None:
