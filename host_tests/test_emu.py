@@ -54,6 +54,9 @@ def test_target_smoke_boot_deploy_air_stop():
     # 20 ticks with the heap locked and the redundancy's sums at their wrap: all ran, none
     # allocated (with the sums wrapping at 2^30 - 1 each wrap made a long int: 20 errors)
     assert r["locked_ticks_left_and_errors"] == [0, 0], r
+    # the air latch's counter was at 2^30 - 1 when the air came: the IRQ wrapped it to 0 (with
+    # (e + 1) & mask the sum was a long int: MemoryError in the hard IRQ, before its trip)
+    assert r["air_events_after_wrap"] == 0, r
 
 
 @needs_image

@@ -122,7 +122,8 @@ class Loop:
             ok = False
             self.errors += 1
             self.last_error = e
-        self.n = (self.n + 1) & 0x3FFFFFFF
+        n = self.n            # (n + 1) & mask would make a long int at 2^30 - 1 on a board
+        self.n = n + 1 if n < 0x3FFFFFFF else 0
         us = ticks_diff(ticks_us(), t0)
         self.tick_us = us
         if us > self.max_tick_us:

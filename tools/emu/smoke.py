@@ -13,6 +13,10 @@ SCENARIO = {
     "events": [{"t": 1.0, "do": "repl", "line": "_i2c4()"},
                {"t": 1.1, "do": "repl", "line": "_wrapchk()"},
                {"t": 1.45, "do": "repl", "line": "print('WRAPCHK', _WC[0], _WC[2])"},
+               # the air latch's event counter at the end of its range: the hard IRQ must wrap it
+               # without a long int (a MemoryError there came before the trip)
+               {"t": 1.47, "do": "repl", "line": "rig.loop.sup.bubble.events = 0x3FFFFFFF"},
+               {"t": 4.2, "do": "repl", "line": "print('EVENTS', rig.loop.sup.bubble.events)"},
                {"t": 1.5, "do": "bubble", "volume_ul": 50}],
 }
 
@@ -77,12 +81,15 @@ def main():
     b = sim.rig.board
     seen = []
     wrap = []
+    events = []
     exec_ = sim._exec
 
     def capture(line, verb="repl"):
         if line == "_i2c4()":
             exec_("exec(%r)" % _I2C4, verb)
         out = exec_(line, verb)
+        if out and "EVENTS " in out:
+            events.append(int(out.split("EVENTS ")[1].split()[0]))
         if out and "WRAPCHK " in out:
             wrap.append([int(x) for x in out.split("WRAPCHK ")[1].split()[:2]])
         if out and "I2C4 " in out:
@@ -98,7 +105,8 @@ def main():
            "boots": s["boots"], "repl_errors": s["errors"], "rows": s["ticks"],
            "wall_s": s["wall_s"], "i2c_read4_us": seen[0][0] if seen else None,
            "cpu_hz": seen[0][1] if seen else None,
-           "locked_ticks_left_and_errors": wrap[0] if wrap else None}
+           "locked_ticks_left_and_errors": wrap[0] if wrap else None,
+           "air_events_after_wrap": events[0] if events else None}
     with open(sim.flash + ".json") as f:
         out["after_first_deploy"] = json.load(f)
     if air is not None:

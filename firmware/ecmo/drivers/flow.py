@@ -32,7 +32,10 @@ class PulseFlow(Reading):
         pins.irq(self._pin, self._irq, Pin.IRQ_FALLING)
 
     def _irq(self, _pin):
-        self._count = (self._count + 1) & _MASK30
+        # not (c + 1) & mask: at 2^30 - 1 that sum is a long int on a board, a MemoryError in
+        # this hard IRQ (a 1 kHz turbine gets there in 12 days)
+        c = self._count
+        self._count = c + 1 if c < _MASK30 else 0
 
     def read(self):
         n = self._count

@@ -39,7 +39,11 @@ class Latch:
 
     def _latch(self):
         self.latched = True
-        self.events = (self.events + 1) & 0x3FFFFFFF   # bounded: a chattering input must not allocate here
+        # bounded: a chattering input must not allocate here. `(e + 1) & mask` would not do: at
+        # 2^30 - 1 the sum is a long int on a board (its small ints end there), a MemoryError
+        # in this hard IRQ before the trip below
+        e = self.events
+        self.events = e + 1 if e < 0x3FFFFFFF else 0
         if self._on_trip is not None:
             self._on_trip()
 
