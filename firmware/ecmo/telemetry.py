@@ -126,7 +126,11 @@ class Telemetry:
         self.hz = 0
         self.timer = None
         self.rows = 0
-        self.t_ms = 0                  # ms since telemetry was first started (wrap-proof sum)
+        # time since telemetry was first started (wrap-proof sum), as whole seconds and the ms
+        # past them: one ms count would be a long int after 12.4 days (2^30 ms), and each row
+        # would then allocate; seconds last 34 years
+        self.t_s = 0
+        self.t_ms = 0
         self._last = ticks_ms()
         self._pending = False
         self._emit_cb = self._emit     # bound once: the timer callback only schedules it
@@ -176,10 +180,17 @@ class Telemetry:
         fx = _fixed
         tx = _text
         now = ticks_ms()
-        self.t_ms += ticks_diff(now, self._last)
+        ms = self.t_ms + ticks_diff(now, self._last)
         self._last = now
+        if ms >= 1000:
+            q = ms // 1000
+            self.t_s += q
+            ms -= q * 1000
+        self.t_ms = ms
         c = self.control
-        n = fx(buf, 4, self.t_ms, 3)
+        n = _uint(buf, 4, self.t_s, 1)
+        buf[n] = 46
+        n = _uint(buf, n + 1, self.t_ms, 3)
         buf[n] = 44
         n = tx(buf, n + 1, self._states[STOP if sup.stopped() else sup.state])  # never "run" when tripped
         buf[n] = 44

@@ -49,3 +49,17 @@ def test_row_allocates_nothing():
     used = gc.mem_alloc() - a
     gc.enable()
     assert used < 64, "200 rows allocated %d bytes" % used
+
+
+def test_row_time_after_two_weeks_is_seconds_and_ms_both_small_ints():
+    # one ms count passes 2^30 (a board's small ints) after 12.4 days: the row keeps seconds
+    # and the ms past them, and prints them as before ("s.mmm")
+    b = Bench()
+    b.running(2500)
+    t = b.rig.tlm
+    t.t_s = 14 * 86400
+    t.t_ms = 995
+    text = b.rig.telemetry_row()
+    s, ms = text.split(",")[0].split(".")
+    assert len(ms) == 3 and int(s) * 1000 + int(ms) >= 14 * 86400 * 1000 + 995
+    assert t.t_ms < 1000 and t.t_s < 2 ** 30 and t.t_s >= 14 * 86400
