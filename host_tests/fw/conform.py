@@ -71,7 +71,8 @@ def check_timer_overrun(io):
     # slip? How the 3 late calls sit beside the on-time ones is phase-bound (the port ran them
     # 65 70 70 73 in one build of this suite, 65 70 70 80 80 in another; gaps under 2 ms read 1
     # or 2, stop 28's CI), so the facts are: the first runs at the spin's end, all of them have
-    # run within 2 periods of it, and from 1 period after it every call is on the 10 ms grid
+    # run within 2 periods of it, and from 2 periods after it every call is on the 10 ms grid
+    # (from 1 period after it failed once in CI: a late call ran more than 10 ms after the spin)
     # (within 1 ms: the suite's start phase made the grid 11 21 .. on the port once)
     n, rel = _periodic(io, 3, 35, 200)
     if len(rel) < 8:
@@ -81,7 +82,7 @@ def check_timer_overrun(io):
     at_end = abs(end - (rel[2] + 35)) <= 1    # the port's ms clock: 65 or 66 by the phase
     return [("timer.overrun35.calls_in_200ms", n), ("timer.overrun35.late_at_spin_end", at_end),
             ("timer.overrun35.caught_up_in_2_periods", caught),
-            ("timer.overrun35.then_on_grid", _on_grid([x for x in rel if x >= end + 10]))]
+            ("timer.overrun35.then_on_grid", _on_grid([x for x in rel if x >= end + 20]))]
 
 
 def check_timer_holdoff_overflow(io):
@@ -247,7 +248,7 @@ EXPECTED = {
     "timer.id_3": "ValueError", "timer.id_4": "ValueError", "timer.no_id": "ok",
     # a 35 ms callback: the 3 missed periods run late (the first at 65 ms, the spin's end), all
     # within 2 periods of it, none lost (20 calls in 200 ms), and the schedule never slips: from
-    # a period after the spin every call is on the 10 ms grid. Measured schedules (two builds of
+    # two periods after the spin every call is on the 10 ms grid. Measured schedules (two builds of
     # this suite, each run twice, identical): 10 20 30 65 70 70 73 80 90 .. 200 and
     # 10 20 30 65 70 70 80 80 90 .. 200
     "timer.overrun35.calls_in_200ms": 20, "timer.overrun35.late_at_spin_end": True,
