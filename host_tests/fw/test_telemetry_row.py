@@ -63,3 +63,18 @@ def test_row_time_after_two_weeks_is_seconds_and_ms_both_small_ints():
     s, ms = text.split(",")[0].split(".")
     assert len(ms) == 3 and int(s) * 1000 + int(ms) >= 14 * 86400 * 1000 + 995
     assert t.t_ms < 1000 and t.t_s < 2 ** 30 and t.t_s >= 14 * 86400
+
+
+def test_buffer_number_writer_is_the_text_of_fixed():
+    # the row's numbers (_fixed into the buffer) read exactly as fixed() makes them: every
+    # digit count from 1 to 9, both signs, 0 to 3 decimals, the zero before the point
+    from ecmo import telemetry as T
+    buf = bytearray(64)
+    vals = [0, 1, 5, 9, 10, 99, 100, 101, 999, 1000, 4012, 9999, 10000, 65535, 99999, 100000,
+            999999, 1000000, 12345678, 123456789]
+    for v in vals:
+        for s in (v, -v):
+            for d in range(4):
+                n = T._fixed(buf, 3, s, d)
+                got = bytes(buf[3:n]).decode()
+                assert got == T.fixed(s, d), (s, d, got)
