@@ -1,13 +1,26 @@
 # The fixed-rate tick: read -> supervise -> control -> actuate -> annunciate, every period.
 # On a board machine.Timer calls tick(); on the host the fake machine's virtual clock does.
 # Nothing here allocates in the steady state; an exception never leaves the pump undefined.
-from micropython import const
+import sys
+from micropython import const, heap_lock, heap_unlock
 from time import ticks_us, ticks_ms, ticks_diff
 from ecmo.safety import alarms as A
 from ecmo.safety.supervisor import STOP, RUN
 
 _OVERRUN_HOLD_TICKS = const(100)   # keep the overrun alarm up for 1 s after the last overrun
 _MAX_SKIPS = const(5)              # a REPL update may hold the tick off this many periods, no more
+
+# On a board the tick runs with the heap locked. MicroPython puts a call's frame on the heap
+# when it needs more than 11 words (py/objfun.c, VM_MAX_STATE_ON_STACK): most of the tick's
+# functions, ~30 calls a tick. Each such call searched the heap for room and freed it after,
+# so the tick's time followed the heap's state: on the emulated Pico 4 ms with a collected
+# heap, 16.8 ms on the nearly full heap after boot (48 overruns at every power-on), and where
+# no room was left the collection (13 ms) ran inside the tick (3 overruns in 10 minutes of REPL
+# use). With the heap locked the interpreter puts every frame on the C stack instead (8 KB on
+# rp2), so no tick can search the heap or collect it, and an allocation in the tick raises
+# MemoryError. The unix port (the simulated board) and CPython run unlocked: their host device
+# models allocate per read (a board's parts do not); the tests lock it with canned devices.
+LOCK_HEAP = sys.platform in ("rp2", "esp32")
 
 
 class Loop:
@@ -37,6 +50,8 @@ class Loop:
         self.max_tick_at_ms = 0         # when (ticks_ms) the longest tick and the last overrun
         self.overrun_at_ms = 0          # ran: to find what coincided with them
         self.now_ms = ticks_ms()
+        self.lock_heap = LOCK_HEAP      # off after the first allocation a locked tick refused
+        self.alloc_faults = 0           # ticks that raised MemoryError with the heap locked
         self._start_us = ticks_us()
         self._ovr_hold = 0
         self.flow_ok = False
@@ -60,6 +75,17 @@ class Loop:
         self.tick()
 
     def tick(self, _timer=None):
+        # small (its frame fits on the C stack): the heap is locked before the tick's frames
+        if self.lock_heap:
+            heap_lock()
+            try:
+                self._tick()
+            finally:
+                heap_unlock()
+        else:
+            self._tick()
+
+    def _tick(self):
         if self.busy:
             if self._skips < _MAX_SKIPS:
                 self.deferred += 1
@@ -104,6 +130,8 @@ class Loop:
             ok = False
             self.errors += 1
             self.last_error = e
+            if self.lock_heap and isinstance(e, MemoryError):
+                self._alloc_fault()
             self._fail_safe(now)
         except BaseException:
             # not a firmware error (Ctrl-C on the unix port, the simulator's resets): leave
@@ -122,6 +150,8 @@ class Loop:
             ok = False
             self.errors += 1
             self.last_error = e
+            if self.lock_heap and isinstance(e, MemoryError):
+                self._alloc_fault()
         n = self.n            # (n + 1) & mask would make a long int at 2^30 - 1 on a board
         self.n = n + 1 if n < 0x3FFFFFFF else 0
         us = ticks_diff(ticks_us(), t0)
@@ -136,6 +166,13 @@ class Loop:
         # the watchdog is fed only by a healthy tick: a loop that keeps failing gets reset
         if ok and self.wdt is not None:
             self.wdt.feed()
+
+    def _alloc_fault(self):
+        # A path in the tick allocated (a bug: a tick allocates nothing). That tick is lost (an
+        # error, as any tick error); the next ones run unlocked, as on the host, so a path that
+        # allocates on every call (an alarm's reaction, say) cannot stop every tick from then on.
+        self.alloc_faults += 1
+        self.lock_heap = False
 
     def _fail_safe(self, now):
         # a defined state whatever raised: a latched stop stays stopped, otherwise hold the last

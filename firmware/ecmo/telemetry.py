@@ -7,13 +7,14 @@
 # An invalid reading (sensor fault) is an empty field.
 import sys
 import micropython
-from micropython import const
+from micropython import const, heap_lock, heap_unlock
 from machine import Timer   # for its constants; wiring makes the object
 from time import ticks_ms, ticks_us, ticks_diff
 from ecmo.safety.supervisor import STATE_NAMES, STOP
 from ecmo.control.pump_control import MODE_NAMES, PRESSURE, ZERO, ZERO_TARGET_MLPM
 from ecmo.safety import alarms as A
 from ecmo.redundancy import SUSPECT_NAMES
+from ecmo.loop import LOCK_HEAP
 
 ROW_PREFIX = "TLM "
 HEADER_PREFIX = "#TLM "
@@ -162,6 +163,7 @@ class Telemetry:
         self._no_alarms = bytearray(A.COUNT)
         self._suspects = tuple((b, n.encode()) for b, n in SUSPECT_NAMES)
         self._profiles = {}
+        self.lock_heap = LOCK_HEAP     # the row's frames on the C stack, as the tick's (loop.py)
         self._flow_mode = MODE_NAMES.index("flow")
         self._raw = sys.implementation.name == "micropython"   # stream.write(buf, n) there
         self._out = sys.stdout
@@ -184,8 +186,26 @@ class Telemetry:
 
     def row(self):
         # the row as text (REPL, simulator); the link gets the buffer itself (_emit)
-        self._fill()
+        self._fill_row()
         return bytes(self._row.buf[4:self._row.n]).decode()
+
+    def _fill_row(self):
+        # _fill() with the heap locked on a board; a refused allocation (a bug) costs that row,
+        # and the rows after it run unlocked
+        prof = self.sup.profile
+        if prof not in self._profiles:
+            self._profiles[prof] = prof.encode()   # once per profile name, before the lock
+        if self.lock_heap:
+            heap_lock()
+            try:
+                self._fill()
+            except MemoryError:
+                self.lock_heap = False
+                raise
+            finally:
+                heap_unlock()
+        else:
+            self._fill()
 
     def _fill(self):
         # every column, comma-separated, after "TLM "; a sensor with a fault is an empty field
@@ -212,10 +232,7 @@ class Telemetry:
         n += 4
         n = tx(buf, n + 1, self._states[STOP if sup.stopped() else sup.state])  # never "run" when tripped
         buf[n] = 44
-        p = self._profiles.get(sup.profile)
-        if p is None:
-            p = self._profiles[sup.profile] = sup.profile.encode()   # once per profile name
-        n = tx(buf, n + 1, p)
+        n = tx(buf, n + 1, self._profiles[sup.profile])     # made by _fill_row()
         buf[n] = 44
         mode = c.mode
         n = tx(buf, n + 1, self._modes[mode])
@@ -401,7 +418,7 @@ class Telemetry:
             if self.rows % HEADER_EVERY == 0:
                 sys.stdout.write(HEADER_PREFIX + self.header() + "\n")   # 1 row in 100
             self.rows += 1
-            self._fill()
+            self._fill_row()
             self._timed_send(self._row)
         except Exception as e:        # telemetry must never take the rig down
             self.loop.last_error = e

@@ -449,3 +449,36 @@ def test_analog_noise_and_frozen():
     machine.sim_adc(27).u16 = 20000
     st = [a2.read() for _ in range(52)]
     assert st[49] == S.OK and st[51] == S.STUCK
+
+
+class _RefusedBus:
+    # every bus call raises MemoryError: an allocation refused in a locked tick (ecmo/loop.py)
+    def writeto(self, addr, buf):
+        raise MemoryError
+
+    def readfrom_into(self, addr, buf):
+        raise MemoryError
+
+    def read_u16(self):
+        raise MemoryError
+
+
+def test_a_refused_allocation_is_not_taken_for_a_bus_fault():
+    # the loop sees it (one tick lost, the lock off), instead of a sensor failed for good
+    from ecmo.drivers.gasflow import SFM3000
+    from ecmo.drivers.ads1115 import ADS1115
+    bus = _RefusedBus()
+    ads = ADS1115(bus)
+    ads.channel(0)
+    slf = SLF3S(_SfmBus(bytearray(9)))        # built on a quiet bus, then the refusing one
+    sfm = SFM3000(_SfmBus(bytearray(3)))
+    slf._i2c = sfm._i2c = bus
+    sfm._fresh = False
+    for name, call in (("abp", HoneywellABP(bus).read), ("analog", AnalogSensor(
+            bus, CAL, (993, 64542), (-3500, 5500)).read), ("slf3s", slf.read),
+            ("sfm3000", sfm.read), ("ads1115", ads.poll), ("sfm3000 start", sfm.start)):
+        try:
+            call()
+        except MemoryError:
+            continue
+        assert False, name + " swallowed the MemoryError"

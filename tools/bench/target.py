@@ -52,7 +52,7 @@ _RA = []
 def _row1(_a, us=time.ticks_us, df=time.ticks_diff, al=gc.mem_alloc, t=rig.tlm):
     a = al()
     s = us()
-    t._fill()
+    t._fill_row()
     d = df(us(), s)
     b = al()
     if len(_RT) < 20:
@@ -232,7 +232,7 @@ class Target:
         self.latency()
 
     def rows_figures(self):
-        # one row as the timer makes it: _fill() inside a scheduled callback (no tick can
+        # one row as the timer makes it: _fill_row() inside a scheduled callback (no tick can
         # interleave), timed and its allocation counted there; 20 rows, median and max
         shown = self.ex("print(rig.al.codes())").strip()     # alarm names make a row longer
         self.ex(_ROWTIME)
@@ -244,10 +244,10 @@ class Target:
         rt = ast.literal_eval(rt_s + "]")
         ra = ast.literal_eval("[" + ra_s)
         self.put("target.telemetry.row_us", _pct(rt, 50), "us",
-                 "Telemetry._fill() in a scheduled callback, median of %d (max %d); alarms shown %s"
+                 "Telemetry._fill_row() in a scheduled callback (the heap locked on a board), median of %d (max %d); alarms shown %s"
                  % (len(rt), max(rt), shown))
         self.put("target.telemetry.row_max_us", max(rt), "us")
-        self.put("target.telemetry.row_alloc_B", max(ra), "B", "gc.mem_alloc() around _fill(), worst")
+        self.put("target.telemetry.row_alloc_B", max(ra), "B", "gc.mem_alloc() around _fill_row(), worst")
 
     def latency(self):
         r = self.rig
@@ -361,7 +361,7 @@ _CALLS = {
     "flow_mlpm": ("_m.flow_mlpm(_w, _h + (_i & 7) - 3)", 20,
                   "PumpMap.flow_mlpm at the operating point, head +-3 (0.1 mmHg)"),
     "crc_word": ("_wo(_cb, 0)", 20, "sensirion.word_ok on one word (2 bytes + CRC)"),
-    "fill": ("_tl._fill()", 1, "Telemetry._fill(): one row"),
+    "fill": ("_tl._fill_row()", 1, "Telemetry._fill_row(): one row"),
 }
 
 _CALLTIME_HEAD = r"""

@@ -78,6 +78,8 @@ class ADS1115:
             self._i2c.writeto(self._addr, self._cfg[c])
             self._cur = c
             self.ok = True
+        except MemoryError:   # refused in a locked tick (loop.py): the tick's error
+            raise
         except Exception:
             self._cur = -1
             self.ok = False

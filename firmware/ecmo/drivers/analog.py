@@ -84,6 +84,8 @@ class AnalogSensor(Reading):
                 raw = self._adc.read_u16()
         except OSError:
             return self._fail(BUS)
+        except MemoryError:   # refused in a locked tick (loop.py): the tick's error
+            raise
         except Exception:  # a driver must never raise into the tick
             return self._fail(NAN)
         if raw is None:            # an external converter that is not answering

@@ -93,6 +93,8 @@ class SLF3S(Reading):
             return self._fail(STALE)  # first result comes 12 ms after start
         try:
             self._i2c.readfrom_into(self._addr, self._buf)
+        except MemoryError:   # refused in a locked tick (loop.py): the tick's error
+            raise
         except Exception:
             self._started = False
             return self._fail(BUS)

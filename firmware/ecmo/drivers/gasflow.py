@@ -31,6 +31,8 @@ class SFM3000(Reading):
             self._i2c.writeto(self._addr, self._cmd)
             self._started = True
             self._fresh = True
+        except MemoryError:   # refused in a locked tick (loop.py): the tick's error
+            raise
         except Exception:
             self._started = False
 
@@ -41,6 +43,8 @@ class SFM3000(Reading):
                 return self._fail(BUS)
         try:
             self._i2c.readfrom_into(self._addr, self._buf)
+        except MemoryError:   # refused in a locked tick (loop.py): the tick's error
+            raise
         except Exception:
             self._started = False
             return self._fail(BUS)

@@ -39,6 +39,8 @@ class HoneywellABP(Reading):
     def read(self):
         try:
             self._i2c.readfrom_into(self._addr, self._buf)
+        except MemoryError:   # refused in a locked tick (loop.py): the tick's error
+            raise
         except Exception:
             return self._fail(BUS)
         b = self._buf
