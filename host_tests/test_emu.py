@@ -37,6 +37,11 @@ def test_target_smoke_boot_deploy_air_stop():
     assert p.returncode == 0 and line, p.stdout[-3000:] + p.stderr[-3000:]
     r = json.loads(line[-1][6:])
     assert r["errors"] == 0 and r["last_error"] == "None", r
+    # no overrun from power-on: before the tick ran with the heap locked (ecmo/loop.py) every
+    # tick of the first ~0.7 s took ~16.8 ms, its frames searching the nearly full heap
+    assert r["overruns"] == 0, r
+    # the tick and the row ran with the heap locked throughout, and nothing was refused
+    assert r["heap_locked_tick_faults_row"] == [1, 0, 1], r
     assert r["repl_errors"] == [], r
     assert r["ticks"] > 250 and r["rows"] > 20, r     # the tick and telemetry ran
     assert r["air_at_us"] is not None, r

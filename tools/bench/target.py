@@ -189,7 +189,7 @@ class Target:
         self.put("target.gc.collections.%s" % tag, f["collections"], "collections",
                  "gc.mem_alloc() lower after the last tick than before the third: at least one "
                  "collection (0: none) in %d ticks" % f["ticks"])
-        self.put("target.tick.%s.overruns" % tag, overruns, "ticks", "loop.overruns since boot (boot has some)")
+        self.put("target.tick.%s.overruns" % tag, overruns, "ticks", "loop.overruns since boot")
         d = f["tick_us"]
         self.put("target.tick.%s.median_us" % tag, _pct(d, 50), "us", note)
         self.put("target.tick.%s.p99_us" % tag, _pct(d, 99), "us", note)
