@@ -5,6 +5,7 @@ import sys
 from micropython import const, heap_lock, heap_unlock
 from time import ticks_us, ticks_ms, ticks_diff
 from ecmo.safety import alarms as A
+from ecmo.drivers.pins import rearm
 from ecmo.safety.supervisor import STOP, RUN
 
 _OVERRUN_HOLD_TICKS = const(100)   # keep the overrun alarm up for 1 s after the last overrun
@@ -52,6 +53,8 @@ class Loop:
         self.now_ms = ticks_ms()
         self.lock_heap = LOCK_HEAP      # off after the first allocation a locked tick refused
         self.alloc_faults = 0           # ticks that raised MemoryError with the heap locked
+        self.lost = 0                   # ticks whose fail-safe raised too (C stack spent)
+        self.irq_rearmed = 0            # pin handlers found disabled and re-armed (drivers/pins.py)
         self._start_us = ticks_us()
         self._ovr_hold = 0
         self.flow_ok = False
@@ -74,16 +77,24 @@ class Loop:
             self._dt_ms = dt if dt < self._dt_max_ms else self._dt_max_ms
         self.tick()
 
-    def tick(self, _timer=None):
-        # small (its frame fits on the C stack): the heap is locked before the tick's frames
-        if self.lock_heap:
-            heap_lock()
-            try:
+    def tick(self):
+        # small (its frame fits on the C stack, 11 words; no unused argument): the heap is
+        # locked before the tick's frames
+        try:
+            if self.lock_heap:
+                heap_lock()
+                try:
+                    self._tick()
+                finally:
+                    heap_unlock()
+            else:
                 self._tick()
-            finally:
-                heap_unlock()
-        else:
-            self._tick()
+        except Exception:
+            # Even the tick's fail-safe raised: the C stack is spent (REPL code nested ~20
+            # calls deep when the tick came; docs/how-to.md). A timer whose callback raises
+            # stops for good on rp2 (the watchdog then resets the rig): count the lost tick
+            # and return. (No `as e`: its cleanup would make this frame too big for the stack.)
+            self.lost += 1
 
     def _tick(self):
         if self.busy:
@@ -124,6 +135,8 @@ class Loop:
             self.control.track(applied)
             for a in self.aux:
                 a.tick(now, self.n)
+            if self.n % 10 == 0:
+                self.irq_rearmed += rearm()
             if self.alarms.flags[A.TICK_ERROR] & 1:    # set() only on a change (_F_PRESENT)
                 self.alarms.set(A.TICK_ERROR, False, now)
         except Exception as e:

@@ -8,6 +8,7 @@ from machine import Pin, PWM, ADC, I2C, Timer, WDT
 from ecmo.safety.supervisor import Supervisor
 from ecmo.loop import Loop
 from ecmo import table as T
+from ecmo.drivers import pins
 from ecmo.drivers.analog import AnalogSensor, calibrated
 from ecmo.drivers.pressure import HoneywellABP
 from ecmo.drivers.flow import PulseFlow
@@ -212,6 +213,7 @@ class Wiring:
     # ---- the whole rig ----
     def build(self, retain, profile="VA"):
         b = self.board
+        pins.forget()          # the pin handlers the loop re-arms: this rig's only
         pmp = pump(b.PUMP, b.RPM_MAX, _unit(b, "tach"))
         clp = clamp(b.CLAMP, profile == "VA")
         s = b.SENSORS

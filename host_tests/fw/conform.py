@@ -220,7 +220,35 @@ def check_disable_irq(io):
             ("irq.state_type", type(s).__name__)]
 
 
+def check_pin_irq_raises(io):
+    # a hard handler that raises is disabled for good: trigger() 0, no more calls until it is
+    # armed again (what drivers/pins.py rearm() relies on)
+    io.drive(0)
+    p = Pin(IN_PIN, Pin.IN)
+    calls = [0]
+
+    def bad(pin):
+        calls[0] += 1
+        raise RuntimeError("conform")
+    o = p.irq(bad, Pin.IRQ_RISING, hard=True)
+    before = o.trigger()
+    for _ in range(2):
+        io.drive(1)
+        io.drive(0)
+    after = o.trigger()
+    n = calls[0]
+    o = p.irq(bad, Pin.IRQ_RISING, hard=True)
+    io.drive(1)
+    io.drive(0)
+    p.irq(None)
+    return [("pin.hard_irq.raises.trigger_before", before == Pin.IRQ_RISING),
+            ("pin.hard_irq.raises.calls_on_2_rising", n),
+            ("pin.hard_irq.raises.trigger_after", after),
+            ("pin.hard_irq.raises.calls_after_rearm", calls[0] - n)]
+
+
 CHECKS = (check_timer_ids, check_timer_overrun, check_timer_holdoff_overflow, check_pin_irq,
+          check_pin_irq_raises,
           check_i2c_errors, check_adc, check_pwm_slice, check_wdt, check_reset_cause,
           check_mem32, check_disable_irq)
 
@@ -260,6 +288,8 @@ EXPECTED = {
     "pin.hard_irq.calls_on_2_rising": 2, "pin.hard_irq.ran_before_next_line": True,
     "pin.hard_irq.arg_is_pin": True, "pin.hard_irq.alloc": "MemoryError",
     "pin.soft_irq.calls_on_1_falling": 1,
+    "pin.hard_irq.raises.trigger_before": True, "pin.hard_irq.raises.calls_on_2_rising": 1,
+    "pin.hard_irq.raises.trigger_after": 0, "pin.hard_irq.raises.calls_after_rearm": 1,
     "pin.irq_none": "ok", "pin.has_high_low": True,
     "i2c.nodev.readfrom_into": "OSError 5", "i2c.nodev.writeto": "OSError 110",
     "adc.read_u16_of_0xABCD": "0xABCA", "adc.has_read_uv": False, "adc.CORE_TEMP": 4,

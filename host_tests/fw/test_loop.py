@@ -190,3 +190,63 @@ def test_an_allocation_in_a_locked_tick_costs_that_tick_then_the_tick_runs_unloc
     from ecmo.drivers import status as S
     # (canned frames read as frozen after a while: only the bus must not be blamed)
     assert lp.errors == 1 and bus.calls == 51 and p2.status != S.BUS, (lp.errors, bus.calls, p2.status)
+
+
+class _Spent:
+    # a part whose every call raises, as when the C stack is spent (RuntimeError: maximum
+    # recursion depth exceeded): REPL code nested ~20 calls deep when the tick came
+    def __init__(self, part):
+        self.part = part
+
+    def __getattr__(self, name):
+        a = getattr(self.part, name)
+        if callable(a):
+            return self.raiser
+        return a
+
+    def raiser(self, *args):
+        raise RuntimeError("maximum recursion depth exceeded")
+
+
+def test_a_tick_whose_fail_safe_raises_too_is_counted_and_the_timer_lives_on():
+    # On rp2 a timer whose callback raises stops for good, and the watchdog then resets the
+    # rig (seen on the emulated Pico with REPL code 22 calls deep). The timer's call returns.
+    b = Bench()
+    b.running(2500)
+    lp = b.rig.loop
+    sensors, pump = lp.sensors, lp.pump
+    lp.sensors = (_Spent(sensors[0]),)
+    lp.pump = _Spent(pump)
+    sup_actuate = lp.sup.actuate
+    lp.sup.actuate = lp.pump.raiser
+    e0 = lp.errors
+    lp.tick()                    # must not raise
+    from time import ticks_add
+    lp._start_us = ticks_add(lp._start_us, -20000)   # a period later, as the timer calls it
+    lp.cb(None)                  # nor the timer's own call
+    assert lp.lost == 2 and lp.errors == e0 + 2     # both tick bodies counted once
+    lp.sensors, lp.pump, lp.sup.actuate = sensors, pump, sup_actuate
+    n = lp.n
+    b.ticks(10)
+    assert lp.n > n and lp.lost == 2
+
+
+def test_a_pin_handler_the_port_disabled_is_armed_again_within_10_ticks():
+    # A hard handler that raised once (on rp2: the C stack spent by REPL code ~20 calls deep as
+    # the edge came) is disabled by the port for good: its trigger 0 (conform.py
+    # pin.hard_irq.raises). The loop re-arms it: the air stop is the IRQ's again, at the edge.
+    import board_pico as board
+    b = Bench()
+    b.running(2500)
+    for pid in (board.BUBBLE["pin"], board.ESTOP["pin"], board.PUMP["tach"]):
+        st = machine.sim_pin(pid)
+        st.irq_trigger = 0           # what the port does after an uncaught exception
+        st.irq_handler = None
+    b.ticks(10)
+    assert b.rig.loop.irq_rearmed == 3
+    b.ticks(10)
+    assert b.rig.loop.irq_rearmed == 3          # once each, not again
+    n = b.rig.loop.n
+    assert b.enabled()
+    b.air(True)
+    assert b.rig.loop.n == n and not b.enabled() and b.clamp_closed()   # before any tick

@@ -816,4 +816,9 @@ def sim_in_hard_irq():
     return _c.W.hard_lock > 0
 
 
+def sim_irq_uncaught():
+    # the exceptions hard pin handlers raised since the world was made (each disabled its pin)
+    return list(_c.W.irq_uncaught)
+
+
 sim_port("rp2")

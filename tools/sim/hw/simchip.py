@@ -115,6 +115,7 @@ class World:
         self.irq_state = 0
         self.freq = FREQ_HZ[port]
         self.pending = []    # handlers whose interrupt arrived while masked: (handler, arg, hard)
+        self.irq_uncaught = []   # exceptions hard pin handlers raised (each disabled the handler)
         self.retained = {}   # mem32 words and RTC memory: survive a reset, not a power cycle
         for a in _SCRATCH:
             self.retained[a] = 0
@@ -251,12 +252,25 @@ def call_hard(handler, arg):
     w.sched_lock += 1
     w.hard_lock += 1
     _heap_lock()
+    err = None
     try:
         handler(arg)
+    except Exception as e:
+        err = e
     finally:
         _heap_unlock()
         w.hard_lock -= 1
         w.sched_lock -= 1
+    if err is not None:
+        # as rp2 does (shared/runtime/mpirq.c mp_irq_handler): printed, and the pin's handler
+        # disabled for good, its trigger 0 (host_tests/fw/conform.py pin.hard_irq.raises)
+        st = getattr(arg, "_st", None)
+        if st is not None:
+            st.irq_trigger = 0
+            st.irq_handler = None
+        w.irq_uncaught.append(err)
+        print("Uncaught exception in IRQ callback handler")
+        print("%s: %s" % (type(err).__name__, err))
 
 
 def release_heap():
