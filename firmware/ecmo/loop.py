@@ -91,7 +91,7 @@ class Loop:
                 self._tick()
         except Exception:
             # Even the tick's fail-safe raised: the C stack is spent (REPL code nested ~20
-            # calls deep when the tick came; docs/how-to.md). A timer whose callback raises
+            # calls deep when the tick came; README, docs/bench.md). A timer whose callback raises
             # stops for good on rp2 (the watchdog then resets the rig): count the lost tick
             # and return. (No `as e`: its cleanup would make this frame too big for the stack.)
             self.lost += 1
