@@ -91,9 +91,10 @@ class Loop:
                 self._tick()
         except Exception:
             # Even the tick's fail-safe raised: the C stack is spent (REPL code nested ~20
-            # calls deep when the tick came; README, docs/bench.md). A timer whose callback raises
-            # stops for good on rp2 (the watchdog then resets the rig): count the lost tick
-            # and return. (No `as e`: its cleanup would make this frame too big for the stack.)
+            # calls deep when the tick came; README, docs/bench.md). Uncaught, the scheduler
+            # prints it with its traceback at that depth (once on the emulated Pico that ended
+            # in a watchdog reset): count the lost tick and return. (No `as e`: its cleanup
+            # would make this frame too big for the C stack.)
             self.lost += 1
 
     def _tick(self):
