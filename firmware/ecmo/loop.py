@@ -54,6 +54,7 @@ class Loop:
         self.lock_heap = LOCK_HEAP      # off after the first allocation a locked tick refused
         self.alloc_faults = 0           # ticks that raised MemoryError with the heap locked
         self.lost = 0                   # ticks whose fail-safe raised too (C stack spent)
+        self._lost_shown = 0
         self.irq_rearmed = 0            # pin handlers found disabled and re-armed (drivers/pins.py)
         self._start_us = ticks_us()
         self._ovr_hold = 0
@@ -138,6 +139,9 @@ class Loop:
                 a.tick(now, self.n)
             if self.n % 10 == 0:
                 self.irq_rearmed += rearm()
+            if self.lost != self._lost_shown:   # ticks lost before even their fail-safe ran
+                self._lost_shown = self.lost      # could raise it: shown now (HIGH latches)
+                self.alarms.set(A.TICK_ERROR, True, now)
             if self.alarms.flags[A.TICK_ERROR] & 1:    # set() only on a change (_F_PRESENT)
                 self.alarms.set(A.TICK_ERROR, False, now)
         except Exception as e:

@@ -227,9 +227,13 @@ def test_a_tick_whose_fail_safe_raises_too_is_counted_and_the_timer_lives_on():
     lp.cb(None)                  # nor the timer's own call
     assert lp.lost == 2 and lp.errors == e0 + 2     # both tick bodies counted once
     lp.sensors, lp.pump, lp.sup.actuate = sensors, pump, sup_actuate
+    b.rig.ack()
+    assert "TICK_ERROR" not in b.rig.al.codes()
     n = lp.n
     b.ticks(10)
     assert lp.n > n and lp.lost == 2
+    # the first good tick shows what the lost ones could not raise (HIGH: it stays shown)
+    assert "TICK_ERROR" in b.rig.al.codes()
 
 
 def test_a_pin_handler_the_port_disabled_is_armed_again_within_10_ticks():
