@@ -120,19 +120,3 @@ def test_conformance_suite_goes_to_the_chip_in_small_pieces():
     assert not any("EXPECTED = {" in p for p in pieces)   # host-side tables stay on the host
     assert "".join(pieces) in src           # in order (comments before the first dropped)
 
-
-@needs_image
-def test_target_deep_repl_code_costs_ticks_not_the_timer():
-    # REPL code 24 calls deep: the tick's frames (on the C stack, the heap locked) find no room,
-    # even its fail-safe raises: counted as lost (not left to the scheduler to print at that
-    # depth: once that ended in a watchdog reset), and the ticks resume at once after
-    p = subprocess.run([sys.executable, "-m", "tools.emu.stackdepth", "--depths", "10,24,10"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=1200)
-    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    rows = [ln.split() for ln in p.stdout.splitlines() if ln[:5].strip().isdigit()]
-    assert [r[0] for r in rows] == ["10", "24", "10"], p.stdout
-    shallow, deep, again = ([int(x) for x in r[1:5]] for r in rows)
-    assert shallow[2] == 0 and shallow[1] >= 5, p.stdout     # 60 ms: 6 ticks, none raised
-    assert deep[3] > 0, p.stdout                              # ticks lost, fail-safe and all
-    assert again[1] >= 5 and again[2] == 0, p.stdout          # back at once
-    assert "WDT_RESET" not in p.stdout, p.stdout

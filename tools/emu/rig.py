@@ -43,6 +43,7 @@ class EmuRig:
                  flash_file=None, wire=True, profile_pc=0, profile_out=None, loop=()):
         if board != "pico":
             raise SystemExit("the emulator is an RP2040: only --board pico runs there")
+        self.tmpdir = None       # a scratch folder its maker removes (scenario.booted_copy)
         self.board = __import__("board_" + board)
         b = self.board
         watch = [b.PUMP["enable"], b.CLAMP["pin"]]     # the buzzer would flood the link

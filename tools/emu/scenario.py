@@ -78,6 +78,26 @@ def deploy(rig, log=print):
     return out
 
 
+def booted_copy(board="pico", prefix="ecmo_emu_"):
+    # a fresh copy of the deployed flash, booted from power-on to the REPL prompt with the rig
+    # running: what the probes (tools/emu/sections.py, stackdepth.py) start from
+    import tempfile
+    d = tempfile.mkdtemp(prefix=prefix)
+    flash = os.path.join(d, "flash.bin")
+    shutil.copy(deployed_flash(board, lambda m: print(m, file=sys.stderr)), flash)
+    rig = EmuRig(board, flash_file=flash)
+    rig.tmpdir = d           # the caller removes it when done
+    try:
+        rig.run_for(1500)
+        rig.send(b"\r")
+        rig.wait_for(b">>> ", BOOT_MS)
+    except BaseException:
+        rig.close()
+        shutil.rmtree(d, ignore_errors=True)
+        raise
+    return rig
+
+
 def deployed_flash(board="pico", log=print):
     # path of a flash image holding a freshly deployed firmware (made once per build)
     cache = os.path.join(ROOT, "build", "emu")

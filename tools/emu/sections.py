@@ -6,13 +6,10 @@
 # The wrappers add about 15-30 us per wrapped call: compare sections, not the sum, with the
 # unwrapped tick (tools/bench/target.py).
 import argparse
-import os
 import shutil
 import sys
-import tempfile
 
-from tools.emu.rig import EmuRig
-from tools.emu.scenario import deployed_flash
+from tools.emu.scenario import booted_copy
 
 _INSTALL = r"""
 import time
@@ -75,14 +72,8 @@ def main(argv=None):
                     help="more sections: 'expr:method:arity' (e.g. rig.loop.aux[0].safety:update:5)")
     ap.add_argument("--line", action="append", default=[], help="REPL lines run before timing")
     a = ap.parse_args(argv)
-    d = tempfile.mkdtemp(prefix="ecmo_sect_")
-    flash = os.path.join(d, "flash.bin")
-    shutil.copy(deployed_flash("pico", lambda m: None), flash)
-    rig = EmuRig("pico", flash_file=flash)
+    rig = booted_copy("pico", "ecmo_sect_")
     try:
-        rig.run_for(1500)
-        rig.send(b"\r")
-        rig.wait_for(b">>> ", 8000)
         rig.exec(a.setup, 20000)
         rig.run_for(3000)
         print("[sections] rig running; wrapping", file=sys.stderr, flush=True)
@@ -109,7 +100,7 @@ def main(argv=None):
         out = rig.exec("exec(%r)" % "for k in sorted(_P):\n v = _P[k]\n print('SEC', k, v[0], v[1], v[2])", 60000)
     finally:
         rig.close()
-        shutil.rmtree(d, ignore_errors=True)
+        shutil.rmtree(rig.tmpdir, ignore_errors=True)
     rows = []
     for ln in out.splitlines():
         if ln.startswith("SEC "):

@@ -7,13 +7,10 @@
 # fail-safe held the pump), ticks lost (the fail-safe raised too), and at the end the pin
 # handlers the loop re-armed (a hard handler that raised is disabled by the port).
 import argparse
-import os
 import shutil
 import sys
-import tempfile
 
-from tools.emu.rig import EmuRig
-from tools.emu.scenario import deployed_flash
+from tools.emu.scenario import booted_copy
 
 _DEEP = r"""
 import time, micropython
@@ -42,14 +39,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--depths", default="0,10,16,18,19,20,22")
     a = ap.parse_args(argv)
-    d = tempfile.mkdtemp()
-    flash = os.path.join(d, "flash.bin")
-    shutil.copy(deployed_flash("pico", lambda m: print(m, file=sys.stderr)), flash)
-    rig = EmuRig("pico", flash_file=flash)
+    rig = booted_copy("pico", "ecmo_stack_")
     try:
-        rig.run_for(1500)
-        rig.send(b"\r")
-        rig.wait_for(b">>> ", 8000)
         rig.exec("rig.mode('flow'); rig.set_flow(4.0); rig.run(); rig.set_sweep(2.0)", 20000)
         rig.run_for(2000)
         rig.exec("import gc; gc.collect()", 20000)     # the boot's garbage: room to compile
@@ -68,6 +59,7 @@ def main(argv=None):
                        "'alarms', rig.al.codes())", 20000).strip())
     finally:
         rig.close()
+        shutil.rmtree(rig.tmpdir, ignore_errors=True)
     return 0
 
 
