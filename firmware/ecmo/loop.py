@@ -79,24 +79,27 @@ class Loop:
         self.tick()
 
     def tick(self):
-        # small (its frame fits on the C stack, 11 words; no unused argument): the heap is
-        # locked before the tick's frames
+        # Small: its own frame must fit on the C stack too (11 words, counting 3 for each
+        # exception handler level: one level here; no unused argument), since it is taken
+        # before the heap is locked.
+        lk = self.lock_heap
+        if lk:
+            heap_lock()
         try:
-            if self.lock_heap:
-                heap_lock()
-                try:
-                    self._tick()
-                finally:
-                    heap_unlock()
-            else:
-                self._tick()
+            self._tick()
         except Exception:
             # Even the tick's fail-safe raised: the C stack is spent (REPL code nested ~20
             # calls deep when the tick came; README, docs/bench.md). Uncaught, the scheduler
             # prints it with its traceback at that depth (once on the emulated Pico that ended
-            # in a watchdog reset): count the lost tick and return. (No `as e`: its cleanup
-            # would make this frame too big for the C stack.)
+            # in a watchdog reset): count the lost tick. (No `as e`: its cleanup is a second
+            # handler level, and the frame would no longer fit.)
             self.lost += 1
+        except BaseException:
+            if lk:
+                heap_unlock()
+            raise
+        if lk:
+            heap_unlock()
 
     def _tick(self):
         if self.busy:
@@ -137,8 +140,6 @@ class Loop:
             self.control.track(applied)
             for a in self.aux:
                 a.tick(now, self.n)
-            if self.n % 10 == 0:
-                self.irq_rearmed += rearm()
             if self.lost != self._lost_shown:   # ticks lost before even their fail-safe ran
                 self._lost_shown = self.lost      # could raise it: shown now (HIGH latches)
                 self.alarms.set(A.TICK_ERROR, True, now)
@@ -157,6 +158,12 @@ class Loop:
             self._fail_safe(now)
             raise
         try:
+            # here, not in the body above: an error there every tick must not stop it
+            if self.n % 10 == 0:
+                k = rearm()
+                if k:            # a handler raised: a firmware fault, shown (HIGH latches)
+                    self.irq_rearmed += k
+                    self.alarms.set(A.TICK_ERROR, True, now)
             if (self._ovr_hold > 0) != self.alarms.flags[A.OVERRUN] & 1:
                 self.alarms.set(A.OVERRUN, self._ovr_hold > 0, now)
             if self._ovr_hold:

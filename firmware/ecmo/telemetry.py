@@ -168,11 +168,15 @@ class Telemetry:
         self._raw = sys.implementation.name == "micropython"   # stream.write(buf, n) there
         self._out = sys.stdout
         self._poll = None
+        self._ipoll = None
         try:
             import select
             p = select.poll()
             p.register(sys.stdout, select.POLLOUT)
             self._poll = p
+            # MicroPython's ipoll() answers without allocating; poll() makes a list each call
+            # (10 rows/s of garbage: a collection every few minutes with no REPL in use)
+            self._ipoll = getattr(p, "ipoll", None)
         except Exception:              # a stdout that cannot be polled: write and hope
             pass
 
@@ -185,16 +189,23 @@ class Telemetry:
         return ",".join(self.columns())
 
     def row(self):
-        # the row as text (REPL, simulator); the link gets the buffer itself (_emit)
-        self._fill_row()
+        # the row as text (REPL, simulator); the link gets the buffer itself (_emit). Not
+        # locked: at the REPL scheduled callbacks (the tick, the flash latch record) may run
+        # inside the fill, and they must be free to allocate what they may
+        self._prepare()
+        self._fill()
         return bytes(self._row.buf[4:self._row.n]).decode()
 
-    def _fill_row(self):
-        # _fill() with the heap locked on a board; a refused allocation (a bug) costs that row,
-        # and the rows after it run unlocked
+    def _prepare(self):
         prof = self.sup.profile
         if prof not in self._profiles:
-            self._profiles[prof] = prof.encode()   # once per profile name, before the lock
+            self._profiles[prof] = prof.encode()   # once per profile name, before any lock
+
+    def _fill_row(self):
+        # _fill() with the heap locked on a board (the timer's row: a scheduled callback, so
+        # nothing else runs inside it); a refused allocation (a bug) costs that row, and the
+        # rows after it run unlocked
+        self._prepare()
         if self.lock_heap:
             heap_lock()
             try:
@@ -217,6 +228,8 @@ class Telemetry:
         now = ticks_ms()
         ms = self.t_ms + ticks_diff(now, self._last)
         self._last = now
+        if ms < 0:
+            ms = 0          # no row for over 2^29 ms (6.2 days): ticks_diff wrapped
         if ms >= 1000:
             q = ms // 1000
             self.t_s += q
@@ -395,6 +408,10 @@ class Telemetry:
         # that doubles while writes keep blocking (1 s .. 64 s) and resets on a quick one.
         if self._hold:
             self._hold -= 1
+            return False
+        if self._ipoll is not None:
+            for _ in self._ipoll(0):
+                return True
             return False
         return self._poll is None or bool(self._poll.poll(0))
 

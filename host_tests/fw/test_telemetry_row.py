@@ -120,3 +120,20 @@ def test_an_allocation_in_a_locked_row_costs_that_row_then_rows_run_unlocked():
     assert not t.lock_heap and isinstance(b.rig.loop.last_error, MemoryError)
     t._emit(None)
     assert _Once.n == 2 and t.rows == 2 and t._out.got
+
+
+def test_the_link_room_check_allocates_nothing():
+    # poll() makes a list on every call: 10 rows/s of garbage; MicroPython's ipoll() does not
+    import micropython
+    b = Bench()
+    t = b.rig.tlm
+    if t._ipoll is None:
+        return                     # CPython's select.poll has no ipoll (and no heap lock)
+    t._hold = 0
+    want = t._room()
+    micropython.heap_lock()
+    try:
+        got = t._room()
+    finally:
+        micropython.heap_unlock()
+    assert got == want
