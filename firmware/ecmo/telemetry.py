@@ -169,6 +169,7 @@ class Telemetry:
         self._out = sys.stdout
         self._poll = None
         self._ipoll = None
+        self._ipoll_of = None
         try:
             import select
             p = select.poll()
@@ -177,6 +178,7 @@ class Telemetry:
             # MicroPython's ipoll() answers without allocating; poll() makes a list each call
             # (10 rows/s of garbage: a collection every few minutes with no REPL in use)
             self._ipoll = getattr(p, "ipoll", None)
+            self._ipoll_of = p         # (a poll object put in its place is asked by poll())
         except Exception:              # a stdout that cannot be polled: write and hope
             pass
 
@@ -409,7 +411,7 @@ class Telemetry:
         if self._hold:
             self._hold -= 1
             return False
-        if self._ipoll is not None:
+        if self._ipoll is not None and self._poll is self._ipoll_of:
             for _ in self._ipoll(0):
                 return True
             return False

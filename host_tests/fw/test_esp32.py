@@ -490,3 +490,42 @@ def test_a_save_at_the_flash_s_worst_case_loses_no_air_and_no_watchdog():
     for at in (2, stall - 8):
         b.rig.save()
         _stall_with_air(b, stall, at)
+
+
+class _QuietRTC:
+    # an RTC memory that neither side allocates in (as the port's memory(buf) write does not)
+    def __init__(self):
+        self.mem = bytearray(8)
+        self.writes = 0
+
+    def memory(self, data=None):
+        if data is None:
+            return bytes(self.mem)
+        for i in range(8):
+            self.mem[i] = data[i]
+        self.writes += 1
+
+
+def test_retained_add_allocates_nothing_on_the_esp32():
+    # found by review: add() read RTC memory (a new bytes object) and wrote a new one; a tick
+    # that latches air or an e-stop itself (pressed at boot, a dropped soft IRQ) runs it with
+    # the heap locked on a board: MemoryError, the stop's flag missing from the word
+    import micropython
+    esp32kit.esp32()
+    from ecmo.drivers.retain import Retained, STOP_AIR, STOP_ESTOP, VA
+    r = Retained("esp32_rtc")
+    rtc = r._rtc = _QuietRTC()
+    r.put(VA, 3000)
+    micropython.heap_lock()
+    try:
+        r.add(STOP_ESTOP)
+        r.add(STOP_AIR)
+    finally:
+        micropython.heap_unlock()
+    flags, sp, _ = r.get()
+    assert flags == VA | STOP_ESTOP | STOP_AIR and sp == 3000 and rtc.writes == 3
+    r2 = Retained("esp32_rtc")               # a reset: the words read back from the memory
+    r2._rtc = rtc
+    r2._words()
+    r2.add(0)
+    assert r2.get()[0] == VA | STOP_ESTOP | STOP_AIR

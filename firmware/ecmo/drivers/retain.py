@@ -35,25 +35,47 @@ class Retained:
             raise ValueError("retain kind: 'rp2_scratch', 'esp32_rtc' or None")
         self._kind = kind
         self._rtc = machine.RTC() if kind == "esp32_rtc" else None
+        # ESP32: reading RTC memory makes a new bytes object, so add() (the tick's and the
+        # IRQ's, which may run with the heap locked: ecmo/loop.py) works on the words this
+        # object last read or wrote (it is the rig's only writer) and writes them from a
+        # preallocated buffer
+        self._buf = bytearray(8)
+        self._cw = 0
+        self._cs = 0
+        if self._rtc is not None:
+            self._words()
 
     def _words(self):
         if self._kind == "rp2_scratch":
             return machine.mem32[_RP2_SCRATCH0], machine.mem32[_RP2_SCRATCH1]
         rtc = self._rtc
+        w = s = 0
         if rtc is not None:
             m = rtc.memory()
             if len(m) >= 8:
-                return (m[0] << 24 | m[1] << 16 | m[2] << 8 | m[3],
-                        m[4] << 24 | m[5] << 16 | m[6] << 8 | m[7])
-        return 0, 0
+                w = m[0] << 24 | m[1] << 16 | m[2] << 8 | m[3]
+                s = m[4] << 24 | m[5] << 16 | m[6] << 8 | m[7]
+            self._cw = w
+            self._cs = s
+        return w, s
 
     def _write(self, w, s):
         if self._kind == "rp2_scratch":
             machine.mem32[_RP2_SCRATCH1] = s
             machine.mem32[_RP2_SCRATCH0] = w
         elif self._rtc is not None:
-            self._rtc.memory(bytes((w >> 24, w >> 16 & 0xFF, w >> 8 & 0xFF, w & 0xFF,
-                                    s >> 24, s >> 16 & 0xFF, s >> 8 & 0xFF, s & 0xFF)))
+            b = self._buf
+            b[0] = w >> 24 & 0xFF
+            b[1] = w >> 16 & 0xFF
+            b[2] = w >> 8 & 0xFF
+            b[3] = w & 0xFF
+            b[4] = s >> 24 & 0xFF
+            b[5] = s >> 16 & 0xFF
+            b[6] = s >> 8 & 0xFF
+            b[7] = s & 0xFF
+            self._rtc.memory(b)
+            self._cw = w
+            self._cs = s
 
     def get(self):
         # (flags, setpoint, sweep_mlpm or None), or None if nothing valid survived (power-on,
@@ -78,13 +100,14 @@ class Retained:
         self._write(w, _MAGIC_SWEEP << 24 | (mode & 0xFF) << 16 | sw)
 
     def add(self, flag):
-        # From the air / e-stop IRQ (safety/trip.py). rp2: a hard IRQ, so a read and a
-        # store of small ints and nothing else; ESP32 pin IRQs are soft, allocation is allowed.
+        # From the air / e-stop IRQ (safety/trip.py), or the tick's poll of those pins: a read
+        # and a store of small ints, nothing allocated (rp2: a hard IRQ; both ports: a tick
+        # runs with the heap locked).
         if self._kind == "rp2_scratch":
             w = machine.mem32[_RP2_SCRATCH0]
             if w >> 24 == _MAGIC:
                 machine.mem32[_RP2_SCRATCH0] = w | flag << 16
             return
-        w, s = self._words()
+        w = self._cw
         if w >> 24 == _MAGIC:
-            self._write(w | flag << 16, s)
+            self._write(w | flag << 16, self._cs)
