@@ -9,6 +9,9 @@ import micropython
 micropython.alloc_emergency_exception_buf(100)   # so an error inside an IRQ can still be reported
 
 from ecmo.rig import Rig
+import gc
+gc.collect()    # the loader's garbage first: the rig's objects then fill its holes, and the
+                # heap's free end stays in one piece (the REPL compiles and interns there)
 
 rig = Rig(board)
 rig.start()

@@ -148,7 +148,7 @@ def main(argv=None):
         rig.exec("rig.halt()", 20000)
         rig.chip.adc(2, 0xABCD >> 4)
         raw = Raw(rig)
-        say("the suite")
+        say("the watchdog to the suite's IO object")
         raw.enter(soft_reset=False)
         n_resets = len(rig.chip.resets)
         with open(os.path.join(ROOT, "host_tests", "fw", "conform.py")) as f:
@@ -158,14 +158,37 @@ def main(argv=None):
         # in one contiguous buffer and its parse tree in the heap the rig leaves, and the
         # compile ran on the rig's 2 s watchdog, which nothing feeds after rig.halt(). _IO
         # goes first, alone: it takes the watchdog over (8 s) before anything long runs.
-        err = ""
-        pieces = [_IO] + chunks(chip_part(src))
+        o, err = raw.exec(_PIECE + _IO, 30000)
+        if err.strip():
+            raise RuntimeError("the suite's IO object: " + err.strip()[-300:])
+        # 2, before the suite's code takes the heap: a periodic timer whose callback takes
+        # 7 ms (about the tick's time), counted over 1 s with the friendly REPL waiting at its
+        # prompt, and over a time.sleep_ms(1000). (After the suite the heap the rig leaves had
+        # no 1,280-byte hole left to compile these lines in.)
+        say("the prompt")
+        rig.send(b"\x02")
+        rig.wait_for(b">>> ", 5000)
+        o = rig.exec("exec(%r)" % (
+            "import machine, time\n_n = [0]\ndef _cb(t):\n _n[0] += 1\n s = time.ticks_us()\n"
+            " while time.ticks_diff(time.ticks_us(), s) < 7000:\n  pass\n"
+            "_t = machine.Timer(-1, period=10, callback=_cb)\n_io.feed()"), 20000)
+        if o.strip():
+            raise RuntimeError("the prompt timer's setup: " + o.strip()[-300:])
+        rig.run_for(1000)
+        n = int(rig.exec("print(_n[0]); _n[0] = 0; _io.feed()", 20000).split()[0])
+        facts["prompt.timer7ms.calls_in_1s_at_prompt"] = n
+        n = int(rig.exec("_n[0] = 0; time.sleep_ms(1000); print(_n[0]); _t.deinit(); _io.feed()",
+                         20000).split()[0])
+        facts["prompt.timer7ms.calls_in_1s_in_sleep_ms"] = n
+        say("the suite")
+        raw.enter(soft_reset=False)
+        pieces = chunks(chip_part(src))
         for piece in pieces:
             o, e = raw.exec(_PIECE + piece, 30000)
             err += e
             if e.strip():
                 break
-        say("suite sent in %d pieces; running it" % len(pieces))
+        say("suite sent in %d pieces (and its IO object first); running it" % len(pieces))
         out, e = raw.exec(_RUN, 30000) if not err.strip() else ("", "")
         err += e
         if len(rig.chip.resets) > n_resets:
@@ -177,21 +200,9 @@ def main(argv=None):
             if ln.startswith("CONF "):
                 k, v = ln[5:].split(" ", 1)
                 facts[ast.literal_eval(k)] = ast.literal_eval(v)
-        say("suite done; the prompt")
-        # 2: a periodic timer whose callback takes 7 ms (about the tick's time), counted over
-        # 1 s with the friendly REPL waiting at its prompt, and over a time.sleep_ms(1000)
+        say("suite done")
         rig.send(b"\x02")
         rig.wait_for(b">>> ", 5000)
-        rig.exec("exec(%r)" % (
-            "import machine, time\n_n = [0]\ndef _cb(t):\n _n[0] += 1\n s = time.ticks_us()\n"
-            " while time.ticks_diff(time.ticks_us(), s) < 7000:\n  pass\n"
-            "_t = machine.Timer(-1, period=10, callback=_cb)\n_io.feed()"), 20000)
-        rig.run_for(1000)
-        n = int(rig.exec("print(_n[0]); _n[0] = 0; _io.feed()", 20000).split()[0])
-        facts["prompt.timer7ms.calls_in_1s_at_prompt"] = n
-        n = int(rig.exec("_n[0] = 0; time.sleep_ms(1000); print(_n[0]); _t.deinit(); _io.feed()",
-                         20000).split()[0])
-        facts["prompt.timer7ms.calls_in_1s_in_sleep_ms"] = n
         # 3: the rig again (a reset: it boots from flash), then mpremote without `resume`
         # (Ctrl-C, raw REPL, Ctrl-D soft reset): the pump's enable and PWM after it, and the
         # watchdog the rig left running. Last, bounded: the emulator's soft reset is the least
