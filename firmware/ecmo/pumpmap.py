@@ -14,6 +14,8 @@ Q_MIN_MLPM = const(-10000)
 MAP_ERR_MAX_PCT = const(10)   # above this fit error the flow estimate does not replace a sensor
 _MIN_SLOPE = const(30)        # 3 mmHg per L/min: flatter than this, head says little about flow
 _WARM = const(32)             # flow_mlpm(): first bracket around the last answer, mL/min
+_RPM_TOP = const(6000)        # the speed the map is clamped to: above every board's RPM_MAX
+_SMALL = const(0x3FFFFFFF)    # a board's small ints: a larger intermediate is a long int (heap)
 
 
 class PumpMap:
@@ -33,10 +35,21 @@ class PumpMap:
         self.a = float(a)
         self.b = float(b)
         self.c = float(c)
+        ia = int(a * 10 * _K + 0.5)
+        ib = int(b * 10 * _K + 0.5)
+        ic = int(c * 10 * _K + 0.5)
+        # the tick's integer formulas at their clamps (speed, the flow search's range) must stay
+        # small ints on a board: a long int is an allocation, refused in the locked tick
+        R, Q, N = _RPM_TOP, Q_MAX_MLPM, -Q_MIN_MLPM
+        w = max(((ia * R + ic * Q) // 1000) * R, (ib * Q // 1000) * Q, (ib * N // 1000) * N,
+                2 * ib * Q, ic * R, ia * R)
+        if w > _SMALL or ic * R // (2 * ib) > Q:
+            raise ValueError("pump map too steep for the firmware's integers (a %s, b %s, c %s): "
+                             "its head at %d RPM and %d mL/min does not fit" % (a, b, c, R, Q))
         self.err_pct = int(err_pct + 0.5)
-        self._a = int(a * 10 * _K + 0.5)
-        self._b = int(b * 10 * _K + 0.5)
-        self._c = int(c * 10 * _K + 0.5)
+        self._a = ia
+        self._b = ib
+        self._c = ic
         self._q = 0                   # flow_mlpm()'s last answer: where the next search starts
 
     @property
@@ -52,8 +65,8 @@ class PumpMap:
             q_mlpm = Q_MIN_MLPM
         if rpm < 0:
             rpm = 0
-        elif rpm > 10000:
-            rpm = 10000
+        elif rpm > _RPM_TOP:
+            rpm = _RPM_TOP
         if q_mlpm >= 0:
             t = (self._a * rpm + self._c * q_mlpm) // 1000
             h = t * rpm // 1000 - (self._b * q_mlpm // 1000) * q_mlpm // 1000
@@ -83,8 +96,8 @@ class PumpMap:
         # bisected to 1 mL/min: 2 + 5 evaluations at a steady operating point instead of 17.
         if rpm < 0:
             rpm = 0
-        elif rpm > 10000:
-            rpm = 10000
+        elif rpm > _RPM_TOP:
+            rpm = _RPM_TOP
         a = self._a * rpm
         b = self._b
         c = self._c

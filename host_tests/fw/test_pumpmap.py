@@ -132,3 +132,65 @@ def test_flow_estimate_does_not_depend_on_where_it_starts():
     assert m.flow_mlpm(0, 0) == _bisected(m, 0, 0)
     assert m.flow_mlpm(20000, 1000) == _bisected(m, 10000, 1000)
     assert m.flow_mlpm(3000, 30000) == -10000 and m.flow_mlpm(3000, -30000) == 19999
+
+
+def _tracked_int():
+    # CPython only: an int whose arithmetic records the largest magnitude it makes
+    top = [0]
+
+    class T(int):
+        pass
+
+    def track(op):
+        f = getattr(int, "__%s__" % op)
+
+        def g(self, *a):
+            v = f(self, *a)
+            if isinstance(v, int) and not isinstance(v, bool):
+                if abs(v) > top[0]:
+                    top[0] = abs(v)
+                return T(v)
+            return v
+        return g
+    for op in ("add", "sub", "mul", "floordiv", "lshift", "rshift", "mod", "neg", "radd",
+               "rsub", "rmul", "rfloordiv"):
+        setattr(T, "__%s__" % op, track(op))
+    return T, top
+
+
+def test_a_map_whose_integers_would_outgrow_a_small_int_is_refused():
+    # found by review: maps inside the old bounds (b 50, or b 0.1 with c 20) made long ints in
+    # the tick's flow estimate (3.2e9, 8.4e9 > 2^30): an allocation, refused in the locked tick
+    for bad in ((100, 50, 20), (100, 0.1, 20), (28, 50, 0.6)):
+        try:
+            PumpMap(*bad)
+            assert False, bad
+        except ValueError as e:
+            assert "too steep" in str(e), e
+    import sys
+    if sys.implementation.name != "cpython":
+        return                      # the int tracking needs CPython's int subclassing
+    import random
+    _Tracked, top = _tracked_int()
+    rnd = random.Random(7)
+    kept = 0
+    for _ in range(40):
+        a, b, c = rnd.uniform(1, 100), rnd.uniform(0.1, 50), rnd.uniform(0, 20)
+        if rnd.random() < 0.5:
+            a, b, c = rnd.uniform(15, 45), rnd.uniform(1, 8), rnd.uniform(0, 3)   # realistic
+        try:
+            m = PumpMap(a, b, c)
+        except ValueError:
+            continue
+        kept += 1
+        top[0] = 0
+        m._a, m._b, m._c = _Tracked(m._a), _Tracked(m._b), _Tracked(m._c)
+        for rpm in range(0, 7001, 700):
+            for h in range(-3000, 20001, 1500):
+                m._q = _Tracked(0)
+                m.flow_mlpm(_Tracked(rpm), _Tracked(h))
+            for q in range(-10000, 20001, 2500):
+                m.head_dmmhg(_Tracked(rpm), _Tracked(q))
+                m.slope(_Tracked(rpm), _Tracked(q))
+        assert top[0] < 2 ** 30, (a, b, c, top[0])
+    assert kept >= 15
