@@ -32,9 +32,6 @@ class PumpMap:
                              "mmHg/(L/min)^2, c 0..20 mmHg/(krpm*L/min)")
         if not (0 <= err_pct <= 100):
             raise ValueError("pump map err_pct must be 0..100")
-        self.a = float(a)
-        self.b = float(b)
-        self.c = float(c)
         ia = int(a * 10 * _K + 0.5)
         ib = int(b * 10 * _K + 0.5)
         ic = int(c * 10 * _K + 0.5)
@@ -46,6 +43,9 @@ class PumpMap:
         if w > _SMALL or ic * R // (2 * ib) > Q:
             raise ValueError("pump map too steep for the firmware's integers (a %s, b %s, c %s): "
                              "its head at %d RPM and %d mL/min does not fit" % (a, b, c, R, Q))
+        self.a = float(a)             # only now: a refused map leaves the old one whole
+        self.b = float(b)
+        self.c = float(c)
         self.err_pct = int(err_pct + 0.5)
         self._a = ia
         self._b = ib

@@ -167,6 +167,14 @@ def test_a_map_whose_integers_would_outgrow_a_small_int_is_refused():
             assert False, bad
         except ValueError as e:
             assert "too steep" in str(e), e
+    m = PumpMap(28.0, 2.6, 0.6)
+    h = m.head_dmmhg(3000, 4000)
+    try:
+        m.set(100, 50, 20)
+        assert False
+    except ValueError:
+        pass
+    assert (m.a, m.b, m.c) == (28.0, 2.6, 0.6) and m.head_dmmhg(3000, 4000) == h   # kept whole
     import sys
     if sys.implementation.name != "cpython":
         return                      # the int tracking needs CPython's int subclassing
