@@ -147,10 +147,7 @@ class Loop:
                 self.alarms.set(A.TICK_ERROR, False, now)
         except Exception as e:
             ok = False
-            self.errors += 1
-            self.last_error = e
-            if self.lock_heap and isinstance(e, MemoryError):
-                self._alloc_fault()
+            self._error(e)
             self._fail_safe(now)
         except BaseException:
             # not a firmware error (Ctrl-C on the unix port, the simulator's resets): leave
@@ -173,10 +170,7 @@ class Loop:
             self.ann.update(now)
         except Exception as e:
             ok = False
-            self.errors += 1
-            self.last_error = e
-            if self.lock_heap and isinstance(e, MemoryError):
-                self._alloc_fault()
+            self._error(e)
         n = self.n            # (n + 1) & mask would make a long int at 2^30 - 1 on a board
         self.n = n + 1 if n < 0x3FFFFFFF else 0
         us = ticks_diff(ticks_us(), t0)
@@ -192,12 +186,16 @@ class Loop:
         if ok and self.wdt is not None:
             self.wdt.feed()
 
-    def _alloc_fault(self):
-        # A path in the tick allocated (a bug: a tick allocates nothing). That tick is lost (an
-        # error, as any tick error); the next ones run unlocked, as on the host, so a path that
-        # allocates on every call (an alarm's reaction, say) cannot stop every tick from then on.
-        self.alloc_faults += 1
-        self.lock_heap = False
+    def _error(self, e):
+        self.errors += 1
+        self.last_error = e
+        if self.lock_heap and isinstance(e, MemoryError):
+            # A path in the tick allocated (a bug: a tick allocates nothing). That tick is lost
+            # (an error, as any tick error); the next ones run unlocked, as on the host, so a
+            # path that allocates on every call (an alarm's reaction, say) cannot stop every
+            # tick from then on.
+            self.alloc_faults += 1
+            self.lock_heap = False
 
     def _fail_safe(self, now):
         # a defined state whatever raised: a latched stop stays stopped, otherwise hold the last

@@ -247,7 +247,7 @@ class Telemetry:
         n += 4
         n = tx(buf, n + 1, self._states[STOP if sup.stopped() else sup.state])  # never "run" when tripped
         buf[n] = 44
-        n = tx(buf, n + 1, self._profiles[sup.profile])     # made by _fill_row()
+        n = tx(buf, n + 1, self._profiles[sup.profile])     # made by _prepare()
         buf[n] = 44
         mode = c.mode
         n = tx(buf, n + 1, self._modes[mode])
