@@ -43,6 +43,8 @@ def test_target_smoke_boot_deploy_air_stop():
     # the tick and the row ran with the heap locked throughout, and nothing was refused
     assert r["heap_locked_tick_faults_row"] == [1, 0, 1], r
     assert r["repl_errors"] == [], r
+    # the row's numbers by native code (ecmo/numtext.py, armv6m viper): it loaded on the chip
+    assert r["row_native"] == 1, r
     assert r["ticks"] > 250 and r["rows"] > 20, r     # the tick and telemetry ran
     assert r["air_at_us"] is not None, r
     assert "AIR" in r["alarms"], r

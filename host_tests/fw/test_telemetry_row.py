@@ -80,6 +80,51 @@ def test_buffer_number_writer_is_the_text_of_fixed():
                 assert got == T.fixed(s, d), (s, d, got)
 
 
+LIM = 398     # telemetry._LIM (a private const: MicroPython does not export it)
+
+
+def _writers():
+    from ecmo import telemetry as T
+    from ecmo import numtext
+    return T, (("bytecode", T._fixed), ("native", numtext.put_fixed))
+
+
+def test_native_number_writer_writes_the_bytes_of_the_bytecode_one():
+    # the row's writer is native code where it loads (ecmo/numtext.py: viper, x64 on the unix
+    # port, armv6m on the Pico; plain Python under CPython): byte for byte telemetry._fixed,
+    # over every digit count a small int can have, both signs, 0-3 decimals, and at the end
+    # of the row's room (a number that does not fit is left out, its sign kept)
+    T, ws = _writers()
+    vals = [0, 1, 7, 9, 10, 11, 99, 100, 999, 1000, 1001, 9999, 10000, 99999, 100000, 999999,
+            1000000, 9999999, 10000000, 99999999, 100000000, 999999999, 1000000000,
+            2 ** 30 - 1]
+    x = 12345
+    for _ in range(300):             # and a spread of others (a fixed LCG: runs the same)
+        x = (x * 1103515245 + 12345) % (2 ** 31)
+        vals.append(x % (10 ** (1 + x % 9)))
+    for v in vals:
+        for s in (v, -v):
+            for d in range(4):
+                for at in (4, 380, LIM - 3, LIM - 1):
+                    out = []
+                    for _name, f in ws:
+                        buf = bytearray(448)      # _ROW_MAX + _SLACK
+                        n = f(buf, at, s, d)
+                        out.append((n, bytes(buf)))
+                    assert out[0] == out[1], (s, d, at, out[0][0], out[1][0])
+                    if at == 4:
+                        n, b = out[1]
+                        assert b[4:n].decode() == T.fixed(s, d), (s, d)
+
+
+def test_the_row_uses_the_native_writer_where_it_loads():
+    # from the firmware's source (CPython, the unix port) the native module loads; the
+    # simulated board's Pico .mpy files are refused by the unix port and the row falls back
+    T, _ws = _writers()
+    from ecmo import numtext
+    assert T.NATIVE and T._number is numtext.put_fixed
+
+
 def test_row_with_the_heap_locked_reads_the_same():
     # on a board the row is made with the heap locked (its frames on the C stack, as the
     # tick's); the unix port refuses any allocation while locked

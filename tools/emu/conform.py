@@ -82,6 +82,12 @@ class Raw:
         return out, err
 
 
+def _hz(n):
+    # calls counted over a 1 s window that starts at an arbitrary phase of the 10 ms timer:
+    # 100 or 101 (both seen) both mean it kept 100 Hz; anything else is reported as counted
+    return "100 Hz" if 99 <= n <= 101 else n
+
+
 def chip_part(src):
     # what the chip runs: the checks and run(), not the reference tables after them (EXPECTED,
     # EXPLAINED: host-side only). EXPECTED's dict alone needed 1,280 contiguous bytes on the
@@ -176,10 +182,10 @@ def main(argv=None):
             raise RuntimeError("the prompt timer's setup: " + o.strip()[-300:])
         rig.run_for(1000)
         n = int(rig.exec("print(_n[0]); _n[0] = 0; _io.feed()", 20000).split()[0])
-        facts["prompt.timer7ms.calls_in_1s_at_prompt"] = n
+        facts["prompt.timer7ms.calls_in_1s_at_prompt"] = _hz(n)
         n = int(rig.exec("_n[0] = 0; time.sleep_ms(1000); print(_n[0]); _t.deinit(); _io.feed()",
                          20000).split()[0])
-        facts["prompt.timer7ms.calls_in_1s_in_sleep_ms"] = n
+        facts["prompt.timer7ms.calls_in_1s_in_sleep_ms"] = _hz(n)
         say("the suite")
         raw.enter(soft_reset=False)
         pieces = chunks(chip_part(src))

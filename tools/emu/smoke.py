@@ -18,7 +18,7 @@ SCENARIO = {
                {"t": 1.47, "do": "repl", "line": "rig.loop.sup.bubble.events = 0x3FFFFFFF"},
                {"t": 4.2, "do": "repl", "line": "print('EVENTS', rig.loop.sup.bubble.events)"},
                {"t": 4.3, "do": "repl",
-                "line": "print('LOCK', int(rig.loop.lock_heap), rig.loop.alloc_faults, int(rig.tlm.lock_heap))"},
+                "line": "import ecmo.telemetry as _tm; print('LOCK', int(rig.loop.lock_heap), rig.loop.alloc_faults, int(rig.tlm.lock_heap), int(_tm.NATIVE))"},
                {"t": 1.5, "do": "bubble", "volume_ul": 50}],
 }
 
@@ -94,7 +94,7 @@ def main():
         if out and "EVENTS " in out:
             events.append(int(out.split("EVENTS ")[1].split()[0]))
         if out and "LOCK " in out:
-            lock.append([int(x) for x in out.split("LOCK ")[1].split()[:3]])
+            lock.append([int(x) for x in out.split("LOCK ")[1].split()[:4]])
         if out and "WRAPCHK " in out:
             wrap.append([int(x) for x in out.split("WRAPCHK ")[1].split()[:2]])
         if out and "I2C4 " in out:
@@ -112,7 +112,8 @@ def main():
            "cpu_hz": seen[0][1] if seen else None,
            "locked_ticks_left_and_errors": wrap[0] if wrap else None,
            "air_events_after_wrap": events[0] if events else None,
-           "heap_locked_tick_faults_row": lock[0] if lock else None}
+           "heap_locked_tick_faults_row": lock[0][:3] if lock else None,
+           "row_native": lock[0][3] if lock else None}
     with open(sim.flash + ".json") as f:
         out["after_first_deploy"] = json.load(f)
     if air is not None:
