@@ -127,7 +127,8 @@ def _fixed(buf, n, v, decimals):
 try:
     from ecmo.numtext import put_fixed as _number
     NATIVE = True
-except ValueError:     # "incompatible .mpy arch": native code made for another chip
+except Exception:      # "incompatible .mpy arch" (native code made for another chip), or any
+    # other refusal to load it: the rig must boot whatever happens to this module
     _number = _fixed
     NATIVE = False
 
