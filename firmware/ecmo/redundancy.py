@@ -121,6 +121,7 @@ class Redundancy:
         self.p1_g_ok = False
         self.p2_g = 0
         self.p2_g_ok = False
+        self.p2_low = False      # p2_g is P3: a lower bound of P2, so it cannot see P2 high
         self.p3_g = 0
         self.p3_g_ok = False
         self.q_g = 0
@@ -252,6 +253,8 @@ class Redundancy:
             raw = 0
             self.q_map_ok = False
         qa = q if qok and not self.suspect & FLOW else self.q_map
+        rm = self._rm16 >> 4
+        self.rm = rm
         if p2ok and (qok or self.q_map_ok):
             pe_raw = p2.value - m.head_dmmhg(rpm, qa)
             self.p1_est = pe_raw + (self._pb >> 4)
@@ -259,6 +262,22 @@ class Redundancy:
         else:
             pe_raw = 0
             self.p1_est_ok = False
+        if not self.p1_est_ok and rm > 0 and p3ok and not self.suspect & P3 and tach and \
+                running and self.anchored:
+            # two sensors out, P1 and P2 or P1 and flow: the membrane (R2, learnt while all
+            # was trusted) stands in for the second, P2 = P3 + Rm*Q or Q = (P2 - P3) / Rm, so
+            # suction is still watched (a frozen P1 and P2 held the speed while a drainage
+            # occlusion took the true P1 to -200 mmHg for 13 s). A clot raises Rm: the P2 so
+            # found is then low and so is the P1, which errs towards a suction back-off
+            qt = qok and not self.suspect & FLOW
+            p2t = p2ok and not self.suspect & P2
+            if qt and not p2t:
+                self.p1_est = p3.value + rm * q // _RM_K - m.head_dmmhg(rpm, q) + (self._pb >> 4)
+                self.p1_est_ok = True
+            elif p2t and not qt:
+                qm = (p2.value - p3.value) * _RM_K // rm
+                self.p1_est = p2.value - m.head_dmmhg(rpm, qm) + (self._pb >> 4)
+                self.p1_est_ok = True
         # P2 the other way round, P1 + H(rpm, Q), for the pre-oxygenator limits behind a clot
         # when P2 is not trusted (P3, the other bound, falls behind a clot). Its anchor is P1's
         # with the sign turned: P2 - (P1 + H) = -(P1 - (P2 - H))
@@ -268,8 +287,6 @@ class Redundancy:
         else:
             self.p2_est_ok = False
         # R2 estimate
-        rm = self._rm16 >> 4
-        self.rm = rm
         if p2ok and p3ok and rm > 0:
             self.q_mem = (p2.value - p3.value) * _RM_K // rm
         every = p1ok and p2ok and p3ok and qok and running and q > _Q_MIN_MLPM
@@ -428,6 +445,7 @@ class Redundancy:
         # P2 for the pre-oxygenator limits: P2; else a P2 saturated high; else the pump-map
         # estimate from P1, flow and speed, or P3 (a lower bound) where that is higher
         p3t = p3.status == 0 and not self.suspect & P3
+        self.p2_low = False
         if p2.status == 0 and not self.suspect & P2:
             self.p2_g = p2.value
             self.p2_g_ok = True
@@ -438,8 +456,11 @@ class Redundancy:
             self.p2_g = p3.value if p3t and p3.value > self.p2_est else self.p2_est
             self.p2_g_ok = True
         elif p3t:
+            # P3 alone: a high P3 still means a high P2, but a clot raises P2 while P3 falls
+            # behind it, so the supervisor also holds the speed (it may not push against it)
             self.p2_g = p3.value
             self.p2_g_ok = True
+            self.p2_low = True
         else:
             self.p2_g_ok = False
         # P1 for suction: P1; else a P1 saturated low (at most the bottom of its range); else

@@ -19,6 +19,7 @@ DIST = {
     "setpoint_step": [{"t": 8.2, "do": "set_flow", "lpm": 5.5}],
     "clot": [{"t": 8.0 + i, "do": "clot", "factor": f} for i, f in enumerate((4, 8, 14, 20, 25))],
     "low_flow": [{"t": 2.0, "do": "set_flow", "lpm": 1.5}],
+    "none": [],
 }
 
 
@@ -37,13 +38,22 @@ def _longest(rows, i, above=None, below=None):
     return worst
 
 
-def check(sensor, kind, dist, seconds=14):
+def check(sensor, kind, dist, seconds=14, fault_t=FAULT_T, ok_t=None, rpm=None, also=None):
+    # fault_t: when the sensor fails; ok_t: when it is well again (None: never); rpm: RPM mode
+    # at that speed instead of flow mode (then no flow limit is judged); also: a second sensor
+    # failing the same way at the same time (its own alarm is judged as the first's)
     gc.collect()
     sp = 4.0 if dist == "setpoint_step" else 4.5
-    sc = {"name": "%s %s + %s" % (sensor, kind, dist), "duration_s": seconds, "control": "flow",
-          "flow_lpm": sp,
-          "events": [{"t": FAULT_T, "do": "sensor_fault", "sensor": sensor, "kind": kind}]
-          + DIST[dist]}
+    ev = [{"t": fault_t, "do": "sensor_fault", "sensor": sensor, "kind": kind}]
+    if also is not None:
+        ev.append({"t": fault_t, "do": "sensor_fault", "sensor": also, "kind": kind})
+    if ok_t is not None:
+        ev.append({"t": ok_t, "do": "sensor_ok", "sensor": sensor})
+    sc = {"name": "%s%s %s at %s s + %s" % (sensor, "+" + also if also else "", kind, fault_t,
+                                             dist), "duration_s": seconds,
+          "control": "rpm" if rpm else "flow", "flow_lpm": sp, "events": ev + DIST[dist]}
+    if rpm:
+        sc["rpm"] = rpm
     if dist == "setpoint_step":
         sp = 5.5
     elif dist == "low_flow":
@@ -54,22 +64,27 @@ def check(sensor, kind, dist, seconds=14):
     sim.rows = None
     seen = set()
     t_alarm = None
+    t_also = None if also else 0.0
     name = "SENSOR_" + sensor.upper()
+    name2 = "SENSOR_" + also.upper() if also else None
     for r in rows:
         codes = r[6].replace(";", " ").replace("|", " ").split()
         for c in codes:
             seen.add(c)
-        if t_alarm is None and float(r[0]) >= FAULT_T and name in codes:
-            t_alarm = float(r[0]) - FAULT_T
-    after = [r for r in rows if float(r[0]) > FAULT_T]
+        if t_alarm is None and float(r[0]) >= fault_t and name in codes:
+            t_alarm = float(r[0]) - fault_t
+        if t_also is None and float(r[0]) >= fault_t and name2 in codes:
+            t_also = float(r[0]) - fault_t
+    after = [r for r in rows if float(r[0]) > fault_t]
     q_max = max(float(r[2]) for r in after)
     what = sc["name"]
     assert not s["errors"], (what, s["errors"])
     assert t_alarm is not None and t_alarm <= 1.0, (what, "alarm", t_alarm)
+    assert t_also is not None and t_also <= 1.0, (what, "second alarm", t_also)
     assert _longest(rows, 5, above=400) <= 1.0, (what, "P3", _longest(rows, 5, above=400))
     assert _longest(rows, 3, below=-150) <= 2.0, (what, "P1", _longest(rows, 3, below=-150))
     assert _longest(rows, 4, above=450) <= 1.0, (what, "P2", _longest(rows, 4, above=450))
-    assert q_max <= sp * 1.1, (what, "flow", q_max)
+    assert rpm or q_max <= sp * 1.1, (what, "flow", q_max)
     if kind == "noise" and dist != "clot":
         assert "CLOT" not in seen, (what, "CLOT")
     assert all(r[1] == "run" for r in rows if float(r[0]) > 2.0), (what, "stopped")

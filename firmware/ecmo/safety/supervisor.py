@@ -61,6 +61,8 @@ _R_SAMPLES = const(60)                 # one membrane-resistance sample a second
 _R_SAMPLE_MS = const(1000)
 _R_MIN_SAMPLES = const(5)              # a baseline from fewer than 5 s of samples is not judged
 _R_MIN_FLOW_MLPM = const(1500)         # below this, delta-P / flow is noise (a 1 mmHg dP error is 7 %)
+_R_NONE = const(0x3FFFFFFF)            # a sample dropped: no part of the baseline
+_R_DROP = const(2)                     # samples dropped when P2/P3 loses trust (below)
 _R_MIN_RISE = const(30)                # and a rise must be at least 3 mmHg per L/min
 _TACH_TOL_RPM = const(300)             # tach may differ from the command by 300 RPM ...
 _TACH_TOL_PCT = const(20)              # ... plus 20 % of the command (controller's own loop, slip)
@@ -122,6 +124,7 @@ class Supervisor:
         self._r_n = 0
         self._r_t = 0
         self._r_base = 0
+        self._r_blind = False          # the clot check skipped P2/P3 last tick
         # issue 11: the cross-checks and substitutes (ecmo/redundancy.py), given by the wiring
         self.red = red
         self._hold_rpm = 0          # speed held while blind: the last one applied while trusted
@@ -382,7 +385,9 @@ class Supervisor:
         v = held(c, _D_FLOW, self.flow.status != 0 or s & 8 != 0, n)
         if v != fl[A.SENSOR_FLOW] & 1:
             al.set(A.SENSOR_FLOW, v, now_ms)
-        holding = not (r.p1_g_ok and r.p3_g_ok and r.q_g_ok)
+        # (P2 seen only through P3, its lower bound, is blind to a clot: the speed holds too; a
+        # held speed bounds P2 by the pump's shut-off head at that speed)
+        holding = not (r.p1_g_ok and r.p3_g_ok and r.q_g_ok) or r.p2_low
         trusted = r.all_trusted()
         if not trusted and self._was_trusted and self._running:
             # never faster than now: a fault reaction must not push speed up unseen (and in RPM
@@ -508,7 +513,14 @@ class Supervisor:
         # pushing against a rising membrane resistance only raises P2.
         self._clot_ceiling(now_ms)
         if self.p2.status != 0 or self.p3.status != 0 or self.red.suspect & 6:
+            if not self._r_blind:
+                # the fault was flagged now, but it began up to its detection time before
+                # (noise 0.1-0.2 s, frozen 0.5 s): the last samples may hold it, and one low
+                # resistance as the baseline read as a clot for a minute once P3 was back
+                self._r_blind = True
+                self._r_drop()
             return
+        self._r_blind = False
         dp = self.p2.value - self.p3.value
         q = self.flow.value
         high = dp > self.dp_max_dmmhg
@@ -520,18 +532,30 @@ class Supervisor:
                 self._r_t = now_ms
                 self._r[self._r_n % _R_SAMPLES] = r
                 self._r_n += 1
-                n = self._r_n if self._r_n < _R_SAMPLES else _R_SAMPLES
-                base = self._r[0]
-                for i in range(1, n):
-                    if self._r[i] < base:
-                        base = self._r[i]
-                self._r_base = base
+                self._r_base = self._r_min()
             base = self._r_base
             rising = self._r_n >= _R_MIN_SAMPLES and base > 0 and \
                 r * 100 > base * (100 + self.dp_rise_pct) and r - base > _R_MIN_RISE
         clot = held(self._held_n, _D_CLOT, high or rising, self._clot_n)
         if clot != self.alarms.flags[A.CLOT] & 1:
             self.alarms.set(A.CLOT, clot, now_ms)
+
+    def _r_min(self):
+        # the baseline: the lowest resistance kept (0: none, and then nothing is judged)
+        n = self._r_n if self._r_n < _R_SAMPLES else _R_SAMPLES
+        base = _R_NONE
+        rs = self._r
+        for i in range(n):
+            if rs[i] < base:
+                base = rs[i]
+        return 0 if base == _R_NONE else base
+
+    def _r_drop(self):
+        # the last _R_DROP samples leave the baseline (still counted in _r_n, skipped by _r_min)
+        k = _R_DROP if self._r_n >= _R_DROP else self._r_n
+        for i in range(1, k + 1):
+            self._r[(self._r_n - i) % _R_SAMPLES] = _R_NONE
+        self._r_base = self._r_min()
 
     def _h31_reservoir_level(self, now_ms):
         # a venous reservoir must never run dry (air into the pump, H01). Low: the speed comes
