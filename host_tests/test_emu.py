@@ -122,3 +122,18 @@ def test_conformance_suite_goes_to_the_chip_in_small_pieces():
     assert not any("EXPECTED = {" in p for p in pieces)   # host-side tables stay on the host
     assert "".join(pieces) in src           # in order (comments before the first dropped)
 
+
+
+@needs_image
+def test_a_scenario_on_the_chip_has_the_unix_ports_safety_outcome(tmp_path):
+    # issue 14: the same scenario file on the simulated board (unix port, fake machine) and on
+    # the emulated Pico (the real rp2 port): the same alarms within a row, the clamp within its
+    # tolerance, the true values within noise (tools/emu/compare.py; every example: docs/emulator.md)
+    p = subprocess.run([sys.executable, "-m", "tools.emu.compare", "examples/h02_estop.json",
+                        "--out", str(tmp_path), "--json", str(tmp_path / "r.json")], cwd=ROOT,
+                       capture_output=True, text=True, timeout=1800)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    r = json.loads((tmp_path / "r.json").read_text())[0]
+    assert r["differ"] == [] and "ESTOP" in r["alarm_dt_s"], r
+    ch, ct = r["clamp_s"]
+    assert ch is not None and ct is not None and abs(ct - ch) <= 0.02, r   # the IRQ's stop

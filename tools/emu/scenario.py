@@ -265,9 +265,12 @@ class TargetSim:
         lines = []
         if sc["profile"] != "VA":
             lines.append("rig.profile(%r)" % sc["profile"])
-        lines.append("rig.mode(%r)" % sc["control"])
+        # the host runner's order (tools/sim/run.py _operator_setup): targets, then the mode
         lines.append("rig.set_flow(%r)" % sc["flow_lpm"])
         lines.append("rig.set_rpm(%r)" % sc["rpm"])
+        if sc["control"] == "pressure":
+            lines.append("rig.set_p1(%r)" % sc["p1_mmhg"])
+        lines.append("rig.mode(%r)" % sc["control"])
         if sc["run"]:
             lines.append("rig.run()")
         lines.append("rig.save()")
@@ -283,6 +286,8 @@ class TargetSim:
         "restart": lambda e: "rig.restart()",
         "repl": lambda e: e["line"],
         "set_sweep": lambda e: "rig.set_sweep(%r); rig.save()" % e["lpm"],
+        "set_p1": lambda e: "rig.set_p1(%r); rig.save()" % e["mmhg"],
+        "deaired": lambda e: "rig.deaired()",   # the operator's confirmation (deair: the act)
     }
 
     def apply(self, e):
@@ -303,6 +308,8 @@ class TargetSim:
                 pl.bubble(e["volume_ul"], e.get("at_m", 0.0))
             elif v == "deair":
                 pl.deair()
+            elif v == "set_heart":
+                pl.set_heart(e["lpm"], e.get("over_s", 0.0))
             elif v == "sensor_fault":
                 w.sensor_fault(e["sensor"], e["kind"])
             elif v == "sensor_ok":
