@@ -22,9 +22,12 @@ def _rows(dt, n, clamp_at=None, flow=4.0, alarms_at=None, p3=150.0):
     return rows
 
 
-def _summary(alarms, boots=1, air=0.0, edges=()):
-    return {"alarms_first_s": alarms, "boots": [[0, "power-on"]] * boots,
-            "air_to_patient_ul": air, "errors": [], "pin_edges": list(edges)}
+def _summary(alarms, boots=1, air=0.0, edges=None):
+    s = {"alarms_first_s": alarms, "boots": [[0, "power-on"]] * boots,
+         "air_to_patient_ul": air, "errors": []}
+    if edges is not None:
+        s["pin_edges"] = list(edges)
+    return s
 
 
 def _edges(close_at):

@@ -128,6 +128,7 @@ class SimBoard:
         self.g = {}
         boot_us = machine.SIM_BOOT_US[machine.sim_port_name()]
         self.booting = machine.sim_now_us() + boot_us
+        self.safe_done = False
         _out("\r\n%s: the simulated board restarts (boot %d ms)\r\n"
              % (type(e).__name__, boot_us // 1000))
 
@@ -144,7 +145,15 @@ class SimBoard:
         try:
             self.world.step_ms()
             if self.booting is not None and machine.sim_now_us() >= self.booting:
-                self.boot()
+                load = machine.SIM_LOAD_US[machine.sim_port_name()]
+                if load and not self.safe_done:
+                    # main.py's first lines (ecmo/early.py), then the imports and the rig's
+                    # build (simchip.LOAD_US, measured on the emulated Pico)
+                    self.safe_done = True
+                    self.booting += load
+                    self._frozen["ecmo.early"].safe_pins(self.board)
+                else:
+                    self.boot()
         except RESETS as e:
             self.reset(e)
 

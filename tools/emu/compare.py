@@ -84,8 +84,8 @@ def _clamp_host(rows):
     return None
 
 
-def _clamp_target(summary, board):
-    # the same from the clamp pin's edges (exact to the cycle)
+def _clamp_edges(summary, board):
+    # the same from the clamp pin's edges (the target's to the cycle, the host's to the ms)
     pin, level = board.CLAMP["pin"], board.CLAMP["closed_level"]
     opened = False
     for p, v, t, _cyc in summary.get("pin_edges") or ():
@@ -122,7 +122,9 @@ def judge(host_s, target_s, host_rows, target_rows, board):
     late = {c: v for c, v in dt.items() if abs(v) > ALARM_S}
     if late:
         d["differ"].append("alarm times " + ",".join(sorted(late)))
-    ch, ct = _clamp_host(host_rows), _clamp_target(target_s, board)
+    # (the host's rows stop while its chip boots: its pin edges where it has them)
+    ch = _clamp_edges(host_s, board) if "pin_edges" in host_s else _clamp_host(host_rows)
+    ct = _clamp_edges(target_s, board)
     d["clamp_s"] = [ch, ct]
     if (ch is None) != (ct is None) or (ch is not None and abs(ct - ch) > CLAMP_S):
         d["differ"].append("clamp")

@@ -173,6 +173,9 @@ class Sim:
         self.world = World(self.board, sc["profile"], sc["seed"], plant, sc["noise"])
         # the scenario starts with the rig already running: no boot time before the first boot
         self._booting = None
+        self._safe_done = False
+        self._pins = (None, None)
+        self.pin_edges = []
         self._boot("power-on")
         self._setup_done = False
         self._sweep_pending = self.rig.gas is not None and self.sc["sweep_lpm"] > 0
@@ -198,12 +201,14 @@ class Sim:
         self.boots.append((machine.sim_now_us() / 1e6, cause))
 
     def _reboot(self, cause, name):
-        # The chip restarts; main.py runs only after the board's boot time (simchip.BOOT_US),
-        # with every pin at its reset state meanwhile while the plant goes on.
+        # The chip restarts; main.py starts only after the board's boot time (simchip.BOOT_US),
+        # with every pin at its reset state meanwhile while the plant goes on; its first lines
+        # set the outputs safe, and the rig runs LOAD_US later (the imports and the build)
         machine.sim_reboot(cause)
         self.world.rebind()
         boot_us = machine.SIM_BOOT_US[machine.sim_port_name()]
         self._booting = (machine.sim_now_us() + boot_us, name)
+        self._safe_done = False
         self._say("t=%s reset (%s): booting, main.py in %d ms"
                   % (_fixed3(machine.sim_now_us()), name, boot_us // 1000))
 
@@ -217,6 +222,15 @@ class Sim:
     def _boot_done(self):
         t, name = self._booting
         if machine.sim_now_us() < t:
+            return False
+        load = machine.SIM_LOAD_US[machine.sim_port_name()]
+        if load and not self._safe_done:
+            # main.py's first lines: the outputs at their safe levels before the firmware loads
+            sys.modules["board"] = self.board
+            from ecmo import early
+            early.safe_pins(self.board)
+            self._safe_done = True
+            self._booting = (t + load, name)
             return False
         self._booting = None
         self._boot(name)
@@ -412,6 +426,20 @@ class Sim:
     def _world_events(self):
         # world-side events due now, whatever the firmware is doing
         now = machine.sim_now_us()
+        w = self.world
+        c = w.clamp_closed()
+        e = w.enabled()
+        if c != self._pins[0] or e != self._pins[1]:
+            # the clamp's and the enable's edges, as the emulated Pico's summary has them (its
+            # harness to the cycle, here to the ms): tools/emu/compare.py sets them side by side
+            b = self.board
+            if c != self._pins[0]:
+                lv = b.CLAMP["closed_level"]
+                self.pin_edges.append([b.CLAMP["pin"], lv if c else 1 - lv, now, 0])
+            if e != self._pins[1]:
+                lv = b.PUMP.get("enable_level", 1)
+                self.pin_edges.append([b.PUMP["enable"], lv if e else 1 - lv, now, 0])
+            self._pins = (c, e)
         wev = self._wev
         while self._wi < len(wev) and _us(wev[self._wi]["t"]) <= now:
             e = wev[self._wi]
@@ -507,6 +535,7 @@ class Sim:
             "late_ticks": self.rig.loop.late if self.rig is not None else None,
             "overruns": self.rig.loop.overruns if self.rig is not None else None,
             "sched_dropped": machine.sim_sched()[2],
+            "pin_edges": self.pin_edges,
         }
         if self.out_dir:
             with open(self.out_dir + "/summary.json", "w") as f:

@@ -654,6 +654,7 @@ sim_pin = _c.pin_state
 sim_soft_reset = _c.soft_reset
 sim_release_heap = _c.release_heap
 SIM_BOOT_US = _c.BOOT_US
+SIM_LOAD_US = _c.LOAD_US
 
 
 def sim_reset(reset_cause=PWRON_RESET):

@@ -25,14 +25,20 @@ WDT_RESET = 3
 SOFT_RESET = 5            # esp32's value (ports/esp32/modmachine.c); rp2 has no such constant
 FREQ_HZ = {"rp2": 125000000, "esp32": 160000000}
 
-# From reset to the first line of main.py, the pins at their reset state meanwhile.
-# rp2: a measured figure is not in the sources; boot ROM + boot2 + MicroPython init and the
-#   littlefs mount take a few hundred ms (ports/rp2/main.c runs _boot.py, boot.py, main.py);
-#   300 ms is taken, to be replaced by the emulated Pico's figure (tools/emu).
+# From reset to the first line of main.py, the pins at their reset state meanwhile; then
+# LOAD_US more until the rig runs (main.py's first lines put the outputs at their safe levels,
+# ecmo/early.py; then the firmware's imports and the rig's build, then its first tick).
+# rp2: measured on the emulated Pico (the real v1.28.0 port, tools/emu; the same on every reset
+#   of tools/emu/compare.py's runs): reset -> the pump's enable driven low by main.py 86 ms, the
+#   clamp closed 118 ms, the rig's first tick (VA: the pump enabled again) 832-850 ms with the
+#   firmware as .mpy files. (This was 300 ms for everything at once, an estimate: the chip
+#   closed the clamp 0.2 s earlier and restarted the pump 0.55 s later than the stand-in did.)
 # esp32: ~300 ms to app_main unoptimised (Espressif, "ESP Chip Startup Time Optimization",
 #   esp-techpedia) and 635 ms reset to main.py measured on an ESP32-S3 (glenn20,
-#   upy-esp32-experiments, boot-time/README.md); 700 ms is taken for a classic ESP32.
-BOOT_US = {"rp2": 300000, "esp32": 700000}
+#   upy-esp32-experiments, boot-time/README.md); 700 ms is taken for a classic ESP32, and the
+#   rig then runs at once (not measured: no emulator).
+BOOT_US = {"rp2": 86000, "esp32": 700000}
+LOAD_US = {"rp2": 764000, "esp32": 0}
 
 # rp2 GPIO pads come out of reset with their pull-down on (RP2040 datasheet, pad control
 # registers: PDE resets to 1); esp32 GPIOs come out of reset floating (issue #20: 23, 25, 26).
