@@ -207,13 +207,20 @@ def _rows(out):
         return head, [dict(zip(head, line.strip().split(","))) for line in f]
 
 
+_SLOW_TICK = "exec(%r)" % ("class _Slow:\n    status = 0\n    def read(self):\n"
+                          "        world._spend(48000)\n"     # the plant goes on meanwhile
+                          "rig.loop.sensors = rig.loop.sensors + (_Slow(),)")
+
+
 def test_overrun_keeps_virtual_time_events_and_rows_on_schedule(tmp_path):
-    # both ABP buses slow from 1 s: every tick takes ~48 ms for a 10 ms period. The old fake
-    # replayed every missed period: the run ended seconds late and events arrived late.
+    # a part read that blocks the tick 48 ms from 1 s (put in from the REPL: a slow bus is cut
+    # short by the board's 2 ms I2C timeout now, as on the real port): every tick takes ~48 ms
+    # for a 10 ms period. The old fake replayed every missed period: the run ended seconds late
+    # and events arrived late.
     sc = {"name": "overrun", "duration_s": 4, "control": "rpm", "rpm": 2500,
-          "events": [{"t": 1.0, "do": "sensor_fault", "sensor": "p2", "kind": "slow"},
-                     {"t": 1.0, "do": "sensor_fault", "sensor": "p3", "kind": "slow"},
-                     {"t": 2.5, "do": "estop"}, {"t": 3.5, "do": "sensor_ok", "sensor": "p2"}]}
+          "events": [{"t": 1.0, "do": "repl", "line": _SLOW_TICK},
+                     {"t": 2.5, "do": "estop"},
+                     {"t": 3.5, "do": "repl", "line": "rig.loop.sensors = rig.loop.sensors[:-1]"}]}
     p = tmp_path / "ovr.json"
     p.write_text(json.dumps(sc))
     out = tmp_path / "o"

@@ -445,7 +445,7 @@ class Redundancy:
         # P2 for the pre-oxygenator limits: P2; else a P2 saturated high; else the pump-map
         # estimate from P1, flow and speed, or P3 (a lower bound) where that is higher
         p3t = p3.status == 0 and not self.suspect & P3
-        self.p2_low = False
+        low = False
         if p2.status == 0 and not self.suspect & P2:
             self.p2_g = p2.value
             self.p2_g_ok = True
@@ -460,9 +460,11 @@ class Redundancy:
             # behind it, so the supervisor also holds the speed (it may not push against it)
             self.p2_g = p3.value
             self.p2_g_ok = True
-            self.p2_low = True
+            low = True
         else:
             self.p2_g_ok = False
+        if low != self.p2_low:
+            self.p2_low = low          # (on a change only: an attribute store costs ~20 us)
         # P1 for suction: P1; else a P1 saturated low (at most the bottom of its range); else
         # the pump-map estimate from P2, flow and speed
         p1 = self.p1

@@ -406,3 +406,61 @@ def test_a_pin_mode_takes_the_pin_back_from_its_pwm():
     assert not machine.sim_pwm(15).active
     pwm = machine.PWM(machine.Pin(15), freq=20000, duty_u16=0)
     assert machine.sim_pwm(15).active and pwm.duty_u16() == 0
+
+
+class _Stretching:
+    # a part that holds SCL low for stretch_us on every transfer (the World's "slow" fault)
+    def __init__(self, us):
+        self.stretch_us = us
+        self.spent = 0
+
+    def spend(self, us):
+        self.spent += us
+        machine.sim_spend_us(us)
+
+    def read(self, n):
+        return bytes(n)
+
+    def write(self, data):
+        return None
+
+
+class _Plain:
+    def read(self, n):
+        return b"\x01" * n
+
+    def write(self, data):
+        return None
+
+
+def test_i2c_clock_stretching_past_the_timeout_is_etimedout_and_holds_the_bus():
+    # as rp2's pico-sdk transfer with its timeout (the emulated Pico, tools/emu/compare.py h09):
+    # a part stretching 12 ms on a 2 ms timeout fails after 2 ms, and holds the clock 10 ms
+    # more, so a transfer to another part on that bus meanwhile times out too
+    from machine import I2C, Pin
+    slow = _Stretching(12000)
+    machine.sim_i2c_attach(0, 0x28, slow)
+    machine.sim_i2c_attach(0, 0x48, _Plain())
+    i2c = I2C(0, scl=Pin(5), sda=Pin(4), freq=400000, timeout=2000)
+    buf = bytearray(4)
+    t0 = time.ticks_us()
+    try:
+        i2c.readfrom_into(0x28, buf)
+        assert False, "no timeout"
+    except OSError as e:
+        assert e.args[0] == 110, e.args            # ETIMEDOUT
+    assert time.ticks_diff(time.ticks_us(), t0) == 2000 and slow.spent == 2000
+    try:
+        i2c.readfrom_into(0x48, buf)                # SCL still held: 10 ms left > 2 ms
+        assert False, "no timeout on the held bus"
+    except OSError as e:
+        assert e.args[0] == 110
+    machine.sim_spend_us(9000)                      # the part lets go (12 ms after it began)
+    i2c.readfrom_into(0x48, buf)
+    assert bytes(buf) == b"\x01" * 4
+    fast = _Stretching(1500)                        # within the timeout: the read just waits
+    machine.sim_i2c_attach(1, 0x28, fast)
+    i2c1 = I2C(1, scl=Pin(7), sda=Pin(6), freq=400000, timeout=2000)
+    t0 = time.ticks_us()
+    i2c1.readfrom_into(0x28, buf)
+    assert time.ticks_diff(time.ticks_us(), t0) == 1500

@@ -195,6 +195,7 @@ class Sim:
         sys.modules["board"] = self.board
         g = {"__name__": "__main__"}
         exec(self._main, g)
+        g["world"] = self.world       # the simulated bench, for faults by hand (as tools/rigboot.py)
         self.ns = g
         self.rig = g["rig"]
         self._n = self.rig.loop.n

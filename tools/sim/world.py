@@ -152,18 +152,18 @@ class _Analog:
 
 
 class _SlowBus:
-    # wraps an I2C part so every transfer spends time on the bus (clock stretching); `spend`
-    # is the world's: while the firmware is blocked the plant goes on and the tach still pulses
+    # wraps an I2C part so every transfer stretches the clock for stretch_us; the fake I2C
+    # spends it (or its own timeout, then ETIMEDOUT) with `spend`, the world's: while the
+    # firmware is blocked the plant goes on and the tach still pulses
     def __init__(self, dev, spend):
         self.dev = dev
         self.spend = spend
+        self.stretch_us = SLOW_READ_US
 
     def write(self, data):
-        self.spend(SLOW_READ_US)
         return self.dev.write(data)
 
     def read(self, n):
-        self.spend(SLOW_READ_US)
         return self.dev.read(n)
 
 

@@ -520,7 +520,8 @@ class Supervisor:
                 self._r_blind = True
                 self._r_drop()
             return
-        self._r_blind = False
+        if self._r_blind:
+            self._r_blind = False      # (stored on a change only: a store costs ~20 us here)
         dp = self.p2.value - self.p3.value
         q = self.flow.value
         high = dp > self.dp_max_dmmhg

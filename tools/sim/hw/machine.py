@@ -222,9 +222,37 @@ class I2C:
         self.scl = scl
         self.sda = sda
         self.freq = freq
+        self.timeout = timeout
 
     def init(self, scl=None, sda=None, freq=400000, timeout=50000):
         self.freq = freq
+        self.timeout = timeout
+
+    def _stretch(self, dev):
+        # Clock stretching (the World's "slow" part: dev.stretch_us, dev.spend) and a bus a part
+        # still holds: the transfer waits at most the I2C timeout, then fails with ETIMEDOUT, as
+        # rp2's does (pico-sdk's i2c_*_timeout_us; found on the emulated Pico: a part stretching
+        # 12 ms on a 2 ms timeout was a timeout there and a 12 ms read here, tools/emu/compare.py
+        # h09). A part that stretched past the timeout keeps SCL low for the rest of its stretch:
+        # a transfer to another part on that bus meanwhile waits or times out too.
+        w = _c.W
+        t = self.timeout
+        h = w.i2c_held.get(self._id)
+        if h is not None:
+            left = h[0] - w.now_us
+            if left > 0:
+                if left > t:
+                    h[1](t)
+                    raise OSError(_ETIMEDOUT)
+                h[1](left)
+            del w.i2c_held[self._id]
+        st = getattr(dev, "stretch_us", 0)
+        if st:
+            if st > t:
+                dev.spend(t)
+                w.i2c_held[self._id] = [w.now_us + st - t, dev.spend]
+                raise OSError(_ETIMEDOUT)
+            dev.spend(st)
 
     def deinit(self):
         pass
@@ -251,8 +279,11 @@ class I2C:
         return out
 
     def readfrom_into(self, addr, buf, stop=True):
+        dev = self._dev(addr)
+        if _c.W.i2c_held or hasattr(dev, "stretch_us"):
+            self._stretch(dev)
         try:
-            data = self._dev(addr).read(len(buf))
+            data = dev.read(len(buf))
         except OSError as e:      # a device model's NACK (devices.py raises ENODEV)
             raise OSError(_nack()) if e.args and e.args[0] == _ENODEV else e
         n = len(data)
@@ -268,8 +299,11 @@ class I2C:
     def writeto(self, addr, buf, stop=True):
         # the buffer itself, as a board's driver sends it (no copy: a copy would allocate);
         # the device models copy what they keep
+        dev = self._dev(addr)
+        if _c.W.i2c_held or hasattr(dev, "stretch_us"):
+            self._stretch(dev)
         try:
-            self._dev(addr).write(buf)
+            dev.write(buf)
         except OSError as e:
             raise OSError(_nack()) if e.args and e.args[0] == _ENODEV else e
         return len(buf)

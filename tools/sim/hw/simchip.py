@@ -112,6 +112,7 @@ class World:
         self.adcs = {}
         self.buses = {}      # bus id -> {addr: device}
         self.faults = {}     # bus id * 256 + addr -> 'nack' | 'timeout' (int key: lookups allocate nothing)
+        self.i2c_held = {}   # bus id -> [until_us, spend]: a part stretching SCL past a timeout
         self.pwms = {}
         self.slices = {}     # rp2 PWM slice -> freq (both channels share it)
         self.clashes = []    # (pin, freq it asked for, freq its slice partner set later)
@@ -159,6 +160,7 @@ def reboot(reset_cause=WDT_RESET):
     W.adcs = old.adcs
     W.buses = old.buses
     W.faults = old.faults
+    W.i2c_held = old.i2c_held       # a part holding the clock goes on holding it
     W.quirks = old.quirks
     if reset_cause != PWRON_RESET:      # a power cycle loses what a reset keeps
         W.retained = old.retained
