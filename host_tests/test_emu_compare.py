@@ -52,7 +52,7 @@ def test_an_alarm_only_one_side_shows_differs():
 
 
 def test_an_alarm_late_by_more_than_the_tolerance_differs():
-    h = _rows(0.01, 2000)
+    h = _rows(0.01, 2000, alarms_at=10.0)       # the host's times come from its rows
     t = _rows(0.1, 200)
     d = C.judge(_summary([["AIR", 10.0]]), _summary([["AIR", 10.0 + C.ALARM_S + 0.05]]), h, t,
                 board_pico)
@@ -79,6 +79,18 @@ def test_a_true_pressure_apart_differs_and_the_start_up_does_not_count():
             r["true_flow_lpm"] = "0.0"
     d = C.judge(_summary([]), _summary([]), h, t2, board_pico)
     assert d["differ"] == [], d
+
+
+def test_an_alarm_shown_again_later_is_compared_where_the_chip_could_see_it():
+    # POWER_ON at boot (before the chip's first row) and again after a power cycle at 10 s
+    h = _rows(0.01, 2000)
+    h[0]["alarms"] = "POWER_ON"
+    for r in h:
+        if float(r["t_s"]) >= 10.0:
+            r["alarms"] = "POWER_ON"
+    t = _rows(0.1, 200)[8:]
+    d = C.judge(_summary([["POWER_ON", 0.0]]), _summary([["POWER_ON", 10.05]]), h, t, board_pico)
+    assert d["differ"] == [] and abs(d["alarm_dt_s"]["POWER_ON"] - 0.05) < 1e-6, d
 
 
 def test_an_alarm_the_host_cleared_before_the_chips_first_row_is_left_out():

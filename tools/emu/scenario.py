@@ -142,6 +142,11 @@ class TargetSim:
         if sc["board"] != "pico":
             raise EmuError("TARGET=rp2040 runs board pico scenarios only (this one is %s)"
                            % sc["board"])
+        if sc.get("reservoir") is not None:
+            # the host runner adds the level sensor to the board file it boots; the chip runs
+            # the board file deploy copies, which has none: the run would be another circuit
+            raise EmuError("TARGET=rp2040 does not run scenarios with a reservoir yet (the "
+                           "deployed board file has no level sensor)")
         self.out_dir = out_dir
         self.progress = progress
         self.flash = flash or deployed_flash("pico", self._say)
