@@ -145,13 +145,18 @@ class I2cAnswers:
         dev = _buses.get(bus, {}).get(addr)
         if dev is None or _faults.get(bus * 256 + addr) is not None:
             return False, b"", 0
+        # a part stretching the clock (the World's "slow" fault): the chip's transaction
+        # completes that much later on its own clock, and the port's own timeout decides what
+        # that means; the World is not stepped here (it goes on in lockstep with the chip, so
+        # the tach's pulses keep their times: stepped inside this call they came all at once)
+        st = getattr(dev, "stretch_us", 0)
         if not rd:
-            return True, b"", 0
+            return True, b"", st
         try:
             data = bytes(dev.read(16))
         except OSError:
             return False, b"", 0
-        return True, data, _delay_us[0]
+        return True, data, st + _delay_us[0]
 
     def write(self, bus, addr, data):
         dev = _buses.get(bus, {}).get(addr)
