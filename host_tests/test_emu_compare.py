@@ -99,3 +99,18 @@ def test_an_alarm_the_host_cleared_before_the_chips_first_row_is_left_out():
     t = _rows(0.1, 200)[8:]          # the chip's rows start at 0.8 s
     d = C.judge(_summary([["POWER_ON", 0.0]]), _summary([]), h, t, board_pico)
     assert d["differ"] == [] and d["alarms_before_target_rows"] == ["POWER_ON"], d
+
+
+def test_a_chip_run_without_rows_differs():
+    h = _rows(0.01, 2000)
+    d = C.judge(_summary([]), _summary([]), h, _rows(0.1, 50), board_pico)   # up to 4.9 s only
+    assert any(x.startswith("no rows") for x in d["differ"]), d
+
+
+def test_a_start_up_alarm_the_chip_shows_at_its_own_start_is_not_a_difference():
+    h = _rows(0.01, 2000)
+    h[0]["alarms"] = "POWER_ON"
+    t = _rows(0.1, 200)[8:]
+    t[0]["alarms"] = "POWER_ON"
+    d = C.judge(_summary([["POWER_ON", 0.0]]), _summary([["POWER_ON", 0.8]]), h, t, board_pico)
+    assert d["differ"] == [] and d["alarms_before_target_rows"] == ["POWER_ON"], d

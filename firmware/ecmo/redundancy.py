@@ -268,7 +268,9 @@ class Redundancy:
             # was trusted) stands in for the second, P2 = P3 + Rm*Q or Q = (P2 - P3) / Rm, so
             # suction is still watched (a frozen P1 and P2 held the speed while a drainage
             # occlusion took the true P1 to -200 mmHg for 13 s). A clot raises Rm: the P2 so
-            # found is then low and so is the P1, which errs towards a suction back-off
+            # found is then low and so is the P1 (errs towards a suction back-off); the flow so
+            # found is high, so it is capped at the last valid flow and its tolerance (a held
+            # speed does not raise the flow), or the head would read low and the P1 high
             qt = qok and not self.suspect & FLOW
             p2t = p2ok and not self.suspect & P2
             if qt and not p2t:
@@ -276,6 +278,9 @@ class Redundancy:
                 self.p1_est_ok = True
             elif p2t and not qt:
                 qm = (p2.value - p3.value) * _RM_K // rm
+                cap = self._q_last + self._tol(self._q_last)
+                if qm > cap:
+                    qm = cap
                 self.p1_est = p2.value - m.head_dmmhg(rpm, qm) + (self._pb >> 4)
                 self.p1_est_ok = True
         # P2 the other way round, P1 + H(rpm, Q), for the pre-oxygenator limits behind a clot

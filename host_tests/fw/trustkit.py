@@ -20,6 +20,8 @@ DIST = {
     "clot": [{"t": 8.0 + i, "do": "clot", "factor": f} for i, f in enumerate((4, 8, 14, 20, 25))],
     "low_flow": [{"t": 2.0, "do": "set_flow", "lpm": 1.5}],
     "none": [],
+    "clot_then_drainage": [{"t": 9.0, "do": "clot", "factor": 2},
+                           {"t": 10.0, "do": "occlusion", "line": "venous", "fraction": 0.6}],
 }
 
 

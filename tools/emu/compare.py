@@ -113,8 +113,12 @@ def judge(host_s, target_s, host_rows, target_rows, board):
             for c in (r.get("alarms") or "").split("|"):
                 if c and c not in ha:
                     ha[c] = t
+    # ... and one the host showed only before that which the chip shows at its own start (it
+    # boots ~0.75 s later: POWER_ON in its first second)
     d["alarms_before_target_rows"] = sorted(c for c, _t in host_s["alarms_first_s"]
-                                            if c not in ha and c not in ta)
+                                            if c not in ha and (c not in ta or ta[c] < t0 + 1.0))
+    for c in d["alarms_before_target_rows"]:
+        ta.pop(c, None)
     d["alarms_host_only"] = sorted(set(ha) - set(ta))
     d["alarms_target_only"] = sorted(set(ta) - set(ha))
     if d["alarms_host_only"] or d["alarms_target_only"]:
@@ -141,6 +145,9 @@ def judge(host_s, target_s, host_rows, target_rows, board):
     if d["errors"][1] > d["errors"][0]:
         d["differ"].append("REPL errors on the target")
     ht = [float(r["t_s"]) for r in host_rows]
+    if not any(float(r["t_s"]) >= COMPARE_FROM_S for r in target_rows) or \
+            not any(t >= COMPARE_FROM_S for t in ht):
+        d["differ"].append("no rows to compare from %g s" % COMPARE_FROM_S)
     for c in _TRUE:
         diffs = []
         hv = [_num(r.get(c)) for r in host_rows]

@@ -552,10 +552,14 @@ class Supervisor:
         return 0 if base == _R_NONE else base
 
     def _r_drop(self):
-        # the last _R_DROP samples leave the baseline (still counted in _r_n, skipped by _r_min)
+        # the last _R_DROP samples leave the baseline: marked, and their slots are the next to
+        # be written (the count goes back), so a sensor that keeps failing and recovering wipes
+        # only its own samples, never the older good ones (marked but not rewound, a flapping
+        # P3 filled the whole ring with marks, and a clot then became its own baseline)
         k = _R_DROP if self._r_n >= _R_DROP else self._r_n
         for i in range(1, k + 1):
             self._r[(self._r_n - i) % _R_SAMPLES] = _R_NONE
+        self._r_n -= k
         self._r_base = self._r_min()
 
     def _h31_reservoir_level(self, now_ms):
