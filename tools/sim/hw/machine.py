@@ -258,7 +258,8 @@ class I2C:
         pass
 
     def _dev(self, addr):
-        # the read path allocates nothing, so the firmware's own allocation can be measured
+        # the device of one transfer, after its faults and any clock stretching (_stretch); the
+        # read path allocates nothing, so the firmware's own allocation can be measured
         w = _c.W
         f = w.faults.get(self._id * 256 + addr)
         if f == "timeout":
@@ -267,6 +268,8 @@ class I2C:
         dev = bus.get(addr) if bus is not None else None
         if dev is None or f == "nack":
             raise OSError(_nack())
+        if w.i2c_held or hasattr(dev, "stretch_us"):
+            self._stretch(dev)
         return dev
 
     def scan(self):
@@ -280,8 +283,6 @@ class I2C:
 
     def readfrom_into(self, addr, buf, stop=True):
         dev = self._dev(addr)
-        if _c.W.i2c_held or hasattr(dev, "stretch_us"):
-            self._stretch(dev)
         try:
             data = dev.read(len(buf))
         except OSError as e:      # a device model's NACK (devices.py raises ENODEV)
@@ -300,8 +301,6 @@ class I2C:
         # the buffer itself, as a board's driver sends it (no copy: a copy would allocate);
         # the device models copy what they keep
         dev = self._dev(addr)
-        if _c.W.i2c_held or hasattr(dev, "stretch_us"):
-            self._stretch(dev)
         try:
             dev.write(buf)
         except OSError as e:
